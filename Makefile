@@ -1,0 +1,35 @@
+# onemap — two commands: `make run` and `make test`. Both install what is missing first.
+SWIFT ?= swift
+DB ?= var/onemap.sqlite
+HOST ?= 127.0.0.1
+PORT ?= 8080
+BIN := .build/release/onemap
+
+.PHONY: run test build bootstrap data bench bench-store bench-routing clean
+
+bootstrap:
+	@scripts/bootstrap
+
+build: bootstrap
+	$(SWIFT) build -c release --product onemap
+
+run: build
+	$(BIN) serve --db $(DB) --host $(HOST) --port $(PORT)
+
+test: bootstrap
+	$(SWIFT) test
+
+# Regenerates GeoData/ from the deterministic generator (the output is committed).
+data:
+	python3 scripts/generate_demo_data.py
+
+bench: bench-store bench-routing
+
+bench-store: build
+	Benchmarks/store.sh
+
+bench-routing: build
+	Benchmarks/routing.sh
+
+clean:
+	rm -rf .build var

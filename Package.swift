@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+// onemap — the county emergency-command "one map" service for 裕民县.
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "onemap",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "onemap", targets: ["onemap"]),
+        .library(name: "OneMapCore", targets: ["OneMapCore"]),
+        .library(name: "OneMapStore", targets: ["OneMapStore"]),
+        .library(name: "OneMapRouting", targets: ["OneMapRouting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries, each through pkg-config with its Debian provider.
+        .systemLibrary(
+            name: "CSpatiaLite", path: "Sources/CSpatiaLite", pkgConfig: "spatialite",
+            providers: [.apt(["libspatialite-dev", "libsqlite3-dev"])]),
+        .systemLibrary(
+            name: "CCairo", path: "Sources/CCairo", pkgConfig: "pangocairo",
+            providers: [.apt(["libcairo2-dev", "libpango1.0-dev"])]),
+        .systemLibrary(
+            name: "CProj", path: "Sources/CProj", pkgConfig: "proj",
+            providers: [.apt(["libproj-dev", "proj-data"])]),
+
+        .target(name: "OneMapCore", swiftSettings: strict),
+        .target(name: "OneMapStore", dependencies: ["OneMapCore", "CSpatiaLite"], swiftSettings: strict),
+        .target(name: "OneMapRouting", dependencies: ["OneMapCore", "OneMapStore"], swiftSettings: strict),
+        .executableTarget(
+            name: "onemap",
+            dependencies: [
+                "OneMapCore", "OneMapStore", "OneMapRouting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+
+        .testTarget(name: "OneMapCoreTests", dependencies: ["OneMapCore"], swiftSettings: strict),
+        .testTarget(
+            name: "OneMapStoreTests", dependencies: ["OneMapStore", "OneMapCore", "CSpatiaLite"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "OneMapRoutingTests", dependencies: ["OneMapRouting", "OneMapStore", "OneMapCore"],
+            swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,338 @@
+/// A JSON value. Object keys keep their insertion order so output is stable and readable.
+public enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object(JSONObject)
+
+    public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    public var doubleValue: Double? { if case .number(let d) = self { d } else { nil } }
+    public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
+    public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+    public var objectValue: JSONObject? { if case .object(let o) = self { o } else { nil } }
+    public var isNull: Bool { self == .null }
+    /// The number as an integer when it is a whole number in Int range.
+    public var intValue: Int? {
+        guard case .number(let d) = self, d.isFinite, d.rounded() == d, abs(d) < 9.0e15 else { return nil }
+        return Int(d)
+    }
+    public subscript(_ key: String) -> JSONValue? { objectValue?[key] }
+
+    /// The JSON type name, for error messages.
+    public var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "boolean"
+        case .number: "number"
+        case .string: "string"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
+    ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
+{
+    public init(stringLiteral v: String) { self = .string(v) }
+    public init(integerLiteral v: Int) { self = .number(Double(v)) }
+    public init(floatLiteral v: Double) { self = .number(v) }
+    public init(booleanLiteral v: Bool) { self = .bool(v) }
+    public init(arrayLiteral v: JSONValue...) { self = .array(v) }
+    public init(dictionaryLiteral v: (String, JSONValue)...) { self = .object(JSONObject(v)) }
+    public init(nilLiteral: ()) { self = .null }
+}
+
+/// An insertion-ordered JSON object.
+public struct JSONObject: Sendable, Equatable, Sequence {
+    public private(set) var keys: [String] = []
+    private var values: [String: JSONValue] = [:]
+    public init() {}
+    public init(_ pairs: [(String, JSONValue)]) { for (k, v) in pairs { self[k] = v } }
+    public subscript(_ key: String) -> JSONValue? {
+        get { values[key] }
+        set {
+            if let newValue {
+                if values.updateValue(newValue, forKey: key) == nil { keys.append(key) }
+            } else if values.removeValue(forKey: key) != nil {
+                keys.removeAll { $0 == key }
+            }
+        }
+    }
+    public var count: Int { keys.count }
+    public var dictionary: [String: JSONValue] { values }
+    public func makeIterator() -> AnyIterator<(key: String, value: JSONValue)> {
+        var i = 0
+        return AnyIterator {
+            guard i < keys.count else { return nil }
+            defer { i += 1 }
+            return (keys[i], values[keys[i]]!)
+        }
+    }
+    public static func == (a: JSONObject, b: JSONObject) -> Bool { a.values == b.values }
+}
+
+/// A JSON syntax error with its line and column (1-based).
+public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var line: Int
+    public var column: Int
+    public var reason: String
+    public var description: String { "malformed JSON at line \(line), column \(column): \(reason)" }
+}
+
+/// A strict RFC 8259 parser over UTF-8 bytes. Nesting is limited to keep hostile input from
+/// exhausting the stack.
+public struct JSONParser {
+    public static let maxDepth = 128
+    private let b: [UInt8]
+    private var i = 0
+
+    public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
+        try parse(Array(text.utf8))
+    }
+
+    public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+        var p = JSONParser(b: bytes)
+        // Skip a UTF-8 byte-order mark.
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { p.i = 3 }
+        p.skipWS()
+        let v = try p.value(depth: 0)
+        p.skipWS()
+        if p.i < bytes.count { throw p.error("unexpected text after the JSON value") }
+        return v
+    }
+
+    private init(b: [UInt8]) { self.b = b }
+
+    private func error(_ reason: String) -> JSONSyntaxError {
+        var line = 1, col = 1
+        for k in 0..<min(i, b.count) {
+            if b[k] == 0x0A { line += 1; col = 1 } else if b[k] & 0xC0 != 0x80 { col += 1 }
+        }
+        return JSONSyntaxError(line: line, column: col, reason: reason)
+    }
+
+    private mutating func skipWS() {
+        while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }
+    }
+
+    private mutating func value(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+        guard depth < JSONParser.maxDepth else { throw error("nesting deeper than \(JSONParser.maxDepth) levels") }
+        guard i < b.count else { throw error("unexpected end of input") }
+        switch b[i] {
+        case UInt8(ascii: "{"):
+            i += 1
+            var obj = JSONObject()
+            skipWS()
+            if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object(obj) }
+            while true {
+                skipWS()
+                guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw error("expected a quoted object key") }
+                let key = try string()
+                skipWS()
+                guard i < b.count, b[i] == UInt8(ascii: ":") else { throw error("expected ':' after object key") }
+                i += 1
+                skipWS()
+                let v = try value(depth: depth + 1)
+                if obj[key] != nil { throw error("duplicate object key \"\(key)\"") }
+                obj[key] = v
+                skipWS()
+                guard i < b.count else { throw error("unexpected end of input inside an object") }
+                if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                if b[i] == UInt8(ascii: "}") { i += 1; return .object(obj) }
+                throw error("expected ',' or '}' in object")
+            }
+        case UInt8(ascii: "["):
+            i += 1
+            var arr: [JSONValue] = []
+            skipWS()
+            if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return .array(arr) }
+            while true {
+                skipWS()
+                arr.append(try value(depth: depth + 1))
+                skipWS()
+                guard i < b.count else { throw error("unexpected end of input inside an array") }
+                if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                if b[i] == UInt8(ascii: "]") { i += 1; return .array(arr) }
+                throw error("expected ',' or ']' in array")
+            }
+        case UInt8(ascii: "\""):
+            return .string(try string())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return .number(try number())
+        default:
+            throw error("unexpected character '\(String(decoding: [b[i]], as: UTF8.self))'")
+        }
+    }
+
+    private mutating func literal(_ word: String) throws(JSONSyntaxError) {
+        let w = Array(word.utf8)
+        guard i + w.count <= b.count, b[i..<(i + w.count)].elementsEqual(w) else { throw error("invalid literal") }
+        i += w.count
+    }
+
+    private mutating func number() throws(JSONSyntaxError) -> Double {
+        let start = i
+        if b[i] == UInt8(ascii: "-") { i += 1 }
+        func digits(_ p: inout JSONParser) -> Int {
+            let s = p.i
+            while p.i < p.b.count, p.b[p.i] >= 0x30, p.b[p.i] <= 0x39 { p.i += 1 }
+            return p.i - s
+        }
+        guard i < b.count else { throw error("incomplete number") }
+        if b[i] == UInt8(ascii: "0") { i += 1 } else if digits(&self) == 0 { throw error("invalid number") }
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            if digits(&self) == 0 { throw error("expected digits after the decimal point") }
+        }
+        if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
+            if digits(&self) == 0 { throw error("expected digits in the exponent") }
+        }
+        let text = String(decoding: b[start..<i], as: UTF8.self)
+        guard let d = Double(text) else { throw error("invalid number \(text)") }
+        return d
+    }
+
+    private mutating func hex4() throws(JSONSyntaxError) -> UInt32 {
+        guard i + 4 <= b.count else { throw error("incomplete \\u escape") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let c = b[i]
+            let d: UInt32
+            switch c {
+            case 0x30...0x39: d = UInt32(c - 0x30)
+            case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+            case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+            default: throw error("invalid hex digit in \\u escape")
+            }
+            v = v * 16 + d
+            i += 1
+        }
+        return v
+    }
+
+    private mutating func string() throws(JSONSyntaxError) -> String {
+        i += 1  // opening quote
+        var out: [UInt8] = []
+        var start = i
+        while true {
+            guard i < b.count else { throw error("unterminated string") }
+            let c = b[i]
+            if c == UInt8(ascii: "\"") {
+                out.append(contentsOf: b[start..<i])
+                i += 1
+                break
+            }
+            if c < 0x20 { throw error("control character inside a string") }
+            if c == UInt8(ascii: "\\") {
+                out.append(contentsOf: b[start..<i])
+                i += 1
+                guard i < b.count else { throw error("unterminated escape") }
+                let e = b[i]
+                i += 1
+                switch e {
+                case UInt8(ascii: "\""): out.append(0x22)
+                case UInt8(ascii: "\\"): out.append(0x5C)
+                case UInt8(ascii: "/"): out.append(0x2F)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    var scalar = try hex4()
+                    if scalar >= 0xD800, scalar < 0xDC00 {
+                        guard i + 6 <= b.count, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u") else {
+                            throw error("unpaired surrogate in \\u escape")
+                        }
+                        i += 2
+                        let low = try hex4()
+                        guard low >= 0xDC00, low < 0xE000 else { throw error("invalid low surrogate") }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else if scalar >= 0xDC00, scalar < 0xE000 {
+                        throw error("unpaired surrogate in \\u escape")
+                    }
+                    guard let u = Unicode.Scalar(scalar) else { throw error("invalid unicode escape") }
+                    out.append(contentsOf: Array(String(Character(u)).utf8))
+                default: throw error("invalid escape sequence")
+                }
+                start = i
+                continue
+            }
+            i += 1
+        }
+        guard let s = String(validating: out, as: UTF8.self) else { throw error("string is not valid UTF-8") }
+        return s
+    }
+}
+
+/// Compact, deterministic JSON output.
+public enum JSONWriter {
+    public static func write(_ v: JSONValue, to out: inout String) {
+        switch v {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .number(let d): writeNumber(d, to: &out)
+        case .string(let s): writeString(s, to: &out)
+        case .array(let a):
+            out += "["
+            for (k, e) in a.enumerated() {
+                if k > 0 { out += "," }
+                write(e, to: &out)
+            }
+            out += "]"
+        case .object(let o):
+            out += "{"
+            var first = true
+            for (k, e) in o {
+                if !first { out += "," }
+                first = false
+                writeString(k, to: &out)
+                out += ":"
+                write(e, to: &out)
+            }
+            out += "}"
+        }
+    }
+
+    public static func string(_ v: JSONValue) -> String {
+        var s = ""
+        write(v, to: &s)
+        return s
+    }
+
+    /// Whole numbers print without a fraction; others in Swift's shortest round-trip form.
+    public static func writeNumber(_ d: Double, to out: inout String) {
+        if !d.isFinite { out += "null"; return }
+        if d.rounded() == d, abs(d) < 1e15 { out += String(Int64(d)); return }
+        out += "\(d)"
+    }
+
+    public static func writeString(_ s: String, to out: inout String) {
+        out += "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    let h = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        out += "\""
+    }
+}

@@ -1,0 +1,1 @@
+// Road graph and routing live here.

@@ -1,0 +1,85 @@
+import OneMapCore
+
+/// How features of one layer map to rows: the SELECT list, the upsert statement and the decoding.
+struct FeatureCodec {
+    let layer: LayerSpec
+    let select: String
+    let upsert: String
+
+    init(_ layer: LayerSpec) {
+        self.layer = layer
+        var sel = ["id", "AsBinary(geom)", "version"]
+        sel += layer.columns.map { "\"\($0.name)\"" }
+        sel += layer.pointColumns.map { "AsBinary(\"\($0.name)\")" }
+        sel.append("extra")
+        select = sel.joined(separator: ", ")
+
+        var cols = ["id", "geom"] + layer.columns.map { "\"\($0.name)\"" } + layer.pointColumns.map { "\"\($0.name)\"" } + ["extra"]
+        var vals = ["?", "GeomFromWKB(?, 4326)"] + layer.columns.map { _ in "?" } + layer.pointColumns.map { _ in "MakePoint(?, ?, 4326)" } + ["?"]
+        let updates = cols.dropFirst().map { "\($0) = excluded.\($0)" } + ["version = \(layer.name).version + 1"]
+        upsert = "INSERT INTO \(layer.name) (\(cols.joined(separator: ", "))) VALUES (\(vals.joined(separator: ", "))) ON CONFLICT(id) DO UPDATE SET \(updates.joined(separator: ", "))"
+        cols.removeAll(); vals.removeAll()
+    }
+
+    static let all: [String: FeatureCodec] = Dictionary(uniqueKeysWithValues: Layers.all.map { ($0.name, FeatureCodec($0)) })
+
+    static func of(_ layer: String) throws(StoreError) -> FeatureCodec {
+        guard let c = all[layer] else { throw StoreError.unknownLayer(layer) }
+        return c
+    }
+
+    /// Binding values for the upsert.
+    func bindings(_ v: ValidFeature) -> [SQLValue] {
+        let f = v.feature
+        var out: [SQLValue] = [.text(f.id), .blob(WKB.encode(f.geometry))]
+        for p in layer.columns {
+            guard let value = f.properties[p.name] else { out.append(.null); continue }
+            switch (p.type, value) {
+            case (.boolean, .bool(let b)): out.append(.int(b ? 1 : 0))
+            case (.integer, _): out.append(value.intValue.map { .int(Int64($0)) } ?? .null)
+            case (.real, .number(let d)): out.append(.double(d))
+            case (_, .string(let s)): out.append(.text(s))
+            default: out.append(.text(JSONWriter.string(value)))
+            }
+        }
+        for p in layer.pointColumns {
+            if let a = f.properties[p.name]?.arrayValue, a.count == 2, let x = a[0].doubleValue, let y = a[1].doubleValue {
+                out += [.double(x), .double(y)]
+            } else {
+                out += [.null, .null]
+            }
+        }
+        out.append(v.extra.count == 0 ? .null : .text(JSONWriter.string(.object(v.extra))))
+        return out
+    }
+
+    /// Decodes a row selected with `select` (columns starting at `base`).
+    func decode(_ s: Statement, base: Int = 0) throws -> (feature: Feature, version: Int) {
+        let id = s.text(base) ?? ""
+        guard let geom = try s.withBlob(base + 1, { (p: UnsafeRawBufferPointer) throws -> Geometry in try WKB.decode(p) }) else {
+            throw StoreError(.database, "feature \(id) of \(layer.name) has no geometry")
+        }
+        var props: [String: JSONValue] = [:]
+        var i = base + 3
+        for p in layer.columns {
+            defer { i += 1 }
+            if s.isNull(i) { continue }
+            switch p.type {
+            case .boolean: props[p.name] = .bool(s.int(i) != 0)
+            case .integer: props[p.name] = .number(Double(s.int(i)))
+            case .real: props[p.name] = .number(s.double(i))
+            default: props[p.name] = .string(s.text(i) ?? "")
+            }
+        }
+        for p in layer.pointColumns {
+            defer { i += 1 }
+            if let g = try s.withBlob(i, { (b: UnsafeRawBufferPointer) throws -> Geometry in try WKB.decode(b) }), case .point(let c) = g {
+                props[p.name] = [.number(c.lon), .number(c.lat)]
+            }
+        }
+        if let extra = s.text(i), case .object(let o)? = try? JSONParser.parse(extra) {
+            for (k, v) in o where props[k] == nil { props[k] = v }
+        }
+        return (Feature(id: id, geometry: geom, properties: props), Int(s.int(base + 2)))
+    }
+}

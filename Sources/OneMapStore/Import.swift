@@ -1,0 +1,244 @@
+import Foundation
+import OneMapCore
+
+/// What an import loaded.
+public struct ImportReport: Sendable {
+    public var counts: [(layer: String, features: Int)]
+    public var total: Int { counts.reduce(0) { $0 + $1.features } }
+}
+
+/// An import refused: every problem found (up to `ImportFailure.keep`) and how many there were.
+public struct ImportFailure: Error, Sendable, CustomStringConvertible {
+    public static let keep = 1000
+    public var problems: [FeatureProblem]
+    public var total: Int
+    public var description: String {
+        "import refused, nothing was changed: \(total) problem\(total == 1 ? "" : "s") found; first: \(problems.first?.description ?? "?")"
+    }
+}
+
+/// Phases reported to a progress callback.
+public enum ImportPhase: String, Sendable { case reading = "reading", validating = "validating", writing = "writing" }
+
+/// GeoJSON files, parsed and assigned to layers.
+struct LayerFile {
+    var layer: LayerSpec
+    var file: String
+    var features: [JSONValue]
+}
+
+extension Store {
+    /// Imports GeoJSON: a directory of `<layer>.geojson` files or one such file. Every feature is
+    /// validated first; the import is one transaction, so on any problem nothing changes. Features
+    /// whose id already exists are replaced (their version goes up).
+    public func importGeoJSON(at path: String, actor: String = "import", progress: ((ImportPhase, Int, Int) -> Void)? = nil) throws -> ImportReport {
+        let files = try Store.geoJSONFiles(at: path)
+        var loaded: [LayerFile] = []
+        var problems = ProblemList()
+        for (k, f) in files.enumerated() {
+            progress?(.reading, k, files.count)
+            do {
+                let data = try Data(contentsOf: URL(fileURLWithPath: f))
+                loaded.append(try Store.parseCollection(Array(data), file: f))
+            } catch let p as FeatureProblem {
+                problems.add(p)
+            } catch {
+                problems.add(FeatureProblem(file: f, index: nil, reason: "cannot read the file: \(error.localizedDescription)"))
+            }
+        }
+        progress?(.reading, files.count, files.count)
+        return try importCollections(loaded, problems: problems, actor: actor, progress: progress)
+    }
+
+    /// Imports one GeoJSON document (a FeatureCollection or a Feature) into `layer`.
+    public func importGeoJSON(text: String, layer: String, name: String = "<request>", actor: String) throws -> ImportReport {
+        let spec = try Layers.spec(layer)
+        var problems = ProblemList()
+        var loaded: [LayerFile] = []
+        do {
+            var lf = try Store.parseCollection(Array(text.utf8), file: name, layer: spec)
+            lf.layer = spec
+            loaded.append(lf)
+        } catch let p as FeatureProblem {
+            problems.add(p)
+        }
+        return try importCollections(loaded, problems: problems, actor: actor, progress: nil)
+    }
+
+    static func geoJSONFiles(at path: String) throws -> [String] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw StoreError(.invalidInput, "no such file or directory: \(path)")
+        }
+        guard isDir.boolValue else { return [path] }
+        let names = try FileManager.default.contentsOfDirectory(atPath: path)
+            .filter { $0.hasSuffix(".geojson") || $0.hasSuffix(".json") }
+        guard !names.isEmpty else { throw StoreError(.invalidInput, "\(path) holds no .geojson files") }
+        return names.map { (path as NSString).appendingPathComponent($0) }
+            .sorted { (Layers.order(layerName(of: $0)), $0) < (Layers.order(layerName(of: $1)), $1) }
+    }
+
+    static func layerName(of file: String) -> String {
+        var n = (file as NSString).lastPathComponent
+        for ext in [".geojson", ".json"] where n.hasSuffix(ext) { n.removeLast(ext.count) }
+        return n
+    }
+
+    static func parseCollection(_ bytes: [UInt8], file: String, layer: LayerSpec? = nil) throws -> LayerFile {
+        let doc: JSONValue
+        do { doc = try JSONParser.parse(bytes) } catch {
+            throw FeatureProblem(file: file, index: nil, reason: error.description)
+        }
+        let spec: LayerSpec
+        if let layer {
+            spec = layer
+        } else {
+            let stem = layerName(of: file)
+            let declared = doc["name"]?.stringValue
+            guard let s = Layers.byName[stem] ?? declared.flatMap({ Layers.byName[$0] }) else {
+                throw FeatureProblem(file: file, index: nil, reason: "cannot tell the layer: name the file <layer>.geojson, one of \(Layers.names.joined(separator: ", "))")
+            }
+            spec = s
+        }
+        switch doc["type"]?.stringValue {
+        case "FeatureCollection":
+            guard let fs = doc["features"]?.arrayValue else {
+                throw FeatureProblem(file: file, index: nil, property: "features", reason: "a FeatureCollection needs a \"features\" array")
+            }
+            return LayerFile(layer: spec, file: file, features: fs)
+        case "Feature":
+            return LayerFile(layer: spec, file: file, features: [doc])
+        default:
+            throw FeatureProblem(file: file, index: nil, property: "type", reason: "expected a GeoJSON FeatureCollection or Feature")
+        }
+    }
+
+    func importCollections(_ files: [LayerFile], problems initial: ProblemList, actor: String, progress: ((ImportPhase, Int, Int) -> Void)?) throws -> ImportReport {
+        var problems = initial
+        let total = files.reduce(0) { $0 + $1.features.count }
+        var done = 0
+        // 1. Validate every feature against its layer; duplicates within the input.
+        var valid: [(LayerFile, [ValidFeature])] = []
+        for lf in files {
+            var seen: [String: Int] = [:]
+            var uniqueSeen: [String: [String: Int]] = [:]
+            var ok: [ValidFeature] = []
+            ok.reserveCapacity(lf.features.count)
+            for (i, raw) in lf.features.enumerated() {
+                done += 1
+                if done % 2000 == 0 { progress?(.validating, done, total) }
+                switch Validator.validate(raw, layer: lf.layer, file: lf.file, index: i) {
+                case .invalid(let ps): problems.add(contentsOf: ps)
+                case .valid(let v):
+                    if let first = seen[v.feature.id] {
+                        problems.add(FeatureProblem(file: lf.file, index: i, featureID: v.feature.id, property: "id", reason: "duplicate id \"\(v.feature.id)\" (first used by feature \(first))"))
+                        continue
+                    }
+                    seen[v.feature.id] = i
+                    var dup = false
+                    for u in lf.layer.unique {
+                        guard let key = v.feature.properties[u].map({ JSONWriter.string($0) }) else { continue }
+                        if let first = uniqueSeen[u, default: [:]][key] {
+                            problems.add(FeatureProblem(file: lf.file, index: i, featureID: v.feature.id, property: u, reason: "duplicate \(u) \(key) (first used by feature \(first))"))
+                            dup = true
+                        } else {
+                            uniqueSeen[u, default: [:]][key] = i
+                        }
+                    }
+                    if !dup { ok.append(v) }
+                }
+            }
+            valid.append((lf, ok))
+        }
+        progress?(.validating, total, total)
+        // 2. Polygon validity through GEOS (self-intersections, ring orientation problems, holes).
+        try read { c in
+            let s = try c.prepare("SELECT IsValid(g), IsValidReason(g) FROM (SELECT GeomFromWKB(?, 4326) AS g)")
+            for (lf, features) in valid where lf.layer.geometry.contains(.polygon) {
+                for v in features {
+                    s.reset()
+                    try s.bind([.blob(WKB.encode(v.feature.geometry))])
+                    guard try s.step() else { continue }
+                    if s.int(0) != 1 {
+                        let index = lf.features.firstIndex { $0["id"].map { JSONWriter.string($0) } == JSONWriter.string(.string(v.feature.id)) || $0["id"]?.intValue.map(String.init) == v.feature.id }
+                        problems.add(FeatureProblem(file: lf.file, index: index, featureID: v.feature.id, property: "geometry", reason: "invalid polygon: \(s.text(1) ?? "GEOS says invalid")"))
+                    }
+                }
+            }
+            s.reset()
+        }
+        if problems.total > 0 { throw problems.failure }
+
+        // 3. One transaction: references checked against input + database, then upserts.
+        return try write { c in
+            try c.transaction {
+                var referenced: [String: Set<String>] = [:]
+                func keys(_ layer: String, _ column: String) throws -> Set<String> {
+                    let k = layer + "." + column
+                    if let s = referenced[k] { return s }
+                    var s = Set(try c.query("SELECT \"\(column)\" FROM \(layer)") { $0.text(0) ?? "" })
+                    for (lf, fs) in valid where lf.layer.name == layer { for f in fs { if let v = f.feature.properties[column]?.stringValue { s.insert(v) } } }
+                    referenced[k] = s
+                    return s
+                }
+                for (lf, features) in valid {
+                    for p in lf.layer.columns {
+                        guard let r = p.references else { continue }
+                        let known = try keys(r.layer, r.column)
+                        for (i, v) in features.enumerated() {
+                            if let value = v.feature.properties[p.name]?.stringValue, !known.contains(value) {
+                                problems.add(FeatureProblem(file: lf.file, index: i, featureID: v.feature.id, property: p.name, reason: "\(r.layer) has no \(r.column) \"\(value)\""))
+                            }
+                        }
+                    }
+                }
+                if problems.total > 0 { throw problems.failure }
+
+                var counts: [(String, Int)] = []
+                var written = 0
+                for (lf, features) in valid {
+                    let codec = FeatureCodec.all[lf.layer.name]!
+                    var box = BBox.empty
+                    for v in features {
+                        try c.run(codec.upsert, codec.bindings(v))
+                        if lf.layer.hasStock { try Store.replaceStock(c, v.feature) }
+                        box = box.union(v.feature.geometry.bbox)
+                        written += 1
+                        if written % 2000 == 0 { progress?(.writing, written, total) }
+                    }
+                    if !features.isEmpty {
+                        try c.run(
+                            "INSERT INTO edit_journal (actor, action, layer, min_lon, min_lat, max_lon, max_lat, after) VALUES (?, 'import', ?, ?, ?, ?, ?, ?)",
+                            [.text(actor), .text(lf.layer.name), .double(box.minLon), .double(box.minLat), .double(box.maxLon), .double(box.maxLat), .text("\(features.count) features from \(lf.file)")])
+                    }
+                    counts.append((lf.layer.name, features.count))
+                }
+                progress?(.writing, total, total)
+                return ImportReport(counts: counts)
+            }
+        }
+    }
+
+    static func replaceStock(_ c: Connection, _ f: Feature) throws {
+        try c.run("DELETE FROM warehouse_stock WHERE warehouse_id = ?", [.text(f.id)])
+        for row in f.properties["stock"]?.arrayValue ?? [] {
+            try c.run(
+                "INSERT INTO warehouse_stock (warehouse_id, item, unit, quantity) VALUES (?, ?, ?, ?)",
+                [.text(f.id), .text(row["item"]?.stringValue ?? ""), .text(row["unit"]?.stringValue ?? ""), .double(row["quantity"]?.doubleValue ?? 0)])
+        }
+    }
+}
+
+extension FeatureProblem: Error {}
+
+/// Problems found so far: the first `ImportFailure.keep` kept, all counted.
+struct ProblemList {
+    private(set) var items: [FeatureProblem] = []
+    private(set) var total = 0
+    mutating func add(_ p: FeatureProblem) {
+        total += 1
+        if items.count < ImportFailure.keep { items.append(p) }
+    }
+    mutating func add(contentsOf ps: [FeatureProblem]) { for p in ps { add(p) } }
+    var failure: ImportFailure { ImportFailure(problems: items, total: total) }
+}

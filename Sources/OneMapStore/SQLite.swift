@@ -1,0 +1,206 @@
+import CSpatiaLite
+import Foundation
+
+/// An error from SQLite or SpatiaLite, with the call that failed and the library's own message.
+public struct SQLiteError: Error, Sendable, CustomStringConvertible {
+    public var code: Int32
+    public var call: String
+    public var message: String
+    public var description: String { "\(call) failed (\(code)): \(message)" }
+}
+
+/// A value bound to or read from a statement.
+public enum SQLValue: Sendable, Equatable {
+    case null
+    case int(Int64)
+    case double(Double)
+    case text(String)
+    case blob([UInt8])
+}
+
+private let spatialiteReady: Void = { spatialite_initialize() }()
+
+/// One SQLite connection with SpatiaLite loaded.
+///
+/// `@unchecked Sendable` invariants: a connection is used by one thread at a time — it is only
+/// reached through `ConnectionPool.withConnection`, which hands it out exclusively — and the handle
+/// is opened in `init` and closed only in `deinit`, so no other code frees it.
+public final class Connection: @unchecked Sendable {
+    let db: OpaquePointer
+    private let cache: UnsafeMutableRawPointer?
+    private var statements: [String: Statement] = [:]
+    public let path: String
+
+    public init(path: String, readOnly: Bool = false) throws(SQLiteError) {
+        _ = spatialiteReady
+        var h: OpaquePointer?
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &h, flags, nil)
+        guard rc == SQLITE_OK, let h else {
+            let msg = h.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let h { sqlite3_close_v2(h) }
+            throw SQLiteError(code: rc, call: "open \(path)", message: msg)
+        }
+        self.db = h
+        self.path = path
+        self.cache = spatialite_alloc_connection()
+        spatialite_init_ex(h, cache, 0)
+        sqlite3_busy_timeout(h, 10_000)
+        try exec("PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;")
+        if !readOnly {
+            try exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        }
+    }
+
+    deinit {
+        statements.removeAll()
+        sqlite3_close_v2(db)
+        if let cache { spatialite_cleanup_ex(cache) }
+    }
+
+    func check(_ rc: Int32, _ call: @autoclosure () -> String) throws(SQLiteError) {
+        guard rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW else {
+            throw SQLiteError(code: rc, call: call(), message: String(cString: sqlite3_errmsg(db)))
+        }
+    }
+
+    /// Runs one or more statements that return no rows.
+    public func exec(_ sql: String) throws(SQLiteError) {
+        var err: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(db, sql, nil, nil, &err)
+        if rc != SQLITE_OK {
+            let msg = err.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(db))
+            sqlite3_free(err)
+            throw SQLiteError(code: rc, call: "exec \(sql.prefix(80))", message: msg)
+        }
+    }
+
+    /// A prepared statement, cached per connection by its SQL text.
+    public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
+        if let s = statements[sql] {
+            s.reset()
+            return s
+        }
+        let s = try Statement(self, sql)
+        statements[sql] = s
+        return s
+    }
+
+    /// All rows of a query, mapped.
+    public func query<T>(_ sql: String, _ args: [SQLValue] = [], _ row: (Statement) throws -> T) throws -> [T] {
+        let s = try prepare(sql)
+        defer { s.reset() }
+        try s.bind(args)
+        var out: [T] = []
+        while try s.step() { out.append(try row(s)) }
+        return out
+    }
+
+    /// Runs a statement with arguments; returns the number of changed rows.
+    @discardableResult
+    public func run(_ sql: String, _ args: [SQLValue] = []) throws(SQLiteError) -> Int {
+        let s = try prepare(sql)
+        defer { s.reset() }
+        try s.bind(args)
+        while try s.step() {}
+        return Int(sqlite3_changes(db))
+    }
+
+    /// The first column of the first row, if any.
+    public func scalar(_ sql: String, _ args: [SQLValue] = []) throws(SQLiteError) -> SQLValue? {
+        let s = try prepare(sql)
+        defer { s.reset() }
+        try s.bind(args)
+        return try s.step() ? s.value(0) : nil
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try exec("BEGIN IMMEDIATE")
+        do {
+            let v = try body()
+            try exec("COMMIT")
+            return v
+        } catch {
+            try? exec("ROLLBACK")
+            throw error
+        }
+    }
+
+    public var userVersion: Int {
+        get { (try? scalar("PRAGMA user_version")).flatMap { if case .int(let v) = $0 { Int(v) } else { nil } } ?? 0 }
+    }
+}
+
+/// A prepared statement. Owned by its connection; used only by the thread holding that connection.
+public final class Statement {
+    let stmt: OpaquePointer
+    unowned let conn: Connection
+    let sql: String
+
+    init(_ conn: Connection, _ sql: String) throws(SQLiteError) {
+        var s: OpaquePointer?
+        let rc = sqlite3_prepare_v2(conn.db, sql, -1, &s, nil)
+        guard rc == SQLITE_OK, let s else {
+            throw SQLiteError(code: rc, call: "prepare \(sql.prefix(120))", message: String(cString: sqlite3_errmsg(conn.db)))
+        }
+        self.stmt = s
+        self.conn = conn
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(stmt) }
+
+    func reset() {
+        sqlite3_reset(stmt)
+        sqlite3_clear_bindings(stmt)
+    }
+
+    public func bind(_ args: [SQLValue]) throws(SQLiteError) {
+        for (k, v) in args.enumerated() {
+            let i = Int32(k + 1)
+            let rc: Int32
+            switch v {
+            case .null: rc = sqlite3_bind_null(stmt, i)
+            case .int(let n): rc = sqlite3_bind_int64(stmt, i, n)
+            case .double(let d): rc = sqlite3_bind_double(stmt, i, d)
+            case .text(let t): rc = sqlite3_bind_text(stmt, i, t, -1, onemap_sqlite_transient())
+            case .blob(let b):
+                rc = b.withUnsafeBytes { sqlite3_bind_blob(stmt, i, $0.baseAddress, Int32(b.count), onemap_sqlite_transient()) }
+            }
+            try conn.check(rc, "bind \(i) in \(sql.prefix(80))")
+        }
+    }
+
+    /// Advances; true while a row is available.
+    public func step() throws(SQLiteError) -> Bool {
+        let rc = sqlite3_step(stmt)
+        if rc == SQLITE_ROW { return true }
+        if rc == SQLITE_DONE { return false }
+        throw SQLiteError(code: rc, call: "step \(sql.prefix(120))", message: String(cString: sqlite3_errmsg(conn.db)))
+    }
+
+    public var columnCount: Int { Int(sqlite3_column_count(stmt)) }
+    public func isNull(_ i: Int) -> Bool { sqlite3_column_type(stmt, Int32(i)) == SQLITE_NULL }
+    public func int(_ i: Int) -> Int64 { sqlite3_column_int64(stmt, Int32(i)) }
+    public func double(_ i: Int) -> Double { sqlite3_column_double(stmt, Int32(i)) }
+    public func text(_ i: Int) -> String? {
+        guard let p = sqlite3_column_text(stmt, Int32(i)) else { return nil }
+        return String(cString: p)
+    }
+    /// Calls `body` with the blob's bytes without copying them.
+    public func withBlob<T>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T? {
+        guard let p = sqlite3_column_blob(stmt, Int32(i)) else { return nil }
+        let n = Int(sqlite3_column_bytes(stmt, Int32(i)))
+        return try body(UnsafeRawBufferPointer(start: p, count: n))
+    }
+    public func value(_ i: Int) -> SQLValue {
+        switch sqlite3_column_type(stmt, Int32(i)) {
+        case SQLITE_INTEGER: return .int(int(i))
+        case SQLITE_FLOAT: return .double(double(i))
+        case SQLITE_TEXT: return .text(text(i) ?? "")
+        case SQLITE_BLOB: return .blob(withBlob(i) { Array($0) } ?? [])
+        default: return .null
+        }
+    }
+}

@@ -1,0 +1,197 @@
+import OneMapCore
+
+/// A layer's summary for `onemap info` and `/api/layers`.
+public struct LayerInfo: Sendable, Equatable {
+    public var name: String
+    public var title: String
+    public var count: Int
+    public var extent: BBox?
+}
+
+/// How a bounding-box query decides membership after the R*Tree's candidate boxes.
+public enum BBoxPredicate: Sendable {
+    /// The feature's exact envelope intersects the box (what a renderer needs).
+    case envelope
+    /// The geometry itself intersects the box.
+    case geometry
+}
+
+extension Store {
+    /// Counts and extents of every layer.
+    public func layerInfo() throws(StoreError) -> [LayerInfo] {
+        try read { c in
+            try Layers.all.map { l in
+                let s = try c.prepare("SELECT count(*), Min(MbrMinX(geom)), Min(MbrMinY(geom)), Max(MbrMaxX(geom)), Max(MbrMaxY(geom)) FROM \(l.name)")
+                defer { s.reset() }
+                _ = try s.step()
+                let n = Int(s.int(0))
+                let ext = n == 0 ? nil : BBox(minLon: s.double(1), minLat: s.double(2), maxLon: s.double(3), maxLat: s.double(4))
+                return LayerInfo(name: l.name, title: l.title, count: n, extent: ext)
+            }
+        }
+    }
+
+    /// The schema version of the open file.
+    public func schemaVersionOnDisk() throws(StoreError) -> Int { try read { $0.userVersion } }
+
+    /// Features of a layer intersecting `bbox`, through the spatial index, then filtered exactly.
+    /// Ordered by feature id within the window; `limit`/`offset` page through them.
+    public func features(in layer: String, bbox: BBox, predicate: BBoxPredicate = .geometry, limit: Int? = nil, offset: Int = 0) throws(StoreError) -> [Feature] {
+        let codec = try FeatureCodec.of(layer)
+        return try read { c in
+            // The R*Tree keeps float32 boxes rounded outward, so it returns a superset; the exact
+            // test below removes the extra candidates.
+            let sql = "SELECT \(codec.select) FROM \(layer) WHERE fid IN (SELECT pkid FROM idx_\(layer)_geom WHERE xmin <= ? AND xmax >= ? AND ymin <= ? AND ymax >= ?) ORDER BY id"
+            let rows = try c.query(sql, [.double(bbox.maxLon), .double(bbox.minLon), .double(bbox.maxLat), .double(bbox.minLat)]) { try codec.decode($0).feature }
+            var out = rows.filter { f in
+                switch predicate {
+                case .envelope: f.geometry.bbox.intersects(bbox)
+                case .geometry: Planar.intersects(f.geometry, bbox)
+                }
+            }
+            if offset > 0 { out = Array(out.dropFirst(offset)) }
+            if let limit, out.count > limit { out = Array(out.prefix(limit)) }
+            if codec.layer.hasStock { out = try attachStock(c, out) }
+            return out
+        }
+    }
+
+    /// Every feature of a layer, ordered by id.
+    public func allFeatures(of layer: String) throws(StoreError) -> [Feature] {
+        let codec = try FeatureCodec.of(layer)
+        return try read { c in
+            let out = try c.query("SELECT \(codec.select) FROM \(layer) ORDER BY id") { try codec.decode($0).feature }
+            return codec.layer.hasStock ? try attachStock(c, out) : out
+        }
+    }
+
+    /// One feature by id, with its version; nil when absent.
+    public func feature(in layer: String, id: String) throws(StoreError) -> (feature: Feature, version: Int)? {
+        let codec = try FeatureCodec.of(layer)
+        return try read { c in
+            guard var r = try c.query("SELECT \(codec.select) FROM \(layer) WHERE id = ?", [.text(id)], { try codec.decode($0) }).first else { return nil }
+            if codec.layer.hasStock { r.feature = try attachStock(c, [r.feature])[0] }
+            return r
+        }
+    }
+
+    /// Features whose name contains `text` (case-insensitive for Latin letters), across the
+    /// searchable layers or the given ones; exact and prefix matches first.
+    public func search(_ text: String, layers: [String]? = nil, limit: Int = 20) throws(StoreError) -> [(layer: String, feature: Feature)] {
+        let names = layers ?? Layers.all.filter(\.searchable).map(\.name)
+        let specs = try names.map { (n: String) throws(StoreError) -> LayerSpec in try Layers.spec(n) }
+        let q = text.trimmingCharacters(in: .whitespaces)
+        guard !q.isEmpty else { return [] }
+        let pattern = "%" + q.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+        return try read { c in
+            var hits: [(rank: Int, layer: String, feature: Feature)] = []
+            for l in specs where l.property("name") != nil {
+                let codec = FeatureCodec.all[l.name]!
+                let rows = try c.query("SELECT \(codec.select) FROM \(l.name) WHERE name LIKE ? ESCAPE '\\' ORDER BY length(name), name LIMIT ?", [.text(pattern), .int(Int64(limit))]) { try codec.decode($0).feature }
+                for f in rows {
+                    let name = f.properties["name"]?.stringValue ?? ""
+                    let rank = name == q ? 0 : (name.hasPrefix(q) ? 1 : 2)
+                    hits.append((rank, l.name, f))
+                }
+            }
+            hits.sort { ($0.rank, $0.feature.properties["name"]?.stringValue?.count ?? 0) < ($1.rank, $1.feature.properties["name"]?.stringValue?.count ?? 0) }
+            return hits.prefix(limit).map { ($0.layer, $0.feature) }
+        }
+    }
+
+    /// The k features of a layer nearest to `point` by straight-line distance (metres), found by
+    /// widening an index window until the k-th hit is provably inside it.
+    public func nearest(in layer: String, to point: Coord, k: Int, maxDistance: Double = 500_000) throws(StoreError) -> [(feature: Feature, distance: Double)] {
+        guard point.isInWorld else { throw StoreError(.invalidInput, "point \(point) is outside the world") }
+        guard k > 0 else { return [] }
+        let codec = try FeatureCodec.of(layer)
+        return try read { c in
+            var radius = 2_000.0
+            while true {
+                let m = Geodesy.metresPerDegree(atLat: min(89, abs(point.lat) + radius / 111_000))
+                let dLon = min(360, radius / max(m.lon, 1)), dLat = radius / m.lat
+                let sql = "SELECT \(codec.select) FROM \(layer) WHERE fid IN (SELECT pkid FROM idx_\(layer)_geom WHERE xmin <= ? AND xmax >= ? AND ymin <= ? AND ymax >= ?)"
+                let rows = try c.query(sql, [.double(point.lon + dLon), .double(point.lon - dLon), .double(point.lat + dLat), .double(point.lat - dLat)]) { try codec.decode($0).feature }
+                let ranked = rows.map { ($0, Store.distance(from: point, to: $0.geometry)) }.filter { $0.1 <= radius }.sorted { ($0.1, $0.0.id) < ($1.1, $1.0.id) }
+                if ranked.count >= k || radius >= maxDistance {
+                    var out = Array(ranked.prefix(k))
+                    if codec.layer.hasStock {
+                        let withStock = try attachStock(c, out.map(\.0))
+                        out = zip(withStock, out).map { ($0, $1.1) }
+                    }
+                    return out.map { (feature: $0.0, distance: $0.1) }
+                }
+                radius *= 3
+            }
+        }
+    }
+
+    /// Straight-line distance in metres from a point to a geometry (0 inside a polygon).
+    public static func distance(from p: Coord, to g: Geometry) -> Double {
+        switch g {
+        case .point(let c): return Geodesy.distance(p, c)
+        case .multiPoint(let l): return l.map { Geodesy.distance(p, $0) }.min() ?? .infinity
+        default:
+            if g.polygons.contains(where: { Planar.polygonContains($0, p) }) { return 0 }
+            var best = Double.infinity
+            for path in g.paths where path.count > 1 {
+                for i in 1..<path.count { best = min(best, Geodesy.project(p, onto: path[i - 1], path[i]).distance) }
+            }
+            return best
+        }
+    }
+
+    /// The stock of one warehouse.
+    public func stock(of warehouseID: String) throws(StoreError) -> [JSONValue] {
+        try read { c in try Store.stockRows(c, warehouseID) }
+    }
+
+    static func stockRows(_ c: Connection, _ id: String) throws -> [JSONValue] {
+        try c.query("SELECT item, unit, quantity FROM warehouse_stock WHERE warehouse_id = ? ORDER BY item", [.text(id)]) { s in
+            ["item": .string(s.text(0) ?? ""), "unit": .string(s.text(1) ?? ""), "quantity": .number(s.double(2))] as JSONValue
+        }
+    }
+
+    func attachStock(_ c: Connection, _ features: [Feature]) throws -> [Feature] {
+        try features.map { f in
+            var f = f
+            let rows = try Store.stockRows(c, f.id)
+            if !rows.isEmpty { f.properties["stock"] = .array(rows) }
+            return f
+        }
+    }
+
+    /// A digest of every row of every onemap table, to show that a failed write changed nothing.
+    public func contentDigest() throws(StoreError) -> String {
+        try read { c in
+            var h = FNV1a()
+            let tables = Layers.names + ["warehouse_stock", "edit_journal", "onemap_meta"]
+            for t in tables {
+                h.add(t)
+                let s = try c.prepare("SELECT * FROM \(t) ORDER BY 1")
+                defer { s.reset() }
+                while try s.step() {
+                    for i in 0..<s.columnCount {
+                        switch s.value(i) {
+                        case .null: h.add("∅")
+                        case .int(let n): h.add("i\(n)")
+                        case .double(let d): h.add("d\(d.bitPattern)")
+                        case .text(let t): h.add("t" + t)
+                        case .blob(let b): h.add(b)
+                        }
+                    }
+                }
+            }
+            return h.hex
+        }
+    }
+}
+
+/// 64-bit FNV-1a, for content digests (not for security).
+struct FNV1a {
+    var v: UInt64 = 0xcbf2_9ce4_8422_2325
+    mutating func add(_ bytes: [UInt8]) { for b in bytes { v = (v ^ UInt64(b)) &* 0x100_0000_01b3 }; add1(0xff) }
+    mutating func add(_ s: String) { for b in s.utf8 { v = (v ^ UInt64(b)) &* 0x100_0000_01b3 }; add1(0xfe) }
+    private mutating func add1(_ b: UInt8) { v = (v ^ UInt64(b)) &* 0x100_0000_01b3 }
+    var hex: String { String(v, radix: 16) }
+}

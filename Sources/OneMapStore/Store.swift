@@ -1,0 +1,88 @@
+import Foundation
+import OneMapCore
+
+/// The onemap spatial store: one SpatiaLite file in WAL mode.
+///
+/// Writes go through one writer connection, serialised by a lock; reads take a connection from a
+/// small pool, so readers keep reading while a writer imports. All calls block: call them from a
+/// thread pool, never from an event loop.
+public final class Store: Sendable {
+    public let path: String
+    private let writer: LockedConnection
+    private let readers: ReaderPool
+
+    /// Opens (creating if needed) the store at `path` and brings its schema up to date.
+    public init(path: String) throws(StoreError) {
+        self.path = path
+        do {
+            let w = try Connection(path: path)
+            try Schema.migrate(w)
+            writer = LockedConnection(w)
+            readers = ReaderPool(path: path)
+        } catch let e as StoreError {
+            throw e
+        } catch let e as SQLiteError {
+            throw StoreError(.database, "cannot open the store at \(path): \(e.message)")
+        } catch {
+            throw StoreError(.database, "cannot open the store at \(path): \(error)")
+        }
+    }
+
+    /// The schema version this build of onemap writes.
+    public static var schemaVersion: Int { Schema.currentVersion }
+
+    /// Runs `body` with a reader connection.
+    public func read<T>(_ body: (Connection) throws -> T) throws(StoreError) -> T {
+        do { return try readers.with(body) } catch { throw Store.wrap(error) }
+    }
+
+    /// Runs `body` with the writer connection, one writer at a time.
+    public func write<T>(_ body: (Connection) throws -> T) throws(StoreError) -> T {
+        do { return try writer.with(body) } catch { throw Store.wrap(error) }
+    }
+
+    static func wrap(_ error: any Error) -> StoreError {
+        if let e = error as? StoreError { return e }
+        if let e = error as? SQLiteError { return .db(e) }
+        return StoreError(.database, "\(error)")
+    }
+}
+
+/// The writer connection behind a lock.
+///
+/// `@unchecked Sendable`: the connection is only touched inside `with`, which holds the lock.
+final class LockedConnection: @unchecked Sendable {
+    private let lock = NSLock()
+    private let conn: Connection
+    init(_ c: Connection) { conn = c }
+    func with<T>(_ body: (Connection) throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(conn)
+    }
+}
+
+/// Idle reader connections; a borrower gets one exclusively and returns it.
+///
+/// `@unchecked Sendable`: `idle` is only touched under `lock`; a connection is either in `idle`
+/// or held by exactly one borrower.
+final class ReaderPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var idle: [Connection] = []
+    private let path: String
+    private let maxIdle = 16
+    init(path: String) { self.path = path }
+
+    func with<T>(_ body: (Connection) throws -> T) throws -> T {
+        lock.lock()
+        let c = idle.popLast()
+        lock.unlock()
+        let conn = try c ?? Connection(path: path)
+        defer {
+            lock.lock()
+            if idle.count < maxIdle { idle.append(conn) }
+            lock.unlock()
+        }
+        return try body(conn)
+    }
+}

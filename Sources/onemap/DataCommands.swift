@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import OneMapCore
+import OneMapStore
+
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: "The SpatiaLite store (created if missing).")
+    var db: String = Defaults.database
+
+    func open() throws -> Store {
+        let dir = (db as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        do { return try Store(path: db) } catch { throw ValidationError(error.description) }
+    }
+}
+
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Import GeoJSON (a directory of <layer>.geojson files, or one file) — all or nothing.")
+    @Argument(help: "A directory of <layer>.geojson files or one file.") var path: String
+    @OptionGroup var store: StoreOptions
+    @Option(help: "How many problems to print.") var maxErrors = 50
+
+    func run() throws {
+        let s = try store.open()
+        let bar = ProgressBar("import")
+        let t0 = Date()
+        do {
+            let r = try s.importGeoJSON(at: path, actor: "cli:\(NSUserName())") { phase, done, total in
+                bar.update(done, total, phase.rawValue)
+            }
+            bar.finish()
+            print(table(["layer", "features"], r.counts.map { [$0.layer, String($0.features)] }))
+            print(String(format: "imported %d features into %@ in %.2f s", r.total, store.db, Date().timeIntervalSince(t0)))
+        } catch let f as ImportFailure {
+            bar.finish()
+            for p in f.problems.prefix(maxErrors) { printError("error: \(p)") }
+            if f.total > maxErrors { printError("… and \(f.total - maxErrors) more") }
+            printError("import refused: \(f.total) problem\(f.total == 1 ? "" : "s"); the store was not changed.")
+            throw ExitCode(1)
+        } catch let e as StoreError {
+            bar.finish()
+            printError("error: \(e.description)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Export layers to <dir>/<layer>.geojson.")
+    @Option(name: .shortAndLong, help: "Output directory.") var out: String
+    @Option(help: "Comma-separated layers (default: all non-empty).") var layers: String?
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        let s = try store.open()
+        do {
+            let files = try s.exportGeoJSON(to: out, layers: layers?.split(separator: ",").map(String.init))
+            print(table(["file", "features"], files.map { [$0.file, String($0.features)] }))
+        } catch let e as StoreError {
+            printError("error: \(e.description)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Schema version, layer counts and extents.")
+    @OptionGroup var store: StoreOptions
+    @Flag(help: "JSON output.") var json = false
+
+    func run() throws {
+        let s = try store.open()
+        let layers = try s.layerInfo()
+        let version = try s.schemaVersionOnDisk()
+        if json {
+            let o: JSONValue = [
+                "database": .string(store.db), "schema_version": .number(Double(version)),
+                "layers": .array(layers.map { l in
+                    ["name": .string(l.name), "count": .number(Double(l.count)),
+                     "extent": l.extent.map { .array([.number($0.minLon), .number($0.minLat), .number($0.maxLon), .number($0.maxLat)]) } ?? .null]
+                }),
+            ]
+            print(JSONWriter.string(o))
+            return
+        }
+        print("store \(store.db) — schema version \(version), SRID 4326 (WGS84 lon/lat)")
+        print(table(["layer", "title", "features", "extent (lon/lat)"], layers.map { l in
+            [l.name, l.title, String(l.count), l.extent.map { String(format: "%.4f,%.4f — %.4f,%.4f", $0.minLon, $0.minLat, $0.maxLon, $0.maxLat) } ?? "—"]
+        }))
+    }
+}
+
+struct Features: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Features of a layer in a bounding box, or by id, as GeoJSON.")
+    @Argument(help: "Layer name.") var layer: String
+    @Option(help: "minLon,minLat,maxLon,maxLat") var bbox: String?
+    @Option(help: "Feature id.") var id: String?
+    @Option(help: "At most this many features.") var limit = 1000
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        let s = try store.open()
+        do {
+            if let id {
+                guard let f = try s.feature(in: layer, id: id) else {
+                    printError("error: \(layer) has no feature with id \"\(id)\"")
+                    throw ExitCode(1)
+                }
+                print(JSONWriter.string(GeoJSON.json(f.feature)))
+                return
+            }
+            var box = BBox.world
+            if let bbox {
+                guard let b = BBox.parse(bbox) else {
+                    printError("error: --bbox must be minLon,minLat,maxLon,maxLat inside the world with min ≤ max, got \"\(bbox)\"")
+                    throw ExitCode(1)
+                }
+                box = b
+            }
+            print(Store.featureCollectionText(try s.features(in: layer, bbox: box, limit: limit), name: layer), terminator: "")
+        } catch let e as StoreError {
+            printError("error: \(e.description)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Search: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Find villages and facilities by name.")
+    @Argument(help: "Part of a name, e.g. 新地") var text: String
+    @Option(help: "At most this many results.") var limit = 20
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        let s = try store.open()
+        let hits = try s.search(text, limit: limit)
+        if hits.isEmpty { print("no feature's name contains \"\(text)\""); return }
+        print(table(["layer", "id", "name", "lon,lat"], hits.map { h in
+            let p = h.feature.geometry.representativePoint
+            return [h.layer, h.feature.id, h.feature.properties["name"]?.stringValue ?? "", String(format: "%.5f,%.5f", p.lon, p.lat)]
+        }))
+    }
+}
+
+struct NearestStraight: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nearby", abstract: "The k features of a layer nearest by straight-line distance (routing candidates).")
+    @Argument(help: "Layer name.") var layer: String
+    @Option(help: "lon,lat") var at: String
+    @Option var k = 5
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        guard let p = parseCoord(at) else {
+            printError("error: --at must be lon,lat inside the world, got \"\(at)\"")
+            throw ExitCode(1)
+        }
+        let s = try store.open()
+        do {
+            let hits = try s.nearest(in: layer, to: p, k: k)
+            print(table(["id", "name", "distance m"], hits.map { [$0.feature.id, $0.feature.properties["name"]?.stringValue ?? "", String(format: "%.0f", $0.distance)] }))
+        } catch {
+            printError("error: \(error.description)")
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import OneMapCore
+import OneMapStore
+
+/// The default store: the demonstration data imported on first use.
+enum Defaults {
+    static let database = ProcessInfo.processInfo.environment["ONEMAP_DB"] ?? "var/onemap.sqlite"
+}
+
+/// Writes a line to standard error.
+func printError(_ s: String) {
+    FileHandle.standardError.write((s + "\n").data(using: .utf8)!)
+}
+
+/// A terminal progress bar on standard error; silent when stderr is not a terminal except for
+/// the final line, so logs stay readable.
+final class ProgressBar {
+    private let label: String
+    private var lastDraw = Date.distantPast
+    private let tty = isatty(2) == 1
+    private let start = Date()
+    init(_ label: String) { self.label = label }
+
+    func update(_ done: Int, _ total: Int, _ phase: String = "") {
+        let now = Date()
+        guard done >= total || now.timeIntervalSince(lastDraw) > 0.1 else { return }
+        lastDraw = now
+        guard tty || done >= total else { return }
+        let frac = total > 0 ? Double(done) / Double(total) : 1
+        let width = 30
+        let filled = Int(frac * Double(width))
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        let elapsed = now.timeIntervalSince(start)
+        let eta = frac > 0.01 && frac < 1 ? String(format: " ETA %.0fs", elapsed / frac - elapsed) : ""
+        let line = String(format: "%@ %@ %3.0f%% %d/%d %@%@", label, bar, frac * 100, done, total, phase, eta)
+        FileHandle.standardError.write(((tty ? "\r\u{1B}[K" : "") + line).data(using: .utf8)!)
+        if done >= total && !phase.isEmpty == false || !tty { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+    }
+
+    func finish() {
+        if tty { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+    }
+}
+
+/// Parses "lon,lat".
+func parseCoord(_ s: String) -> Coord? {
+    let p = s.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+    guard p.count == 2, let lon = p[0], let lat = p[1] else { return nil }
+    let c = Coord(lon, lat)
+    return c.isInWorld ? c : nil
+}
+
+/// Formats a table with aligned columns (CJK characters count as two cells).
+func table(_ header: [String], _ rows: [[String]]) -> String {
+    func width(_ s: String) -> Int { s.unicodeScalars.reduce(0) { $0 + ($1.value >= 0x1100 && ($1.value <= 0x115F || ($1.value >= 0x2E80 && $1.value <= 0xFFDC)) ? 2 : 1) } }
+    var w = header.map(width)
+    for r in rows { for (i, c) in r.enumerated() where i < w.count { w[i] = max(w[i], width(c)) } }
+    func line(_ r: [String]) -> String {
+        r.enumerated().map { i, c in c + String(repeating: " ", count: max(0, w[i] - width(c))) }.joined(separator: "  ")
+    }
+    return ([line(header), w.map { String(repeating: "─", count: $0) }.joined(separator: "  ")] + rows.map(line)).joined(separator: "\n")
+}

@@ -170,7 +170,7 @@ extension Store {
         if problems.total > 0 { throw problems.failure }
 
         // 3. One transaction: references checked against input + database, then upserts.
-        return try write { c in
+        return try writeUnwrapped { c in
             try c.transaction {
                 var referenced: [String: Set<String>] = [:]
                 func keys(_ layer: String, _ column: String) throws -> Set<String> {

@@ -41,6 +41,11 @@ public final class Store: Sendable {
         do { return try writer.with(body) } catch { throw Store.wrap(error) }
     }
 
+    /// Like `write`, but lets the body's own errors through unchanged.
+    func writeUnwrapped<T>(_ body: (Connection) throws -> T) throws -> T {
+        try writer.with(body)
+    }
+
     static func wrap(_ error: any Error) -> StoreError {
         if let e = error as? StoreError { return e }
         if let e = error as? SQLiteError { return .db(e) }

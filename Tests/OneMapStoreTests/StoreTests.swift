@@ -1,0 +1,246 @@
+import Foundation
+import Testing
+
+@testable import OneMapCore
+@testable import OneMapStore
+
+/// A temporary folder removed when the test ends.
+final class TempDir {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "onemap-test-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    func file(_ name: String) -> String { path + "/" + name }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let geoData = repoRoot + "/GeoData"
+
+func demoStore(_ dir: TempDir) throws -> Store {
+    let s = try Store(path: dir.file("demo.sqlite"))
+    _ = try s.importGeoJSON(at: geoData)
+    return s
+}
+
+@Suite struct ImportTests {
+    @Test func demonstrationDataMeetsTheCounts() throws {
+        let dir = TempDir()
+        let s = try demoStore(dir)
+        let counts = Dictionary(uniqueKeysWithValues: try s.layerInfo().map { ($0.name, $0.count) })
+        #expect(counts["townships"] == 8)
+        #expect(counts["villages"]! >= 60)
+        #expect(counts["roads"]! >= 2000)
+        #expect(counts["hazard_zones"]! >= 120)
+        #expect(counts["micro_fire_stations"]! >= 30)
+        #expect(counts["base_stations"]! >= 80)
+        #expect(counts["road_risks"]! >= 60)
+        #expect(counts["shelters"]! >= counts["villages"]!)
+        #expect(counts["info_officers"]! >= 3 * (counts["villages"]! + counts["townships"]!))
+        #expect(try s.schemaVersionOnDisk() == Store.schemaVersion)
+        // Every hazard type at every level.
+        let zones = try s.allFeatures(of: "hazard_zones")
+        let pairs = Set(zones.map { "\($0["type"]!.stringValue!)/\($0["level"]!.intValue!)" })
+        #expect(pairs.count == 9 * 4)
+        // Everything synthetic says so.
+        for l in Layers.names { for f in try s.allFeatures(of: l) { #expect(f["source"] == "demo", "\(l) \(f.id)") } }
+        // Warehouses carry stock.
+        #expect(try s.stock(of: "wh-001").count >= 6)
+    }
+
+    @Test func importExportImportRoundTrips() throws {
+        let dir = TempDir()
+        let a = try demoStore(dir)
+        _ = try a.exportGeoJSON(to: dir.file("out1"))
+        let b = try Store(path: dir.file("b.sqlite"))
+        _ = try b.importGeoJSON(at: dir.file("out1"))
+        _ = try b.exportGeoJSON(to: dir.file("out2"))
+        for l in Layers.names {
+            #expect(try a.allFeatures(of: l) == b.allFeatures(of: l), "layer \(l)")
+            let t1 = try String(contentsOfFile: dir.file("out1/\(l).geojson"), encoding: .utf8)
+            let t2 = try String(contentsOfFile: dir.file("out2/\(l).geojson"), encoding: .utf8)
+            #expect(t1 == t2, "export of \(l) differs after a round trip")
+        }
+        // The exported features equal the source files' features.
+        let src = try JSONParser.parse(Array(Data(contentsOf: URL(fileURLWithPath: geoData + "/warehouses.geojson"))))
+        let first = src["features"]!.arrayValue!.first!
+        let got = try a.feature(in: "warehouses", id: first["id"]!.stringValue!)!.feature
+        #expect(GeoJSON.json(got)["geometry"] == first["geometry"])
+        #expect(got["stock"]?.arrayValue?.count == first["properties"]?["stock"]?.arrayValue?.count)
+    }
+
+    @Test func reimportReplacesAndBumpsVersion() throws {
+        let dir = TempDir()
+        let s = try demoStore(dir)
+        let before = try s.feature(in: "shelters", id: "sh-001")!
+        _ = try s.importGeoJSON(text: #"{"type":"Feature","id":"sh-001","geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"name":"新场所","capacity":10}}"#, layer: "shelters", actor: "test")
+        let after = try s.feature(in: "shelters", id: "sh-001")!
+        #expect(after.version == before.version + 1)
+        #expect(after.feature["name"] == "新场所")
+        #expect(try s.allFeatures(of: "shelters").count == 73)
+    }
+
+    static let good = #"{"type":"Feature","id":"x1","geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"name":"某站","kind":"normal","operator":"china_mobile","status":"in_service"}}"#
+
+    /// Each bad input: (layer, GeoJSON text, what the error must say).
+    static let badCases: [(String, String, String)] = [
+        ("base_stations", #"{"type":"FeatureCollection","features":[{"type":"Feature",}]}"#, "malformed JSON at line 1"),
+        ("base_stations", #"{"type":"Feature","id":"x1","geometry":{"type":"LineString","coordinates":[[82,46],[83,46]]},"properties":{"name":"a","kind":"normal","operator":"china_mobile","status":"in_service"}}"#, "takes Point, got LineString"),
+        ("base_stations", #"{"type":"Feature","id":"x1","geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"kind":"normal","operator":"china_mobile","status":"in_service"}}"#, "required property \"name\" is missing"),
+        ("base_stations", #"{"type":"Feature","id":"x1","geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"name":"a","kind":"giant","operator":"china_mobile","status":"in_service"}}"#, "unknown value \"giant\""),
+        ("base_stations", #"{"type":"Feature","id":"x1","geometry":{"type":"Point","coordinates":[NaN,46.2]},"properties":{}}"#, "malformed JSON"),
+        ("base_stations", #"{"type":"Feature","id":"x1","geometry":{"type":"Point","coordinates":[1e400,46.2]},"properties":{"name":"a","kind":"normal","operator":"china_mobile","status":"in_service"}}"#, "not finite"),
+        ("base_stations", #"{"type":"Feature","id":"x1","geometry":{"type":"Point","coordinates":[182.9,46.2]},"properties":{"name":"a","kind":"normal","operator":"china_mobile","status":"in_service"}}"#, "outside the world"),
+        ("hazard_zones", #"{"type":"Feature","id":"z1","geometry":{"type":"Polygon","coordinates":[[[82,46],[83,47],[83,46.2],[82,47],[82,46]]]},"properties":{"type":"flood","level":2}}"#, "invalid polygon: Self-intersection"),
+        ("base_stations", "{\"type\":\"FeatureCollection\",\"features\":[\(good),\(good)]}", "duplicate id \"x1\""),
+        ("hazard_zones", #"{"type":"Feature","id":"z1","geometry":{"type":"Polygon","coordinates":[[[82,46],[83,47],[83,46],[82,46]]]},"properties":{"type":"flood","level":7}}"#, "7 is above the maximum 4"),
+        ("villages", #"{"type":"Feature","id":"v1","geometry":{"type":"Polygon","coordinates":[[[82,46],[83,47],[83,46],[82,46]]]},"properties":{"code":"1","name":"a","township":"999","center":[82.5,46.5]}}"#, "townships has no code \"999\""),
+        ("road_risks", #"{"type":"Feature","id":"r1","geometry":{"type":"LineString","coordinates":[[82,46],[83,46]]},"properties":{"risk_type":"icing","level":1,"status":"shut","updated_at":"2026-01-01T00:00:00Z"}}"#, "allowed: open, restricted, closed"),
+    ]
+
+    @Test(arguments: 0..<badCases.count)
+    func badInputIsRefusedAndChangesNothing(_ k: Int) throws {
+        let (layer, text, expected) = Self.badCases[k]
+        let dir = TempDir()
+        let s = try demoStore(dir)
+        let digest = try s.contentDigest()
+        // Through the in-memory path (the HTTP write API) …
+        do {
+            _ = try s.importGeoJSON(text: text, layer: layer, actor: "test")
+            Issue.record("accepted bad input \(k)")
+        } catch let f as ImportFailure {
+            #expect(f.problems.contains { $0.description.contains(expected) }, "\(f.problems)")
+        }
+        // … and through a file, where the error names the file and feature.
+        try text.write(toFile: dir.file("\(layer).geojson"), atomically: true, encoding: .utf8)
+        do {
+            _ = try s.importGeoJSON(at: dir.file("\(layer).geojson"))
+            Issue.record("accepted bad file \(k)")
+        } catch let f as ImportFailure {
+            #expect(f.problems.contains { $0.description.contains(expected) && $0.file.hasSuffix("\(layer).geojson") })
+        }
+        #expect(try s.contentDigest() == digest)
+    }
+
+    @Test func aBadFeatureAmongGoodOnesRollsBackTheWholeImport() throws {
+        let dir = TempDir()
+        let s = try Store(path: dir.file("e.sqlite"))
+        let empty = try s.contentDigest()
+        try FileManager.default.createDirectory(atPath: dir.file("in"), withIntermediateDirectories: true)
+        for f in ["townships", "villages", "roads"] {
+            try FileManager.default.copyItem(atPath: geoData + "/\(f).geojson", toPath: dir.file("in/\(f).geojson"))
+        }
+        // A shelter naming a village that does not exist: found only inside the transaction.
+        try #"{"type":"FeatureCollection","features":[{"type":"Feature","id":"s1","geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"name":"a","capacity":5,"village":"nope"}}]}"#
+            .write(toFile: dir.file("in/shelters.geojson"), atomically: true, encoding: .utf8)
+        #expect(throws: ImportFailure.self) { try s.importGeoJSON(at: dir.file("in")) }
+        #expect(try s.contentDigest() == empty)
+        #expect(try s.layerInfo().allSatisfy { $0.count == 0 })
+    }
+
+    @Test func unknownLayerFileIsAnError() throws {
+        let dir = TempDir()
+        let s = try Store(path: dir.file("u.sqlite"))
+        try #"{"type":"FeatureCollection","features":[]}"#.write(toFile: dir.file("lakes.geojson"), atomically: true, encoding: .utf8)
+        do {
+            _ = try s.importGeoJSON(at: dir.file("lakes.geojson"))
+            Issue.record("accepted an unknown layer")
+        } catch let f as ImportFailure {
+            #expect(f.problems[0].reason.contains("cannot tell the layer"))
+        }
+        #expect(throws: StoreError.self) { try s.features(in: "lakes", bbox: .world) }
+    }
+}
+
+@Suite struct QueryTests {
+    @Test func bboxQueriesAgreeWithBruteForce() throws {
+        let dir = TempDir()
+        let s = try demoStore(dir)
+        var rng = SplitMix(seed: 42)
+        for layer in ["roads", "hazard_zones", "base_stations", "villages", "road_risks"] {
+            let all = try s.allFeatures(of: layer)
+            for _ in 0..<60 {
+                let lon = 82.0 + rng.next() * 1.6, lat = 45.4 + rng.next() * 1.2
+                let w = rng.next() * 0.3, h = rng.next() * 0.2
+                let box = BBox(minLon: lon, minLat: lat, maxLon: lon + w, maxLat: lat + h)
+                let got = try s.features(in: layer, bbox: box).map(\.id)
+                let want = all.filter { Planar.intersects($0.geometry, box) }.map(\.id).sorted()
+                #expect(got == want, "\(layer) \(box)")
+                let env = try s.features(in: layer, bbox: box, predicate: .envelope).map(\.id)
+                #expect(env == all.filter { $0.geometry.bbox.intersects(box) }.map(\.id).sorted())
+            }
+        }
+        // Paging returns consecutive slices.
+        let box = BBox(minLon: 82.8, minLat: 46.1, maxLon: 83.1, maxLat: 46.3)
+        let whole = try s.features(in: "roads", bbox: box).map(\.id)
+        let p1 = try s.features(in: "roads", bbox: box, limit: 10).map(\.id)
+        let p2 = try s.features(in: "roads", bbox: box, limit: 10, offset: 10).map(\.id)
+        #expect(p1 + p2 == Array(whole.prefix(20)))
+    }
+
+    @Test func nearestByStraightLineMatchesBruteForce() throws {
+        let dir = TempDir()
+        let s = try demoStore(dir)
+        var rng = SplitMix(seed: 7)
+        for layer in ["warehouses", "shelters", "hazard_zones"] {
+            let all = try s.allFeatures(of: layer)
+            for _ in 0..<25 {
+                let p = Coord(82.1 + rng.next() * 1.4, 45.5 + rng.next() * 1.0)
+                let got = try s.nearest(in: layer, to: p, k: 3)
+                let want = all.map { ($0.id, Store.distance(from: p, to: $0.geometry)) }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(3)
+                #expect(got.map(\.feature.id) == want.map(\.0), "\(layer) at \(p)")
+            }
+        }
+    }
+
+    @Test func searchFindsByNameAcrossLayers() throws {
+        let dir = TempDir()
+        let s = try demoStore(dir)
+        let hits = try s.search("新地北村")
+        #expect(hits.first?.layer == "villages")
+        #expect(hits.first?.feature["name"] == "新地北村")
+        #expect(try s.search("消防").contains { $0.layer == "fire_stations" })
+        #expect(try s.search("%").isEmpty)
+    }
+
+    @Test func readersKeepReadingWhileAWriterImports() async throws {
+        let dir = TempDir()
+        let s = try demoStore(dir)
+        // A second copy of the roads under new ids: a long write transaction.
+        let text = try String(contentsOfFile: geoData + "/roads.geojson", encoding: .utf8).replacingOccurrences(of: "\"road-", with: "\"road2-")
+        try text.write(toFile: dir.file("roads.geojson"), atomically: true, encoding: .utf8)
+        let box = BBox(minLon: 82.8, minLat: 46.1, maxLon: 83.1, maxLat: 46.3)
+        let baseline = try s.features(in: "hazard_zones", bbox: box).count
+        let writer = Task.detached { try s.importGeoJSON(at: dir.file("roads.geojson")) }
+        var reads = 0
+        var sawWriteInProgress = false
+        while reads < 5000 {
+            let n = try s.features(in: "hazard_zones", bbox: box).count
+            #expect(n == baseline)
+            let roads = try s.layerInfo().first { $0.name == "roads" }!.count
+            #expect(roads == 2032 || roads == 4064, "a reader saw a half-applied import: \(roads)")
+            reads += 1
+            if roads == 2032 { sawWriteInProgress = true }
+            if roads == 4064 { break }
+        }
+        _ = try await writer.value
+        #expect(sawWriteInProgress)
+        #expect(try s.layerInfo().first { $0.name == "roads" }!.count == 4064)
+    }
+}
+
+/// A small deterministic generator for test inputs.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func nextBits() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func next() -> Double { Double(nextBits() >> 11) / Double(1 << 53) }
+    mutating func int(_ n: Int) -> Int { Int(nextBits() % UInt64(n)) }
+}

@@ -195,3 +195,18 @@ struct FNV1a {
     private mutating func add1(_ b: UInt8) { v = (v ^ UInt64(b)) &* 0x100_0000_01b3 }
     var hex: String { String(v, radix: 16) }
 }
+
+extension Store {
+    /// The last edit journal sequence number (0 for none): changes whenever any feature changes.
+    public func journalSequence() throws(StoreError) -> Int64 {
+        try read { c in
+            if case .int(let n)? = try c.scalar("SELECT seq FROM edit_journal ORDER BY seq DESC LIMIT 1") { return n }
+            return 0
+        }
+    }
+
+    /// The layers edited after journal position `seq`.
+    public func layersEdited(since seq: Int64) throws(StoreError) -> Set<String> {
+        try read { c in Set(try c.query("SELECT DISTINCT layer FROM edit_journal WHERE seq > ?", [.int(seq)]) { $0.text(0) ?? "" }) }
+    }
+}

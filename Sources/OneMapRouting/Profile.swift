@@ -1,0 +1,82 @@
+import Foundation
+import OneMapCore
+
+/// Travel assumptions for emergency vehicles: speed per road class, turnout time per resource
+/// kind, the slowdown on restricted roads and the snapping limit. Editable as JSON
+/// (`Styles/routing-profile.json`, passed with `--profile`).
+public struct RoutingProfile: Sendable, Equatable {
+    /// km/h by road class; a road's own `maxspeed` overrides it.
+    public var speeds: [String: Double]
+    /// Seconds from alarm to wheels rolling, by resource layer.
+    public var turnout: [String: Double]
+    /// Travel time on a `restricted` road-risk segment is multiplied by this.
+    public var restrictedFactor: Double
+    /// An incident or facility farther than this from any road (metres) cannot be routed.
+    public var maxSnapDistance: Double
+    /// A road is covered by a road-risk segment when a point of it lies this close (metres).
+    public var riskTolerance: Double
+
+    public static let emergency = RoutingProfile(
+        speeds: ["expressway": 100, "national": 80, "provincial": 70, "county": 60, "township": 50, "village": 35, "track": 20],
+        turnout: ["fire_stations": 60, "micro_fire_stations": 30, "warehouses": 600, "shelters": 0],
+        restrictedFactor: 2.5, maxSnapDistance: 2000, riskTolerance: 15)
+
+    public func speed(forClass c: String, maxspeed: Double?) -> Double {
+        if let m = maxspeed, m > 0 { return m }
+        return speeds[c] ?? 30
+    }
+
+    /// Reads a profile from JSON; absent keys keep the defaults.
+    public static func load(path: String) throws -> RoutingProfile {
+        let v = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        var p = RoutingProfile.emergency
+        guard case .object(let o) = v else { throw RoutingError.invalidProfile("\(path) must hold a JSON object") }
+        for (k, value) in o {
+            switch k {
+            case "speeds_kmh", "turnout_seconds":
+                guard case .object(let m) = value else { throw RoutingError.invalidProfile("\(k) must be an object") }
+                for (c, s) in m {
+                    guard let d = s.doubleValue, d >= 0, d.isFinite else { throw RoutingError.invalidProfile("\(k).\(c) must be a number ≥ 0") }
+                    if k == "speeds_kmh" {
+                        guard d > 0 else { throw RoutingError.invalidProfile("speeds_kmh.\(c) must be > 0") }
+                        p.speeds[c] = d
+                    } else { p.turnout[c] = d }
+                }
+            case "restricted_factor":
+                guard let d = value.doubleValue, d >= 1 else { throw RoutingError.invalidProfile("restricted_factor must be a number ≥ 1") }
+                p.restrictedFactor = d
+            case "max_snap_m":
+                guard let d = value.doubleValue, d > 0 else { throw RoutingError.invalidProfile("max_snap_m must be > 0") }
+                p.maxSnapDistance = d
+            case "risk_tolerance_m":
+                guard let d = value.doubleValue, d >= 0 else { throw RoutingError.invalidProfile("risk_tolerance_m must be ≥ 0") }
+                p.riskTolerance = d
+            case "comment": continue
+            default: throw RoutingError.invalidProfile("unknown key \"\(k)\" in \(path)")
+            }
+        }
+        return p
+    }
+}
+
+/// Routing errors, as sentences.
+public enum RoutingError: Error, Sendable, CustomStringConvertible, Equatable {
+    case tooFarFromRoad(what: String, point: Coord, distance: Double, limit: Double)
+    case noRoads
+    case unknownKind(String)
+    case invalidProfile(String)
+    case invalidRequest(String)
+
+    public var description: String {
+        switch self {
+        case .tooFarFromRoad(let what, let p, let d, let limit):
+            return d.isFinite
+                ? String(format: "%@ at %.5f,%.5f is %.0f m from the nearest usable road, more than the %.0f m limit", what, p.lon, p.lat, d, limit)
+                : String(format: "%@ at %.5f,%.5f has no usable road within %.0f m", what, p.lon, p.lat, limit)
+        case .noRoads: return "the store has no roads to route on; import a roads layer first"
+        case .unknownKind(let k): return "unknown resource kind \"\(k)\"; use one of \(Router.resourceKinds.joined(separator: ", "))"
+        case .invalidProfile(let s): return "routing profile: \(s)"
+        case .invalidRequest(let s): return s
+        }
+    }
+}

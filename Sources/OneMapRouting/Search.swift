@@ -1,0 +1,167 @@
+import OneMapCore
+
+/// A min-heap of (cost, node) with lazy deletion.
+struct MinHeap {
+    private var keys: [Double] = []
+    private var vals: [Int32] = []
+    var isEmpty: Bool { keys.isEmpty }
+    var count: Int { keys.count }
+    var minKey: Double { keys[0] }
+
+    mutating func push(_ k: Double, _ v: Int32) {
+        keys.append(k); vals.append(v)
+        var i = keys.count - 1
+        while i > 0 {
+            let p = (i - 1) >> 1
+            if keys[p] <= k { break }
+            keys[i] = keys[p]; vals[i] = vals[p]
+            i = p
+        }
+        keys[i] = k; vals[i] = v
+    }
+
+    mutating func pop() -> (Double, Int32) {
+        let top = (keys[0], vals[0])
+        let k = keys.removeLast(), v = vals.removeLast()
+        if !keys.isEmpty {
+            var i = 0
+            let n = keys.count
+            while true {
+                let l = 2 * i + 1
+                if l >= n { break }
+                let c = l + 1 < n && keys[l + 1] < keys[l] ? l + 1 : l
+                if keys[c] >= k { break }
+                keys[i] = keys[c]; vals[i] = vals[c]
+                i = c
+            }
+            keys[i] = k; vals[i] = v
+        }
+        return top
+    }
+}
+
+/// What a request may not drive through, beyond the snapshot's closures.
+struct Avoidance {
+    var edges: Set<Int32> = []
+    /// Block edges in hazard zones of this level or more severe (1…4); nil for none.
+    var zoneLevel: Int?
+
+    var isEmpty: Bool { edges.isEmpty && zoneLevel == nil }
+}
+
+/// One Dijkstra run's state.
+struct SearchState {
+    var dist: [Double]
+    var pred: [Int32]
+    var label: [Int32]
+}
+
+extension RoutingSnapshot {
+    @inline(__always) func cost(_ arc: Int32, _ avoid: Avoidance) -> Double {
+        let c = arcCost[Int(arc)]
+        if avoid.isEmpty { return c }
+        let e = arc >> 1
+        if let l = avoid.zoneLevel, Int(edgeZoneLevel[Int(e)]) <= l { return .infinity }
+        if avoid.edges.contains(e) { return .infinity }
+        return c
+    }
+
+    /// Dijkstra from seeds (node, initial cost, label). `reverse` walks arcs backwards, giving the
+    /// cost from each node *to* the seeds. `onSettle(node, dist)` returns true to stop.
+    func dijkstra(seeds: [(Int32, Double, Int32)], reverse: Bool, avoid: Avoidance, limit: Double = .infinity,
+                  onSettle: (Int32, Double) -> Bool = { _, _ in false }) -> SearchState
+    {
+        let g = graph
+        var st = SearchState(dist: [Double](repeating: .infinity, count: g.nodeCount), pred: [Int32](repeating: -1, count: g.nodeCount),
+                             label: [Int32](repeating: -1, count: g.nodeCount))
+        var heap = MinHeap()
+        for (n, c, l) in seeds where c < st.dist[Int(n)] {
+            st.dist[Int(n)] = c
+            st.label[Int(n)] = l
+            st.pred[Int(n)] = -1
+            heap.push(c, n)
+        }
+        let offsets = reverse ? g.revOffsets : g.fwdOffsets
+        let arcs = reverse ? g.revArcs : g.fwdArcs
+        while !heap.isEmpty {
+            let (d, u) = heap.pop()
+            if d > st.dist[Int(u)] { continue }
+            if d > limit { break }
+            if onSettle(u, d) { break }
+            for i in Int(offsets[Int(u)])..<Int(offsets[Int(u) + 1]) {
+                let a = arcs[i]
+                let c = cost(a, avoid)
+                if !c.isFinite { continue }
+                let v = reverse ? g.tail(a) : g.head(a)
+                let nd = d + c
+                if nd < st.dist[Int(v)] {
+                    st.dist[Int(v)] = nd
+                    st.pred[Int(v)] = a
+                    st.label[Int(v)] = st.label[Int(u)]
+                    heap.push(nd, v)
+                }
+            }
+        }
+        return st
+    }
+
+    /// Whether a point on edge e can be entered or left at all under the avoidance.
+    func usable(_ e: Int, _ avoid: Avoidance) -> Bool {
+        cost(Int32(2 * e), avoid).isFinite || cost(Int32(2 * e + 1), avoid).isFinite
+    }
+
+    /// Seeds for arriving at a snapped point (reverse search) or leaving it (forward search).
+    func seeds(at s: Snap, arriving: Bool, avoid: Avoidance, label: Int32 = 0) -> [(Int32, Double, Int32)] {
+        let e = Int(s.edge)
+        let len = graph.edgeLength[e]
+        let q = len > 0 ? s.offset / len : 0
+        let fwd = cost(Int32(2 * e), avoid), bwd = cost(Int32(2 * e + 1), avoid)
+        var out: [(Int32, Double, Int32)] = []
+        if arriving {
+            // Reach the point from the edge's start going forward, or from its end going backward.
+            if fwd.isFinite { out.append((graph.edgeFrom[e], q * fwd, label)) }
+            if bwd.isFinite { out.append((graph.edgeTo[e], (1 - q) * bwd, label)) }
+        } else {
+            if fwd.isFinite { out.append((graph.edgeTo[e], (1 - q) * fwd, label)) }
+            if bwd.isFinite { out.append((graph.edgeFrom[e], q * bwd, label)) }
+        }
+        return out
+    }
+
+    /// Cost of driving along one edge between two snapped offsets, if the direction is allowed.
+    func sameEdgeCost(edge e: Int, from a: Double, to b: Double, avoid: Avoidance) -> Double {
+        let len = graph.edgeLength[e]
+        guard len > 0 else { return 0 }
+        let c = a <= b ? cost(Int32(2 * e), avoid) : cost(Int32(2 * e + 1), avoid)
+        return c * abs(b - a) / len
+    }
+
+    /// The path's coordinates from node `start` following `pred` of a reverse search to its seed,
+    /// then along the seed edge to the snapped target.
+    func pathToTarget(from start: Int32, state st: SearchState, target: Snap) -> [Coord] {
+        var out: [Coord] = []
+        var u = start
+        var guardCount = 0
+        while st.pred[Int(u)] >= 0 && guardCount <= graph.nodeCount {
+            let a = st.pred[Int(u)]
+            let e = Int(a >> 1)
+            let len = graph.edgeLength[e]
+            append(&out, a & 1 == 0 ? graph.slice(edge: e, from: 0, to: len) : graph.slice(edge: e, from: len, to: 0))
+            u = graph.head(a)
+            guardCount += 1
+        }
+        // u is a seed: the target edge's start (drive forward to the target) or its end (backward).
+        let e = Int(target.edge)
+        let len = graph.edgeLength[e]
+        if u == graph.edgeFrom[e] && (graph.edgeTo[e] != u || sameEdgeCost(edge: e, from: 0, to: target.offset, avoid: Avoidance()) <= sameEdgeCost(edge: e, from: len, to: target.offset, avoid: Avoidance())) {
+            append(&out, graph.slice(edge: e, from: 0, to: target.offset))
+        } else {
+            append(&out, graph.slice(edge: e, from: len, to: target.offset))
+        }
+        return out
+    }
+
+    func append(_ out: inout [Coord], _ part: [Coord]) {
+        for c in part where out.last != c { out.append(c) }
+    }
+}

@@ -1,0 +1,170 @@
+import ArgumentParser
+import Foundation
+import OneMapCore
+import OneMapRouting
+import OneMapStore
+
+struct RoutingOptionGroup: ParsableArguments {
+    @Option(help: "Comma-separated road-risk ids to treat as closed.") var avoidRisks: String?
+    @Option(help: "Avoid hazard zones of this level or more severe (1 red … 4 blue).") var avoidZoneLevel: Int?
+    @Option(help: "Routing profile JSON (speeds, turnout, restricted factor).") var profile: String?
+    @Option(help: "Largest snap distance to a road, metres.") var maxSnap: Double?
+
+    var routeOptions: RouteOptions {
+        RouteOptions(avoidRisks: avoidRisks?.split(separator: ",").map(String.init) ?? [], avoidZoneLevel: avoidZoneLevel, maxSnap: maxSnap)
+    }
+
+    func router(_ store: Store) throws -> Router {
+        let p = try profile.map { try RoutingProfile.load(path: $0) } ?? .emergency
+        return try Router(store: store, profile: p)
+    }
+}
+
+/// Runs a routing command body, turning errors into a sentence and exit code 1.
+func routingCommand(_ body: () throws -> Void) throws {
+    do { try body() } catch let e as RoutingError {
+        printError("error: \(e.description)")
+        throw ExitCode(1)
+    } catch let e as StoreError {
+        printError("error: \(e.description)")
+        throw ExitCode(1)
+    }
+}
+
+func minutes(_ s: Double?) -> String { s.map { String(format: "%.1f", $0 / 60) } ?? "—" }
+func km(_ m: Double?) -> String { m.map { String(format: "%.2f", $0 / 1000) } ?? "—" }
+
+func lineJSON(_ pts: [Coord]) -> JSONValue { GeoJSON.json(.lineString(pts)) }
+
+func hitJSON(_ h: ResourceHit) -> JSONValue {
+    var o = JSONObject([("kind", .string(h.kind)), ("id", .string(h.id)), ("name", .string(h.name)), ("reachable", .bool(h.reachable))])
+    o["location"] = [.number(h.point.lon), .number(h.point.lat)]
+    o["drive_seconds"] = h.driveSeconds.map { .number(($0 * 10).rounded() / 10) } ?? .null
+    o["turnout_seconds"] = .number(h.turnoutSeconds)
+    o["eta_seconds"] = h.etaSeconds.map { .number(($0 * 10).rounded() / 10) } ?? .null
+    o["road_metres"] = h.roadMetres.map { .number($0.rounded()) } ?? .null
+    o["straight_metres"] = .number(h.straightMetres.rounded())
+    o["snap_metres"] = h.snapMetres.map { .number($0.rounded()) } ?? .null
+    if let n = h.note { o["note"] = .string(n) }
+    o["route"] = h.reachable ? lineJSON(h.route) : .null
+    return .object(o)
+}
+
+struct Nearest: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The resources that reach an incident first by road.")
+    @Option(help: "Incident lon,lat, e.g. 82.98,46.20") var at: String
+    @Option(help: "Resource kinds, comma-separated: \(Router.resourceKinds.joined(separator: ", ")) (default all).") var kind: String?
+    @Option var k = 3
+    @Flag(help: "JSON output.") var json = false
+    @OptionGroup var routing: RoutingOptionGroup
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        guard let p = parseCoord(at) else {
+            printError("error: --at must be lon,lat inside the world, e.g. 82.98,46.20; got \"\(at)\"")
+            throw ExitCode(1)
+        }
+        try routingCommand {
+            let r = try routing.router(try store.open())
+            let kinds = kind.map { $0.split(separator: ",").map { String($0).replacingOccurrences(of: "-", with: "_") } } ?? Router.resourceKinds
+            let a = try r.nearest(to: p, kinds: kinds, k: k, options: routing.routeOptions)
+            if json {
+                print(JSONWriter.string(["incident": [.number(p.lon), .number(p.lat)], "snap_metres": .number(a.snapMetres.rounded()), "resources": .array(a.hits.map(hitJSON))]))
+                return
+            }
+            print(String(format: "incident %.5f,%.5f — on the road %.0f m away", p.lon, p.lat, a.snapMetres))
+            print(table(["kind", "name", "ETA min", "drive min", "road km", "straight km", ""], a.hits.map { h in
+                [h.kind, h.name, minutes(h.etaSeconds), minutes(h.driveSeconds), km(h.roadMetres), km(h.straightMetres), h.reachable ? "" : "UNREACHABLE: \(h.note ?? "")"]
+            }))
+        }
+    }
+}
+
+struct Route: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The fastest road route between two points.")
+    @Option(help: "lon,lat") var from: String
+    @Option(help: "lon,lat") var to: String
+    @Flag(help: "JSON output (GeoJSON route).") var json = false
+    @OptionGroup var routing: RoutingOptionGroup
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        guard let a = parseCoord(from), let b = parseCoord(to) else {
+            printError("error: --from and --to must be lon,lat inside the world")
+            throw ExitCode(1)
+        }
+        try routingCommand {
+            let r = try routing.router(try store.open()).route(from: a, to: b, options: routing.routeOptions)
+            if json {
+                print(JSONWriter.string(["reachable": .bool(r.reachable), "seconds": r.seconds.map { .number(($0 * 10).rounded() / 10) } ?? .null,
+                                         "metres": r.metres.map { .number($0.rounded()) } ?? .null, "route": r.reachable ? lineJSON(r.route) : .null]))
+                return
+            }
+            if r.reachable {
+                print(String(format: "%.1f min, %.2f km (snapped %.0f m and %.0f m from the roads)", r.seconds! / 60, r.metres! / 1000, r.snapMetres.from, r.snapMetres.to))
+            } else {
+                print("no open road connects the two points")
+                throw ExitCode(2)
+            }
+        }
+    }
+}
+
+struct Coverage: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Each village's fire response time against the standard.")
+    @Option(help: "Standard in minutes (5 for fire stations, 3 for micro fire stations).") var minutes: Double?
+    @Option(help: "fire_stations or micro_fire_stations") var kind = "fire_stations"
+    @Flag(help: "JSON output.") var json = false
+    @Option(help: "Write the villages as GeoJSON to this file.") var geojson: String?
+    @OptionGroup var routing: RoutingOptionGroup
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        let k = kind.replacingOccurrences(of: "-", with: "_")
+        let standard = (minutes ?? (k == "micro_fire_stations" ? 3 : 5)) * 60
+        try routingCommand {
+            let rows = try routing.router(try store.open()).coverage(kind: k, standardSeconds: standard, options: routing.routeOptions)
+            let fc = coverageGeoJSON(rows, standard: standard)
+            if let geojson { try JSONWriter.string(fc).write(toFile: geojson, atomically: true, encoding: .utf8) }
+            if json { print(JSONWriter.string(fc)); return }
+            print(table(["village", "township", "best", "response min", "meets"], rows.sorted { ($0.responseSeconds ?? .infinity) < ($1.responseSeconds ?? .infinity) }.map { r in
+                [r.village, r.township, r.bestStation ?? "—", OneMapCLI.minutes(r.responseSeconds), r.meetsStandard ? "yes" : "NO"]
+            }))
+            let ok = rows.filter(\.meetsStandard).count
+            print(String(format: "%d of %d villages (%.0f%%) within %.0f min of %@ (turnout included)", ok, rows.count, 100 * Double(ok) / Double(max(1, rows.count)), standard / 60, k))
+        }
+    }
+}
+
+enum OneMapCLI {
+    static func minutes(_ s: Double?) -> String { s.map { String(format: "%.1f", $0 / 60) } ?? "—" }
+}
+
+func coverageGeoJSON(_ rows: [CoverageRow], standard: Double) -> JSONValue {
+    GeoJSON.collection(rows.map { r in
+        var p: [String: JSONValue] = ["village": .string(r.village), "township": .string(r.township), "meets_standard": .bool(r.meetsStandard),
+                                      "standard_seconds": .number(standard)]
+        p["best"] = r.bestStation.map { .string($0) } ?? .null
+        p["response_seconds"] = r.responseSeconds.map { .number(($0 * 10).rounded() / 10) } ?? .null
+        return Feature(id: r.villageID, geometry: .point(r.point), properties: p)
+    })
+}
+
+struct Isochrone: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The roads reachable from a point within some minutes, as GeoJSON.")
+    @Option(help: "lon,lat") var from: String
+    @Option var minutes: Double = 5
+    @OptionGroup var routing: RoutingOptionGroup
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        guard let a = parseCoord(from) else {
+            printError("error: --from must be lon,lat inside the world")
+            throw ExitCode(1)
+        }
+        try routingCommand {
+            let pieces = try routing.router(try store.open()).isochrone(from: a, seconds: minutes * 60, options: routing.routeOptions)
+            print(JSONWriter.string(GeoJSON.json(Feature(id: "isochrone", geometry: .multiLineString(pieces), properties: ["minutes": .number(minutes)]))))
+        }
+    }
+}

@@ -39,6 +39,10 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        .executableTarget(
+            name: "onemap-bench", dependencies: ["OneMapCore", "OneMapStore", "OneMapRouting"],
+            path: "Benchmarks/OneMapBench", swiftSettings: strict),
+
         .testTarget(name: "OneMapCoreTests", dependencies: ["OneMapCore"], swiftSettings: strict),
         .testTarget(
             name: "OneMapStoreTests", dependencies: ["OneMapStore", "OneMapCore", "CSpatiaLite"],

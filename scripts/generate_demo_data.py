@@ -293,6 +293,9 @@ def main():
     if args.bench_features:
         density = max(1, math.ceil(math.sqrt(args.bench_features / 3300)))
     net = build_network(rng, county, density)
+    while args.bench_features and len(net.edges) < args.bench_features:
+        density += 1
+        net = build_network(rng, county, density)
     trunk_routes(net, TOWNSHIPS)
 
     def township_of(p):

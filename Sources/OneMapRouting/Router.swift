@@ -147,19 +147,26 @@ public final class Router: Sendable {
         let s = try snapshot()
         let avoid = try avoidance(s, options)
         let target = try snapPoint(s, incident, "the incident", avoid, options.maxSnap)
-        var facilities: [Facility] = []
-        for kind in kinds { facilities += s.facilities[kind] ?? [] }
-        let r = search(s, target: target, facilities: facilities, kinds: kinds, k: k, avoid: avoid)
+        var places: [Snap?] = [], kindOf: [Int] = [], ranges: [Range<Int>] = []
+        for (q, kind) in kinds.enumerated() {
+            let snaps = s.facilitySnaps[kind] ?? []
+            ranges.append(places.count..<(places.count + snaps.count))
+            places += snaps
+            kindOf += [Int](repeating: q, count: snaps.count)
+        }
+        let r = search(s, target: target, places: places, kindOf: kindOf, kinds: kinds.count, k: k, avoid: avoid)
         var hits: [ResourceHit] = []
-        for kind in kinds {
-            let mine = facilities.indices.filter { facilities[$0].kind == kind }
-            let reached = mine.filter { r.best[$0].isFinite }.sorted { (r.best[$0], facilities[$0].id) < (r.best[$1], facilities[$1].id) }
-            for i in reached.prefix(k) { hits.append(hit(s, facilities[i], incident, r.best[i], r.paths[i] ?? [])) }
+        for (q, kind) in kinds.enumerated() {
+            let facilities = s.facilities[kind] ?? []
+            let base = ranges[q].lowerBound
+            let mine = Array(facilities.indices)
+            let reached = mine.filter { r.best[base + $0].isFinite }.sorted { (r.best[base + $0], facilities[$0].id) < (r.best[base + $1], facilities[$1].id) }
+            for i in reached.prefix(k) { hits.append(hit(s, facilities[i], incident, r.best[base + i], r.path(base + i, s))) }
             if reached.count < k {
                 // Flag the nearest unreachable ones (by straight line) so a dispatcher sees why.
-                let lost = mine.filter { !r.best[$0].isFinite }.sorted { Geodesy.distance(facilities[$0].point, incident) < Geodesy.distance(facilities[$1].point, incident) }
+                let lost = mine.filter { !r.best[base + $0].isFinite }.sorted { Geodesy.distance(facilities[$0].point, incident) < Geodesy.distance(facilities[$1].point, incident) }
                 for i in lost.prefix(k - reached.count) {
-                    var h = hit(s, facilities[i], incident, nil, [])
+                    var h = hit(s, facilities[i], incident, nil, ([], 0))
                     h.note = facilities[i].snap == nil ? "no usable road within \(Int(profile.maxSnapDistance)) m of the resource" : "no open road connects it to the incident"
                     hits.append(h)
                 }
@@ -174,91 +181,146 @@ public final class Router: Sendable {
         let avoid = try avoidance(s, options)
         let target = try snapPoint(s, b, "the destination", avoid, options.maxSnap)
         let origin = try snapPoint(s, a, "the origin", avoid, options.maxSnap)
-        let f = Facility(kind: "origin", id: "origin", name: "origin", point: a, snap: origin)
-        let r = search(s, target: target, facilities: [f], kinds: ["origin"], k: 1, avoid: avoid)
+        let r = search(s, target: target, places: [origin], kindOf: [0], kinds: 1, k: 1, avoid: avoid)
         let secs = r.best[0].isFinite ? r.best[0] : nil
-        let path = r.paths[0] ?? []
-        return RouteAnswer(from: a, to: b, reachable: secs != nil, seconds: secs, metres: secs == nil ? nil : Geodesy.length(path), route: path,
+        let path = r.path(0, s)
+        return RouteAnswer(from: a, to: b, reachable: secs != nil, seconds: secs, metres: secs == nil ? nil : path.metres, route: path.coords,
                            snapMetres: (origin.distance, target.distance))
     }
 
     struct SearchResult {
         var best: [Double]
-        var paths: [[Coord]?]
+        var via: [Int32]
+        var state: SearchState
+        let target: Snap
+        let avoid: Avoidance
+
+        let places: [Snap?]
+
+        /// The route of place i to the target and its length in metres (built only for the
+        /// answers shown; lengths come from the edges, not recomputed from coordinates).
+        func path(_ i: Int, _ s: RoutingSnapshot) -> (coords: [Coord], metres: Double) {
+            guard best[i].isFinite, let fs = places[i] else { return ([], 0) }
+            let g = s.graph
+            let e = Int(fs.edge)
+            if via[i] == -1 { return (g.slice(edge: e, from: fs.offset, to: target.offset), abs(target.offset - fs.offset)) }
+            let node = via[i]
+            let forward = node == g.edgeTo[e] && s.cost(Int32(2 * e), avoid).isFinite
+            let exit = forward ? g.edgeLength[e] : 0
+            var p = g.slice(edge: e, from: fs.offset, to: exit)
+            let rest = s.pathToTarget(from: node, state: state, target: target)
+            s.append(&p, rest.coords)
+            return (p, abs(exit - fs.offset) + rest.metres)
+        }
     }
 
     /// The reverse search shared by `nearest` and `route`.
-    func search(_ s: RoutingSnapshot, target: Snap, facilities: [Facility], kinds: [String], k: Int, avoid: Avoidance) -> SearchResult {
+    func search(_ s: RoutingSnapshot, target: Snap, places: [Snap?], kindOf: [Int], kinds: Int, k: Int, avoid: Avoidance) -> SearchResult {
         let g = s.graph
-        var best = [Double](repeating: .infinity, count: facilities.count)
-        var via = [Int32](repeating: -2, count: facilities.count)  // exit node, or -1 for same-edge
-        // Exits: node → (facility, cost from facility to that node).
-        var exits: [Int32: [(Int, Double)]] = [:]
-        var open = [Int](repeating: 0, count: kinds.count)
-        let kindIndex = Dictionary(uniqueKeysWithValues: kinds.enumerated().map { ($1, $0) })
-        for (i, f) in facilities.enumerated() {
-            guard let fs = f.snap, s.usable(Int(fs.edge), avoid) else { continue }
-            open[kindIndex[f.kind]!] += 1
-            for (node, c, _) in s.seeds(at: fs, arriving: false, avoid: avoid) { exits[node, default: []].append((i, c)) }
+        let n = g.nodeCount
+        var best = [Double](repeating: .infinity, count: places.count)
+        var via = [Int32](repeating: -2, count: places.count)  // exit node, or -1 for same-edge
+        // Exits: node → (place, cost from the place to that node), as linked lists in arrays.
+        var exitHead = [Int32](repeating: -1, count: n)
+        var exitNext: [Int32] = [], exitPlace: [Int32] = [], exitCost: [Double] = []
+        exitNext.reserveCapacity(2 * places.count); exitPlace.reserveCapacity(2 * places.count); exitCost.reserveCapacity(2 * places.count)
+        var open = [Int](repeating: 0, count: kinds)
+        for (i, place) in places.enumerated() {
+            guard let fs = place else { continue }
+            let e = Int(fs.edge), len = g.edgeLength[e]
+            let fwd = s.cost(Int32(2 * e), avoid), bwd = s.cost(Int32(2 * e + 1), avoid)
+            guard fwd.isFinite || bwd.isFinite else { continue }
+            open[kindOf[i]] += 1
+            let q = len > 0 ? fs.offset / len : 0
+            for (node, c) in [(g.edgeTo[e], (1 - q) * fwd), (g.edgeFrom[e], q * bwd)] where c.isFinite {
+                exitNext.append(exitHead[Int(node)]); exitPlace.append(Int32(i)); exitCost.append(c)
+                exitHead[Int(node)] = Int32(exitCost.count - 1)
+            }
             if fs.edge == target.edge {
-                let c = s.sameEdgeCost(edge: Int(fs.edge), from: fs.offset, to: target.offset, avoid: avoid)
+                let c = s.sameEdgeCost(edge: e, from: fs.offset, to: target.offset, avoid: avoid)
                 if c < best[i] { best[i] = c; via[i] = -1 }
             }
         }
         // Candidates per kind, settled once the search frontier passes their cost.
-        var candidates = [MinHeap](repeating: MinHeap(), count: kinds.count)
-        for i in facilities.indices where best[i].isFinite { candidates[kindIndex[facilities[i].kind]!].push(best[i], Int32(i)) }
-        var settled = [Int](repeating: 0, count: kinds.count)
-        var done = [Bool](repeating: false, count: facilities.count)
+        var candidates = [MinHeap](repeating: MinHeap(), count: kinds)
+        var pending = Double.infinity  // the smallest candidate cost not yet settled
+        for i in places.indices where best[i].isFinite {
+            candidates[kindOf[i]].push(best[i], Int32(i))
+            pending = min(pending, best[i])
+        }
+        var settled = [Int](repeating: 0, count: kinds)
+        var done = [Bool](repeating: false, count: places.count)
+        var need = (0..<kinds).map { min(k, open[$0]) }
         func settle(upTo d: Double) -> Bool {
             var allDone = true
-            for q in 0..<kinds.count {
+            pending = .infinity
+            for q in 0..<kinds {
                 while !candidates[q].isEmpty && candidates[q].minKey <= d {
                     let (_, i) = candidates[q].pop()
                     if !done[Int(i)] { done[Int(i)] = true; settled[q] += 1 }
                 }
-                if settled[q] < min(k, open[q]) { allDone = false }
+                if !candidates[q].isEmpty { pending = min(pending, candidates[q].minKey) }
+                if settled[q] < need[q] { allDone = false }
             }
             return allDone
         }
-        var stoppedEarly = false
-        let st = s.dijkstra(seeds: s.seeds(at: target, arriving: true, avoid: avoid), reverse: true, avoid: avoid) { node, d in
-            for (i, c) in exits[node] ?? [] where d + c < best[i] {
-                best[i] = d + c
-                via[i] = node
-                candidates[kindIndex[facilities[i].kind]!].push(d + c, Int32(i))
+        // The reverse Dijkstra, written out here so the per-node work needs no closure.
+        var st = SearchState(dist: [Double](repeating: .infinity, count: n), pred: [Int32](repeating: -1, count: n), label: [])
+        var heap = MinHeap()
+        let tl = g.edgeLength[Int(target.edge)], tq = tl > 0 ? target.offset / tl : 0
+        let te = Int(target.edge)
+        for (node, c) in [(g.edgeFrom[te], tq * s.cost(Int32(2 * te), avoid)), (g.edgeTo[te], (1 - tq) * s.cost(Int32(2 * te + 1), avoid))]
+        where c.isFinite && c < st.dist[Int(node)] {
+            st.dist[Int(node)] = c
+            heap.push(c, node)
+        }
+        let plain = avoid.isEmpty
+        var stoppedEarly = need.allSatisfy { $0 == 0 } || settle(upTo: -1)
+        while !stoppedEarly && !heap.isEmpty {
+            let (d, u) = heap.pop()
+            if d > st.dist[Int(u)] { continue }
+            var x = exitHead[Int(u)]
+            while x >= 0 {
+                let i = Int(exitPlace[Int(x)]), c = d + exitCost[Int(x)]
+                if c < best[i] {
+                    best[i] = c
+                    via[i] = u
+                    candidates[kindOf[i]].push(c, Int32(i))
+                    if c < pending { pending = c }
+                }
+                x = exitNext[Int(x)]
             }
-            stoppedEarly = settle(upTo: d)
-            return stoppedEarly
+            if d >= pending && settle(upTo: d) { stoppedEarly = true; break }
+            for j in Int(g.revOffsets[Int(u)])..<Int(g.revOffsets[Int(u) + 1]) {
+                let a = g.revArcs[j]
+                let c = plain ? s.arcCost[Int(a)] : s.cost(a, avoid)
+                if !c.isFinite { continue }
+                let v = g.tail(a)
+                let nd = d + c
+                if nd < st.dist[Int(v)] {
+                    st.dist[Int(v)] = nd
+                    st.pred[Int(v)] = a
+                    heap.push(nd, v)
+                }
+            }
         }
         // An exhausted search leaves every candidate final; an early stop only the settled ones,
         // which are then the k best of each kind.
         if !stoppedEarly { _ = settle(upTo: .infinity) }
-        var paths = [[Coord]?](repeating: nil, count: facilities.count)
-        for i in facilities.indices {
-            guard done[i], best[i].isFinite, let fs = facilities[i].snap else { best[i] = .infinity; continue }
-            let e = Int(fs.edge)
-            if via[i] == -1 {
-                paths[i] = g.slice(edge: e, from: fs.offset, to: target.offset)
-            } else {
-                let node = via[i]
-                let forward = node == g.edgeTo[e] && s.cost(Int32(2 * e), avoid).isFinite
-                var p = g.slice(edge: e, from: fs.offset, to: forward ? g.edgeLength[e] : 0)
-                s.append(&p, s.pathToTarget(from: node, state: st, target: target))
-                paths[i] = p
-            }
-        }
-        return SearchResult(best: best, paths: paths)
+        for i in places.indices where !done[i] { best[i] = .infinity }
+        need.removeAll()
+        return SearchResult(best: best, via: via, state: st, target: target, avoid: avoid, places: places)
     }
 
-    func hit(_ s: RoutingSnapshot, _ f: Facility, _ incident: Coord, _ secs: Double?, _ path: [Coord]) -> ResourceHit {
+    func hit(_ s: RoutingSnapshot, _ f: Facility, _ incident: Coord, _ secs: Double?, _ found: (coords: [Coord], metres: Double)) -> ResourceHit {
+        let path = found.coords
         var route = path
         if let snap = f.snap, secs != nil {
             route = [f.point, snap.point] + path.dropFirst(path.first == snap.point ? 1 : 0)
             if route.last != incident { route.append(incident) }
         }
         return ResourceHit(kind: f.kind, id: f.id, name: f.name, point: f.point, reachable: secs != nil, driveSeconds: secs,
-                           turnoutSeconds: profile.turnout[f.kind] ?? 0, roadMetres: secs == nil ? nil : Geodesy.length(path),
+                           turnoutSeconds: profile.turnout[f.kind] ?? 0, roadMetres: secs == nil ? nil : found.metres,
                            straightMetres: Geodesy.distance(f.point, incident), snapMetres: f.snap?.distance, route: secs == nil ? [] : route)
     }
 }

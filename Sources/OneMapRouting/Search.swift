@@ -83,6 +83,7 @@ extension RoutingSnapshot {
         }
         let offsets = reverse ? g.revOffsets : g.fwdOffsets
         let arcs = reverse ? g.revArcs : g.fwdArcs
+        let plain = avoid.isEmpty
         while !heap.isEmpty {
             let (d, u) = heap.pop()
             if d > st.dist[Int(u)] { continue }
@@ -90,7 +91,7 @@ extension RoutingSnapshot {
             if onSettle(u, d) { break }
             for i in Int(offsets[Int(u)])..<Int(offsets[Int(u) + 1]) {
                 let a = arcs[i]
-                let c = cost(a, avoid)
+                let c = plain ? arcCost[Int(a)] : cost(a, avoid)
                 if !c.isFinite { continue }
                 let v = reverse ? g.tail(a) : g.head(a)
                 let nd = d + c
@@ -138,8 +139,9 @@ extension RoutingSnapshot {
 
     /// The path's coordinates from node `start` following `pred` of a reverse search to its seed,
     /// then along the seed edge to the snapped target.
-    func pathToTarget(from start: Int32, state st: SearchState, target: Snap) -> [Coord] {
+    func pathToTarget(from start: Int32, state st: SearchState, target: Snap) -> (coords: [Coord], metres: Double) {
         var out: [Coord] = []
+        var metres = 0.0
         var u = start
         var guardCount = 0
         while st.pred[Int(u)] >= 0 && guardCount <= graph.nodeCount {
@@ -147,6 +149,7 @@ extension RoutingSnapshot {
             let e = Int(a >> 1)
             let len = graph.edgeLength[e]
             append(&out, a & 1 == 0 ? graph.slice(edge: e, from: 0, to: len) : graph.slice(edge: e, from: len, to: 0))
+            metres += len
             u = graph.head(a)
             guardCount += 1
         }
@@ -155,10 +158,12 @@ extension RoutingSnapshot {
         let len = graph.edgeLength[e]
         if u == graph.edgeFrom[e] && (graph.edgeTo[e] != u || sameEdgeCost(edge: e, from: 0, to: target.offset, avoid: Avoidance()) <= sameEdgeCost(edge: e, from: len, to: target.offset, avoid: Avoidance())) {
             append(&out, graph.slice(edge: e, from: 0, to: target.offset))
+            metres += target.offset
         } else {
             append(&out, graph.slice(edge: e, from: len, to: target.offset))
+            metres += len - target.offset
         }
-        return out
+        return (out, metres)
     }
 
     func append(_ out: inout [Coord], _ part: [Coord]) {

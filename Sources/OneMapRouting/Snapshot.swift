@@ -27,6 +27,8 @@ public final class RoutingSnapshot: Sendable {
     let edgeZoneLevel: [UInt8]
     public let risks: [String: RiskCover]
     public let facilities: [String: [Facility]]
+    /// The same facilities' snaps, per kind, as plain values for the hot path.
+    let facilitySnaps: [String: [Snap?]]
     /// The edit journal position this snapshot reflects.
     public let journalSeq: Int64
 
@@ -93,5 +95,6 @@ public final class RoutingSnapshot: Sendable {
             byKind[f.kind, default: []].append(f)
         }
         self.facilities = byKind
+        self.facilitySnaps = byKind.mapValues { $0.map(\.snap) }
     }
 }

@@ -1,0 +1,130 @@
+// onemap benchmarks: run through Benchmarks/*.sh (see README). Not part of the test suite.
+import Foundation
+import OneMapCore
+import OneMapRouting
+import OneMapStore
+
+
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+func percentile(_ xs: [Double], _ p: Double) -> Double {
+    let s = xs.sorted()
+    return s.isEmpty ? .nan : s[min(s.count - 1, Int(Double(s.count - 1) * p + 0.5))]
+}
+
+struct Rng {
+    var s: UInt64
+    mutating func next() -> Double {
+        s &+= 0x9E37_79B9_7F4A_7C15
+        var z = s
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
+    }
+}
+
+func ms(_ s: Double) -> String { String(format: "%.3f ms", s * 1000) }
+
+let args = CommandLine.arguments
+guard args.count >= 2 else {
+    print("usage: onemap-bench store GEODATA BENCHFILE | routing STOREPATH LABEL [N]")
+    exit(2)
+}
+
+switch args[1] {
+case "store":
+    let geo = args[2], big = args[3]
+    let tmp = NSTemporaryDirectory() + "onemap-bench-\(getpid())"
+    try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: tmp) }
+    var times: [Double] = []
+    var store: Store!
+    for k in 0..<3 {
+        let path = "\(tmp)/demo\(k).sqlite"
+        let t0 = now()
+        store = try Store(path: path)
+        let r = try store.importGeoJSON(at: geo)
+        times.append(now() - t0)
+        if k == 0 { print("demo data: \(r.total) features") }
+    }
+    print(String(format: "import demo data (create + import, median of 3): %.3f s", percentile(times, 0.5)))
+    let bigStore = try Store(path: "\(tmp)/big.sqlite")
+    let t1 = now()
+    let rb = try bigStore.importGeoJSON(at: big)
+    let dt = now() - t1
+    print(String(format: "import generated file: %d features in %.2f s (%.0f features/s)", rb.total, dt, Double(rb.total) / dt))
+    var rng = Rng(s: 99)
+    for (layer, size) in [("roads", 0.05), ("roads", 0.2), ("hazard_zones", 0.2), ("base_stations", 0.2)] {
+        var lat: [Double] = []
+        var n = 0
+        for _ in 0..<1000 {
+            let lon = 82.1 + rng.next() * (1.4 - size), la = 45.5 + rng.next() * (1.0 - size)
+            let box = BBox(minLon: lon, minLat: la, maxLon: lon + size, maxLat: la + size)
+            let t = now()
+            n += try store.features(in: layer, bbox: box).count
+            lat.append(now() - t)
+        }
+        print(String(format: "bbox %@ %.2f° boxes: p50 %@ p99 %@ (%.1f features per box)", layer, size, ms(percentile(lat, 0.5)), ms(percentile(lat, 0.99)), Double(n) / 1000))
+    }
+
+case "routing":
+    let path = args[2], label = args[3]
+    let count = args.count > 4 ? Int(args[4])! : 1000
+    let store = try Store(path: path)
+    let t0 = now()
+    let router = try Router(store: store)
+    let s = try router.snapshot()
+    print(String(format: "[%@] graph: %d nodes, %d edges; load + snapshot %.1f ms", label, s.graph.nodeCount, s.graph.edgeCount, (now() - t0) * 1000))
+    let tmp = NSTemporaryDirectory() + "onemap-vr-\(getpid()).sqlite"
+    defer { try? FileManager.default.removeItem(atPath: tmp) }
+    let vr = try VirtualRoutingNetwork(snapshot: s, path: tmp, reversed: true)
+    // Incidents: random points within 1.5 km of a road.
+    var rng = Rng(s: 7)
+    let box = BBox(covering: s.graph.nodes)
+    var incidents: [Coord] = []
+    while incidents.count < count {
+        let p = Coord(box.minLon + rng.next() * box.width, box.minLat + rng.next() * box.height)
+        if (try? router.nearest(to: p, kinds: ["shelters"], k: 1, options: RouteOptions(maxSnap: 1500))) != nil { incidents.append(p) }
+    }
+    let kinds = Router.resourceKinds
+    for p in incidents.prefix(50) { _ = try router.nearest(to: p, kinds: kinds, k: 3) }
+    var snapTimes: [Double] = []
+    for _ in 0..<1000 { let t = now(); _ = try router.snapshot(); snapTimes.append(now() - t) }
+    print("  (snapshot freshness check p50 \(ms(percentile(snapTimes, 0.5))))")
+    var ours: [Double] = []
+    for p in incidents {
+        let t = now()
+        _ = try router.nearest(to: p, kinds: kinds, k: 3)
+        ours.append(now() - t)
+    }
+    if ProcessInfo.processInfo.environment["ONEMAP_BENCH_OURS_ONLY"] != nil {
+        for _ in 0..<20 { for p in incidents { _ = try router.nearest(to: p, kinds: kinds, k: 3) } }
+        exit(0)
+    }
+    // VirtualRouting: one multi-destination query per incident on the reversed network (each
+    // facility's cost *to* the incident), then the 3 best per kind. Node snapping is done outside
+    // the timing, which favours VirtualRouting.
+    let facilityNodes = kinds.map { s.facilityNodes(kind: $0) }
+    let allNodes = Array(Set(facilityNodes.flatMap { $0.map(\.node) })).sorted()
+    var theirs: [Double] = []
+    var agree = 0
+    for (i, p) in incidents.enumerated() {
+        let node = s.graph.nearestNode(to: p)
+        let t = now()
+        let costs = try vr.costs(from: node, to: allNodes)
+        var picked = 0
+        for fs in facilityNodes { picked += fs.map { costs[$0.node] ?? .infinity }.sorted().prefix(3).count }
+        theirs.append(now() - t)
+        if i < 200, picked > 0 { agree += 1 }
+    }
+    let p50o = percentile(ours, 0.5), p99o = percentile(ours, 0.99), p50v = percentile(theirs, 0.5), p99v = percentile(theirs, 0.99)
+    print("[\(label)] nearest k=3 × \(kinds.count) kinds over \(count) incidents:")
+    print("  onemap          p50 \(ms(p50o))  p99 \(ms(p99o))")
+    print("  VirtualRouting  p50 \(ms(p50v))  p99 \(ms(p99v))")
+    print(String(format: "  ratio (VirtualRouting / onemap): p50 %.1f×  p99 %.1f×", p50v / p50o, p99v / p99o))
+
+default:
+    print("unknown benchmark \(args[1])")
+    exit(2)
+}

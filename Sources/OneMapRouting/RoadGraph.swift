@@ -170,6 +170,16 @@ public struct RoadGraph: Sendable {
 
     /// The point on the graph nearest to `p`, among edges accepted by `usable`.
     func snap(_ p: Coord, maxDistance: Double, usable: (Int) -> Bool) -> Snap? {
+        // Widen the window only when nothing was found inside it: most points are near a road.
+        var radius = min(300, maxDistance)
+        while true {
+            if let s = snap(p, within: radius, usable: usable) { return s }
+            if radius >= maxDistance { return nil }
+            radius = min(maxDistance, radius * 4)
+        }
+    }
+
+    private func snap(_ p: Coord, within maxDistance: Double, usable: (Int) -> Bool) -> Snap? {
         var best: Snap?
         grid.forEachEdge(near: p, radius: maxDistance) { e in
             guard edgeComponent[e] == largestComponent, usable(e) else { return }
@@ -230,10 +240,21 @@ struct EdgeGrid: Sendable {
     func forEachEdge(near p: Coord, radius: Double, _ body: (Int) -> Void) {
         let m = Geodesy.metresPerDegree(atLat: min(89, abs(p.lat) + 0.05))
         let dx = radius / max(m.lon, 1), dy = radius / m.lat
-        var seen = Set<Int32>()
+        // Small windows dedupe with a short array (no hashing); large ones with a set.
+        var seenList: [Int32] = []
+        var seenSet = Set<Int32>()
+        let small = radius <= 1000
         for x in EdgeGrid.index(p.lon - dx)...EdgeGrid.index(p.lon + dx) {
             for y in EdgeGrid.index(p.lat - dy)...EdgeGrid.index(p.lat + dy) {
-                for e in cells[EdgeGrid.key(x, y)] ?? [] where seen.insert(e).inserted { body(Int(e)) }
+                for e in cells[EdgeGrid.key(x, y)] ?? [] {
+                    if small {
+                        if seenList.contains(e) { continue }
+                        seenList.append(e)
+                    } else if !seenSet.insert(e).inserted {
+                        continue
+                    }
+                    body(Int(e))
+                }
             }
         }
     }

@@ -266,7 +266,7 @@ public final class Router: Sendable {
         }
         // The reverse Dijkstra, written out here so the per-node work needs no closure.
         var st = SearchState(dist: [Double](repeating: .infinity, count: n), pred: [Int32](repeating: -1, count: n), label: [])
-        var heap = MinHeap()
+        var heap = MinHeap(capacity: n)
         let tl = g.edgeLength[Int(target.edge)], tq = tl > 0 ? target.offset / tl : 0
         let te = Int(target.edge)
         for (node, c) in [(g.edgeFrom[te], tq * s.cost(Int32(2 * te), avoid)), (g.edgeTo[te], (1 - tq) * s.cost(Int32(2 * te + 1), avoid))]
@@ -276,34 +276,42 @@ public final class Router: Sendable {
         }
         let plain = avoid.isEmpty
         var stoppedEarly = need.allSatisfy { $0 == 0 } || settle(upTo: -1)
-        while !stoppedEarly && !heap.isEmpty {
-            let (d, u) = heap.pop()
-            if d > st.dist[Int(u)] { continue }
-            var x = exitHead[Int(u)]
-            while x >= 0 {
-                let i = Int(exitPlace[Int(x)]), c = d + exitCost[Int(x)]
-                if c < best[i] {
-                    best[i] = c
-                    via[i] = u
-                    candidates[kindOf[i]].push(c, Int32(i))
-                    if c < pending { pending = c }
+        g.revOffsets.withUnsafeBufferPointer { offsets in
+        g.revArcs.withUnsafeBufferPointer { arcs in
+        s.arcCost.withUnsafeBufferPointer { arcCost in
+        g.edgeFrom.withUnsafeBufferPointer { from in
+        g.edgeTo.withUnsafeBufferPointer { to in
+        st.dist.withUnsafeMutableBufferPointer { dist in
+        st.pred.withUnsafeMutableBufferPointer { pred in
+            while !stoppedEarly && !heap.isEmpty {
+                let (d, u) = heap.pop()
+                if d > dist[Int(u)] { continue }
+                var x = exitHead[Int(u)]
+                while x >= 0 {
+                    let i = Int(exitPlace[Int(x)]), c = d + exitCost[Int(x)]
+                    if c < best[i] {
+                        best[i] = c
+                        via[i] = u
+                        candidates[kindOf[i]].push(c, Int32(i))
+                        if c < pending { pending = c }
+                    }
+                    x = exitNext[Int(x)]
                 }
-                x = exitNext[Int(x)]
-            }
-            if d >= pending && settle(upTo: d) { stoppedEarly = true; break }
-            for j in Int(g.revOffsets[Int(u)])..<Int(g.revOffsets[Int(u) + 1]) {
-                let a = g.revArcs[j]
-                let c = plain ? s.arcCost[Int(a)] : s.cost(a, avoid)
-                if !c.isFinite { continue }
-                let v = g.tail(a)
-                let nd = d + c
-                if nd < st.dist[Int(v)] {
-                    st.dist[Int(v)] = nd
-                    st.pred[Int(v)] = a
-                    heap.push(nd, v)
+                if d >= pending && settle(upTo: d) { stoppedEarly = true; break }
+                for j in Int(offsets[Int(u)])..<Int(offsets[Int(u) + 1]) {
+                    let a = arcs[j]
+                    let c = plain ? arcCost[Int(a)] : s.cost(a, avoid)
+                    if !c.isFinite { continue }
+                    let v = a & 1 == 0 ? from[Int(a >> 1)] : to[Int(a >> 1)]  // the arc's tail
+                    let nd = d + c
+                    if nd < dist[Int(v)] {
+                        dist[Int(v)] = nd
+                        pred[Int(v)] = a
+                        heap.push(nd, v)
+                    }
                 }
             }
-        }
+        }}}}}}}
         // An exhausted search leaves every candidate final; an early stop only the settled ones,
         // which are then the k best of each kind.
         if !stoppedEarly { _ = settle(upTo: .infinity) }

@@ -1,42 +1,49 @@
 import OneMapCore
 
-/// A min-heap of (cost, node) with lazy deletion.
+/// A min-heap of (cost, node) with lazy deletion: one array of pairs, sifted through an unsafe
+/// buffer (the hot loop of every search).
 struct MinHeap {
-    private var keys: [Double] = []
-    private var vals: [Int32] = []
-    var isEmpty: Bool { keys.isEmpty }
-    var count: Int { keys.count }
-    var minKey: Double { keys[0] }
+    struct Entry { var key: Double; var val: Int32 }
+    private var items: [Entry] = []
+    var isEmpty: Bool { items.isEmpty }
+    var count: Int { items.count }
+    var minKey: Double { items[0].key }
+
+    init(capacity: Int = 0) { items.reserveCapacity(capacity) }
 
     mutating func push(_ k: Double, _ v: Int32) {
-        keys.append(k); vals.append(v)
-        var i = keys.count - 1
-        while i > 0 {
-            let p = (i - 1) >> 1
-            if keys[p] <= k { break }
-            keys[i] = keys[p]; vals[i] = vals[p]
-            i = p
+        items.append(Entry(key: k, val: v))
+        items.withUnsafeMutableBufferPointer { h in
+            var i = h.count - 1
+            while i > 0 {
+                let p = (i - 1) >> 1
+                if h[p].key <= k { break }
+                h[i] = h[p]
+                i = p
+            }
+            h[i] = Entry(key: k, val: v)
         }
-        keys[i] = k; vals[i] = v
     }
 
     mutating func pop() -> (Double, Int32) {
-        let top = (keys[0], vals[0])
-        let k = keys.removeLast(), v = vals.removeLast()
-        if !keys.isEmpty {
-            var i = 0
-            let n = keys.count
-            while true {
-                let l = 2 * i + 1
-                if l >= n { break }
-                let c = l + 1 < n && keys[l + 1] < keys[l] ? l + 1 : l
-                if keys[c] >= k { break }
-                keys[i] = keys[c]; vals[i] = vals[c]
-                i = c
+        let top = items[0]
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items.withUnsafeMutableBufferPointer { h in
+                var i = 0
+                let n = h.count
+                while true {
+                    let l = 2 * i + 1
+                    if l >= n { break }
+                    let c = l + 1 < n && h[l + 1].key < h[l].key ? l + 1 : l
+                    if h[c].key >= last.key { break }
+                    h[i] = h[c]
+                    i = c
+                }
+                h[i] = last
             }
-            keys[i] = k; vals[i] = v
         }
-        return top
+        return (top.key, top.val)
     }
 }
 

@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "OneMapCore", targets: ["OneMapCore"]),
         .library(name: "OneMapStore", targets: ["OneMapStore"]),
         .library(name: "OneMapRouting", targets: ["OneMapRouting"]),
+        .library(name: "OneMapStyle", targets: ["OneMapStyle"]),
+        .library(name: "OneMapRender", targets: ["OneMapRender"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -30,11 +32,13 @@ let package = Package(
 
         .target(name: "OneMapCore", swiftSettings: strict),
         .target(name: "OneMapStore", dependencies: ["OneMapCore", "CSpatiaLite"], swiftSettings: strict),
+        .target(name: "OneMapStyle", dependencies: ["OneMapCore"], swiftSettings: strict),
+        .target(name: "OneMapRender", dependencies: ["OneMapCore", "OneMapStore", "OneMapStyle", "CCairo"], swiftSettings: strict),
         .target(name: "OneMapRouting", dependencies: ["OneMapCore", "OneMapStore"], swiftSettings: strict),
         .executableTarget(
             name: "onemap",
             dependencies: [
-                "OneMapCore", "OneMapStore", "OneMapRouting",
+                "OneMapCore", "OneMapStore", "OneMapRouting", "OneMapStyle", "OneMapRender",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

@@ -57,6 +57,10 @@ def mpd(lat):
     return m * math.cos(math.radians(lat)), m
 
 
+def ekey(a, b):
+    return (a, b) if repr(a) < repr(b) else (b, a)
+
+
 def dist_m(a, b):
     kx, ky = mpd((a[1] + b[1]) / 2)
     return math.hypot((a[0] - b[0]) * kx, (a[1] - b[1]) * ky)
@@ -158,7 +162,7 @@ class Net:
         self.edges = {}      # (a, b) sorted -> attrs
 
     def add_edge(self, a, b):
-        k = (a, b) if a < b else (b, a)
+        k = (a, b) if repr(a) < repr(b) else (b, a)
         if k in self.edges: return
         self.edges[k] = {"class": None}
         self.adj.setdefault(a, set()).add(b)
@@ -170,8 +174,8 @@ class Net:
             d, u = heapq.heappop(pq)
             if u == b: break
             if d > dist[u]: continue
-            for v in sorted(self.adj[u]):
-                e = self.edges[(u, v) if u < v else (v, u)]
+            for v in sorted(self.adj[u], key=repr):
+                e = self.edges[ekey(u, v)]
                 w = dist_m(self.nodes[u], self.nodes[v]) * (0.55 if e["class"] else 1.0)
                 if d + w < dist.get(v, 1e18):
                     dist[v], prev[v] = d + w, u
@@ -181,7 +185,7 @@ class Net:
         return out[::-1]
 
     def nearest(self, p, pred=lambda k: True):
-        return min((k for k in sorted(self.nodes) if pred(k)), key=lambda k: dist_m(self.nodes[k], p))
+        return min((k for k in sorted(self.nodes, key=repr) if pred(k)), key=lambda k: dist_m(self.nodes[k], p))
 
 
 def build_county(rng):
@@ -202,22 +206,51 @@ def build_network(rng, county, density=1):
     cols, rows = int((BBOX[2] - BBOX[0]) / dx) + 1, int((BBOX[3] - BBOX[1]) / dy) + 1
     for i in range(cols):
         for j in range(rows):
-            p = (BBOX[0] + i * dx + rng.uniform(-0.28, 0.28) * dx, BBOX[1] + j * dy + rng.uniform(-0.28, 0.28) * dy)
+            p = (BBOX[0] + i * dx + rng.uniform(-0.36, 0.36) * dx, BBOX[1] + j * dy + rng.uniform(-0.36, 0.36) * dy)
             if not point_in_ring(county, p): continue
             t = terrain(p)
             if t == "mountain" and ridge_distance_deg(p) < 0.035 and rng.random() < 0.7: continue  # bare ridge
             net.nodes[(i, j)] = p
     keep = {"plain": 0.82, "foothill": 0.62, "mountain": 0.42}
-    for (i, j) in sorted(net.nodes):
+    for (i, j) in sorted(k for k in net.nodes if k[0] != 't'):
         for (di, dj) in ((1, 0), (0, 1)):
             k = (i + di, j + dj)
             if k not in net.nodes: continue
             mid = ((net.nodes[(i, j)][0] + net.nodes[k][0]) / 2, (net.nodes[(i, j)][1] + net.nodes[k][1]) / 2)
             if rng.random() < keep[terrain(mid)]:
                 net.add_edge((i, j), k)
+    # Town street grids around the county seat and the township seats replace the lattice there.
+    for k, t in enumerate(TOWNSHIPS):
+        cx, cy = t[4], t[5]
+        half = 5 if k == 0 else 3
+        sx, sy = 0.0036 / density ** 0.5, 0.0026 / density ** 0.5
+        box = (cx - (half + 0.5) * sx, cy - (half + 0.5) * sy, cx + (half + 0.5) * sx, cy + (half + 0.5) * sy)
+        inside = [key for key, p in net.nodes.items() if box[0] <= p[0] <= box[2] and box[1] <= p[1] <= box[3]]
+        for key in inside:
+            for o in list(net.adj.get(key, ())):
+                net.adj[o].discard(key)
+                net.edges.pop(ekey(key, o), None)
+            net.adj.pop(key, None)
+            net.nodes.pop(key)
+        for i in range(-half, half + 1):
+            for j in range(-half, half + 1):
+                net.nodes[("t", k, i, j)] = (cx + i * sx + rng.uniform(-0.08, 0.08) * sx, cy + j * sy + rng.uniform(-0.08, 0.08) * sy)
+        for i in range(-half, half + 1):
+            for j in range(-half, half + 1):
+                if i < half and (j % 2 == 0 or rng.random() < 0.7): net.add_edge(("t", k, i, j), ("t", k, i + 1, j))
+                if j < half and (i % 2 == 0 or rng.random() < 0.7): net.add_edge(("t", k, i, j), ("t", k, i, j + 1))
+        # Join the town's edge streets to the lattice outside.
+        outside = [key for key in net.nodes if key[0] != "t"]
+        for i in range(-half, half + 1):
+            for j in range(-half, half + 1):
+                if abs(i) != half and abs(j) != half: continue
+                if (i + j) % 2: continue
+                p = net.nodes[("t", k, i, j)]
+                o = min(outside, key=lambda q: dist_m(net.nodes[q], p))
+                if dist_m(net.nodes[o], p) < 2500: net.add_edge(("t", k, i, j), o)
     # Keep the largest connected component only.
     seen, best = set(), []
-    for s in sorted(net.adj):
+    for s in sorted(net.adj, key=repr):
         if s in seen: continue
         comp, stack = [], [s]
         seen.add(s)
@@ -241,7 +274,7 @@ def lay_route(net, waypoints, cls, ref, name, maxspeed=None):
     for a, b in zip(keys, keys[1:]):
         p = net.path(a, b)
         for u, v in zip(p, p[1:]):
-            e = net.edges[(u, v) if u < v else (v, u)]
+            e = net.edges[ekey(u, v)]
             if e["class"] is None or RANK[cls] > RANK[e["class"]]:
                 e.update({"class": cls, "ref": ref, "name": name})
                 if maxspeed: e["maxspeed"] = maxspeed
@@ -307,7 +340,7 @@ def main():
     villages, taken = [], [(t[4], t[5]) for t in TOWNSHIPS]
     for t in TOWNSHIPS:
         code, names = t[0], VILLAGE_NAMES[t[0]]
-        cands = [k for k in sorted(net.nodes) if township_of(net.nodes[k]) == code and terrain(net.nodes[k]) != "mountain"]
+        cands = [k for k in sorted(net.nodes, key=repr) if k[0] != 't' and township_of(net.nodes[k]) == code and terrain(net.nodes[k]) != "mountain"]
         cands.sort(key=lambda k: dist_m(net.nodes[k], (t[4], t[5])) * rng.uniform(0.8, 1.25))
         n = 0
         for k in cands:
@@ -336,9 +369,11 @@ def main():
 
     # Roads: one feature per lattice edge (a segment between junctions), bent slightly.
     roads, edge_ids = [], {}
-    for n_e, (k, e) in enumerate(sorted(net.edges.items())):
+    for n_e, (k, e) in enumerate(sorted(net.edges.items(), key=lambda kv: repr(kv[0]))):
         a, b = net.nodes[k[0]], net.nodes[k[1]]
-        mid = ((a[0] + b[0]) / 2 + rng.uniform(-0.0015, 0.0015), (a[1] + b[1]) / 2 + rng.uniform(-0.001, 0.001))
+        # A gentle bend: at most ~7% of the segment's length sideways.
+        bend = rng.uniform(-0.07, 0.07)
+        mid = ((a[0] + b[0]) / 2 - (b[1] - a[1]) * bend * 1.44, (a[1] + b[1]) / 2 + (b[0] - a[0]) * bend / 1.44)
         cls = e["class"]
         if cls is None:
             t = terrain(mid)
@@ -485,7 +520,7 @@ def main():
                        backup_power_hours=72, status="in_service"))
     pass_nodes = [e["geom"][1] for e in pass_edges]
     for n_b in range(16):
-        p = pass_nodes[rng.randrange(len(pass_nodes))] if n_b < 10 else net.nodes[sorted(net.nodes)[rng.randrange(len(net.nodes))]]
+        p = pass_nodes[rng.randrange(len(pass_nodes))] if n_b < 10 else net.nodes[sorted(net.nodes, key=repr)[rng.randrange(len(net.nodes))]]
         bs.append(feat(f"bs-{len(bs) + 1:03d}", pt(near_node(p, 300)), name=f"应急备份基站{n_b + 1:02d}", operator=rng.choice(ops[:3]), kind="backup",
                        backup_power_hours=rng.choice([24, 36, 48]), status="in_service" if n_b % 7 else "degraded"))
     for v in villages:

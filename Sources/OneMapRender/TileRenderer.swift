@@ -1,0 +1,93 @@
+import CCairo
+import Foundation
+import OneMapCore
+import OneMapStore
+import OneMapStyle
+
+/// A metatile: an aligned block of up to 8×8 tiles rendered together.
+public struct MetatileID: Sendable, Hashable, CustomStringConvertible {
+    public static let size = 8
+    public let z: Int, x: Int, y: Int
+    public init(containing t: TileID) { z = t.z; x = t.x / MetatileID.size; y = t.y / MetatileID.size }
+    /// Tiles per side at this zoom (fewer than 8 at zooms 0–2).
+    public var span: Int { min(MetatileID.size, 1 << z) }
+    public var tiles: [TileID] {
+        var out: [TileID] = []
+        for dy in 0..<span { for dx in 0..<span { out.append(try! TileID(z: z, x: x * MetatileID.size + dx, y: y * MetatileID.size + dy)) } }
+        return out
+    }
+    public var bbox: BBox {
+        let a = try! TileID(z: z, x: x * MetatileID.size, y: y * MetatileID.size).bbox
+        let b = try! TileID(z: z, x: x * MetatileID.size + span - 1, y: y * MetatileID.size + span - 1).bbox
+        return a.union(b)
+    }
+    public var description: String { "\(z)/\(x)/\(y) (metatile)" }
+}
+
+/// Renders XYZ PNG tiles by metatile: one store query per source layer and one label placement
+/// serve up to 64 tiles; tiles where nothing is drawn share one background-only PNG.
+public final class TileRenderer: Sendable {
+    public let map: MapRenderer
+    private let empties = EmptyTiles()
+
+    public init(map: MapRenderer) { self.map = map }
+
+    /// The tiles of a metatile as PNG bytes, and which of them are the shared empty tile.
+    public func renderMetatile(style name: String, metatile m: MetatileID, scale: Int) throws -> [TileID: [UInt8]] {
+        let style = try map.style(name)
+        guard scale == 1 || scale == 2 else { throw RenderError("scale must be 1 or 2, got \(scale)") }
+        let span = m.span
+        let vp = Viewport(zoom: m.z, originX: Double(m.x * MetatileID.size * 256), originY: Double(m.y * MetatileID.size * 256),
+                          width: Double(span * 256), height: Double(span * 256), scale: Double(scale))
+        let empty = try emptyTile(style: name, scale: scale)
+        var out: [TileID: [UInt8]] = [:]
+        // Nothing of the data near this metatile: every tile is the empty tile, no drawing at all.
+        if try !dataExtent(style).intersects(m.bbox.expanded(by: 0.01)) {
+            for t in m.tiles { out[t] = empty }
+            return out
+        }
+        let canvas = Canvas(width: span * 256 * scale, height: span * 256 * scale)
+        let touched = try map.draw(style: style, viewport: vp, canvas: canvas, text: TextEngine(), grid: span)
+        let ts = 256 * scale
+        for t in m.tiles {
+            let dx = t.x - m.x * MetatileID.size, dy = t.y - m.y * MetatileID.size
+            out[t] = touched[dy * span + dx] ? canvas.png(x: dx * ts, y: dy * ts, w: ts, h: ts) : empty
+        }
+        return out
+    }
+
+    /// One tile (renders its whole metatile; callers that serve many tiles should cache).
+    public func renderTile(style: String, tile: TileID, scale: Int) throws -> [UInt8] {
+        try renderMetatile(style: style, metatile: MetatileID(containing: tile), scale: scale)[tile]!
+    }
+
+    /// The background-only tile of a style, encoded once per scale.
+    public func emptyTile(style name: String, scale: Int) throws -> [UInt8] {
+        if let e = empties.get(name, scale) { return e }
+        let style = try map.style(name)
+        let canvas = Canvas(width: 256 * scale, height: 256 * scale)
+        if let bg = style.layers.first(where: { $0.type == .background }) {
+            let c = EvaluationContext(zoom: 0)
+            canvas.fillAll((map.color(bg.value("background-color", c)) ?? Color(1, 1, 1)).withAlpha(bg.value("background-opacity", c)?.doubleValue ?? 1))
+        }
+        let png = canvas.png(x: 0, y: 0, w: canvas.width, h: canvas.height)
+        empties.put(name, scale, png)
+        return png
+    }
+
+    /// Whether a tile is the shared empty tile.
+    public func isEmptyTile(_ bytes: [UInt8], style: String, scale: Int) -> Bool { empties.get(style, scale) == bytes }
+
+    func dataExtent(_ style: Style) throws -> BBox {
+        let layers = style.sourceLayers
+        return try map.store.layerInfo().filter { layers.contains($0.name) }.compactMap(\.extent).reduce(BBox.empty) { $0.union($1) }
+    }
+}
+
+/// `@unchecked Sendable`: guarded by `lock`; values are immutable byte arrays.
+final class EmptyTiles: @unchecked Sendable {
+    private let lock = NSLock()
+    private var tiles: [String: [UInt8]] = [:]
+    func get(_ s: String, _ scale: Int) -> [UInt8]? { lock.withLock { tiles["\(s)@\(scale)"] } }
+    func put(_ s: String, _ scale: Int, _ b: [UInt8]) { lock.withLock { tiles["\(s)@\(scale)"] = b } }
+}

@@ -1,0 +1,67 @@
+import OneMapCore
+
+/// An sRGB colour with alpha, components 0…1.
+public struct Color: Sendable, Equatable {
+    public var r, g, b, a: Double
+    public init(_ r: Double, _ g: Double, _ b: Double, _ a: Double = 1) { self.r = r; self.g = g; self.b = b; self.a = a }
+
+    static let named: [String: Color] = [
+        "black": Color(0, 0, 0), "white": Color(1, 1, 1), "red": Color(1, 0, 0), "green": Color(0, 0.5, 0), "blue": Color(0, 0, 1),
+        "yellow": Color(1, 1, 0), "orange": Color(1, 0.647, 0), "gray": Color(0.5, 0.5, 0.5), "grey": Color(0.5, 0.5, 0.5),
+        "transparent": Color(0, 0, 0, 0),
+    ]
+
+    /// Parses #rgb, #rrggbb, #rrggbbaa, rgb(r,g,b), rgba(r,g,b,a), hsl(h,s%,l%), hsla(…) and a few names.
+    public static func parse(_ s: String) -> Color? {
+        let t = s.trimmingCharacters(in: .whitespaces).lowercased()
+        if let c = named[t] { return c }
+        if t.hasPrefix("#") {
+            let hex = Array(t.dropFirst())
+            func h(_ i: Int, _ n: Int) -> Double? {
+                guard let v = Int(String(hex[i..<(i + n)]), radix: 16) else { return nil }
+                return n == 1 ? Double(v * 17) / 255 : Double(v) / 255
+            }
+            switch hex.count {
+            case 3: if let r = h(0, 1), let g = h(1, 1), let b = h(2, 1) { return Color(r, g, b) }
+            case 6: if let r = h(0, 2), let g = h(2, 2), let b = h(4, 2) { return Color(r, g, b) }
+            case 8: if let r = h(0, 2), let g = h(2, 2), let b = h(4, 2), let a = h(6, 2) { return Color(r, g, b, a) }
+            default: break
+            }
+            return nil
+        }
+        for prefix in ["rgba(", "rgb(", "hsla(", "hsl("] where t.hasPrefix(prefix) && t.hasSuffix(")") {
+            let body = t.dropFirst(prefix.count).dropLast()
+            let parts = body.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let nums = parts.map { Double($0.replacingOccurrences(of: "%", with: "")) }
+            guard nums.allSatisfy({ $0 != nil }), parts.count == (prefix.contains("a(") ? 4 : 3) else { return nil }
+            let v = nums.map { $0! }
+            let a = v.count == 4 ? v[3] : 1
+            if prefix.hasPrefix("rgb") { return Color(v[0] / 255, v[1] / 255, v[2] / 255, a) }
+            // HSL → RGB
+            let h = v[0].truncatingRemainder(dividingBy: 360) / 360, sat = v[1] / 100, l = v[2] / 100
+            let q = l < 0.5 ? l * (1 + sat) : l + sat - l * sat, p = 2 * l - q
+            func hue(_ t0: Double) -> Double {
+                var t = t0
+                if t < 0 { t += 1 }
+                if t > 1 { t -= 1 }
+                if t < 1.0 / 6 { return p + (q - p) * 6 * t }
+                if t < 0.5 { return q }
+                if t < 2.0 / 3 { return p + (q - p) * (2.0 / 3 - t) * 6 }
+                return p
+            }
+            return Color(hue(h + 1.0 / 3), hue(h), hue(h - 1.0 / 3), a)
+        }
+        return nil
+    }
+
+    public func withAlpha(_ x: Double) -> Color { Color(r, g, b, a * x) }
+
+    public static func mix(_ a: Color, _ b: Color, _ t: Double) -> Color {
+        Color(a.r + (b.r - a.r) * t, a.g + (b.g - a.g) * t, a.b + (b.b - a.b) * t, a.a + (b.a - a.a) * t)
+    }
+
+    public var hex: String {
+        func h(_ x: Double) -> String { let s = String(Int((max(0, min(1, x)) * 255).rounded()), radix: 16); return s.count == 1 ? "0" + s : s }
+        return "#" + h(r) + h(g) + h(b) + (a < 1 ? h(a) : "")
+    }
+}

@@ -52,6 +52,9 @@ let package = Package(
             name: "OneMapStoreTests", dependencies: ["OneMapStore", "OneMapCore", "CSpatiaLite"],
             swiftSettings: strict),
         .testTarget(
+            name: "OneMapRenderTests", dependencies: ["OneMapRender", "OneMapStyle", "OneMapStore", "OneMapCore", "CCairo"],
+            exclude: ["References"], swiftSettings: strict),
+        .testTarget(
             name: "OneMapRoutingTests", dependencies: ["OneMapRouting", "OneMapStore", "OneMapCore"],
             swiftSettings: strict),
     ],

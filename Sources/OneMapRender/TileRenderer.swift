@@ -29,6 +29,7 @@ public struct MetatileID: Sendable, Hashable, CustomStringConvertible {
 public final class TileRenderer: Sendable {
     public let map: MapRenderer
     private let empties = EmptyTiles()
+    private let extents = ExtentCache()
 
     public init(map: MapRenderer) { self.map = map }
 
@@ -78,9 +79,14 @@ public final class TileRenderer: Sendable {
     /// Whether a tile is the shared empty tile.
     public func isEmptyTile(_ bytes: [UInt8], style: String, scale: Int) -> Bool { empties.get(style, scale) == bytes }
 
+    /// The union of the extents of the layers a style draws, cached per journal position.
     func dataExtent(_ style: Style) throws -> BBox {
+        let seq = try map.store.journalSequence()
+        if let e = extents.get(style.name, seq) { return e }
         let layers = style.sourceLayers
-        return try map.store.layerInfo().filter { layers.contains($0.name) }.compactMap(\.extent).reduce(BBox.empty) { $0.union($1) }
+        let e = try map.store.layerInfo().filter { layers.contains($0.name) }.compactMap(\.extent).reduce(BBox.empty) { $0.union($1) }
+        extents.put(style.name, seq, e)
+        return e
     }
 }
 
@@ -90,4 +96,12 @@ final class EmptyTiles: @unchecked Sendable {
     private var tiles: [String: [UInt8]] = [:]
     func get(_ s: String, _ scale: Int) -> [UInt8]? { lock.withLock { tiles["\(s)@\(scale)"] } }
     func put(_ s: String, _ scale: Int, _ b: [UInt8]) { lock.withLock { tiles["\(s)@\(scale)"] = b } }
+}
+
+/// `@unchecked Sendable`: guarded by `lock`.
+final class ExtentCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var v: [String: (Int64, BBox)] = [:]
+    func get(_ s: String, _ seq: Int64) -> BBox? { lock.withLock { v[s].flatMap { $0.0 == seq ? $0.1 : nil } } }
+    func put(_ s: String, _ seq: Int64, _ b: BBox) { lock.withLock { v[s] = (seq, b) } }
 }

@@ -210,3 +210,14 @@ extension Store {
         try read { c in Set(try c.query("SELECT DISTINCT layer FROM edit_journal WHERE seq > ?", [.int(seq)]) { $0.text(0) ?? "" }) }
     }
 }
+
+extension Store {
+    /// Bounding boxes of the edits after journal position `seq` (old and new geometry both).
+    public func editedAreas(since seq: Int64) throws(StoreError) -> [BBox] {
+        try read { c in
+            try c.query("SELECT min_lon, min_lat, max_lon, max_lat FROM edit_journal WHERE seq > ? AND min_lon IS NOT NULL", [.int(seq)]) { s in
+                BBox(minLon: s.double(0), minLat: s.double(1), maxLon: s.double(2), maxLat: s.double(3))
+            }
+        }
+    }
+}

@@ -14,7 +14,10 @@ func printError(_ s: String) {
 
 /// A terminal progress bar on standard error; silent when stderr is not a terminal except for
 /// the final line, so logs stay readable.
-final class ProgressBar {
+///
+/// `@unchecked Sendable`: `update` and `finish` serialise on `lock`, so workers may report.
+final class ProgressBar: @unchecked Sendable {
+    private let lock = NSLock()
     private let label: String
     private var lastDraw = Date.distantPast
     private let tty = isatty(2) == 1
@@ -22,6 +25,8 @@ final class ProgressBar {
     init(_ label: String) { self.label = label }
 
     func update(_ done: Int, _ total: Int, _ phase: String = "") {
+        lock.lock()
+        defer { lock.unlock() }
         let now = Date()
         guard done >= total || now.timeIntervalSince(lastDraw) > 0.1 else { return }
         lastDraw = now
@@ -34,7 +39,7 @@ final class ProgressBar {
         let eta = frac > 0.01 && frac < 1 ? String(format: " ETA %.0fs", elapsed / frac - elapsed) : ""
         let line = String(format: "%@ %@ %3.0f%% %d/%d %@%@", label, bar, frac * 100, done, total, phase, eta)
         FileHandle.standardError.write(((tty ? "\r\u{1B}[K" : "") + line).data(using: .utf8)!)
-        if done >= total && !phase.isEmpty == false || !tty { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+        if !tty { FileHandle.standardError.write("\n".data(using: .utf8)!) }
     }
 
     func finish() {

@@ -62,3 +62,123 @@ struct Render: ParsableCommand {
         }
     }
 }
+
+/// The tile cache that belongs to a store file.
+func cachePath(for db: String) -> String {
+    (db.hasSuffix(".sqlite") ? String(db.dropLast(7)) : db) + ".tiles.sqlite"
+}
+
+func parseZooms(_ s: String) -> ClosedRange<Int>? {
+    let p = s.split(separator: "-").map { Int($0) }
+    if p.count == 1, let a = p[0], (0...TileID.maxZoom).contains(a) { return a...a }
+    if p.count == 2, let a = p[0], let b = p[1], a <= b, a >= 0, b <= TileID.maxZoom { return a...b }
+    return nil
+}
+
+struct Seed: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Pre-render tiles into the cache, on all cores, by metatile.")
+    @Option(help: "Style name.") var style = "command"
+    @Option(help: "Zoom range, e.g. 8-14.") var zooms = "8-12"
+    @Option(help: "minLon,minLat,maxLon,maxLat (default: the data extent).") var bbox: String?
+    @Option(help: "1 or 2.") var scale = 1
+    @Option(help: "Worker threads (default: all cores).") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        guard let zr = parseZooms(zooms) else {
+            printError("error: --zooms must be Z or Z1-Z2 within 0…\(TileID.maxZoom), got \"\(zooms)\"")
+            throw ExitCode(1)
+        }
+        guard scale == 1 || scale == 2 else { printError("error: --scale must be 1 or 2"); throw ExitCode(1) }
+        let s = try store.open()
+        let map = try openRenderer(s)
+        do { _ = try map.style(style) } catch { printError("error: \(error.description)"); throw ExitCode(1) }
+        var box: BBox
+        if let bbox {
+            guard let b = BBox.parse(bbox) else { printError("error: --bbox must be minLon,minLat,maxLon,maxLat inside the world"); throw ExitCode(1) }
+            box = b
+        } else {
+            box = try s.layerInfo().compactMap(\.extent).reduce(BBox.empty) { $0.union($1) }
+            guard !box.isEmpty else { printError("error: the store is empty; import data first"); throw ExitCode(1) }
+        }
+        let cache = try TileCache(path: cachePath(for: store.db))
+        try cache.sync(with: s)
+        var metas: [MetatileID] = []
+        for z in zr { metas += Array(Set(TileID.covering(box, zoom: z).map { MetatileID(containing: $0) })).sorted { ($0.z, $0.y, $0.x) < ($1.z, $1.y, $1.x) } }
+        let renderer = TileRenderer(map: map)
+        let bar = ProgressBar("seed \(style) z\(zr.lowerBound)-\(zr.upperBound)")
+        let work = SeedWork(total: metas.count)
+        let t0 = Date()
+        let styleName = style, sc = scale, jobs = metas
+        DispatchQueue.concurrentPerform(iterations: max(1, threads)) { _ in
+            while let i = work.next() {
+                do {
+                    let tiles = try renderer.renderMetatile(style: styleName, metatile: jobs[i], scale: sc)
+                    try cache.put(style: styleName, scale: sc, tiles: tiles)
+                    work.done(tiles.count) { d, t in bar.update(d, t, "metatiles") }
+                } catch {
+                    work.fail("\(jobs[i]): \(error)")
+                }
+            }
+        }
+        bar.finish()
+        if let f = work.failure { printError("error: \(f)"); throw ExitCode(1) }
+        let dt = Date().timeIntervalSince(t0)
+        print(String(format: "seeded %d tiles in %d metatiles in %.1f s (%.0f tiles/s, %d threads) into %@", work.tiles, metas.count, dt, Double(work.tiles) / dt, threads, cache.path))
+    }
+}
+
+/// Shared state of a seeding run.
+///
+/// `@unchecked Sendable`: every field is touched only under `lock`.
+final class SeedWork: @unchecked Sendable {
+    private let lock = NSLock()
+    private var nextIndex = 0
+    private var finished = 0
+    private(set) var tiles = 0
+    private(set) var failure: String?
+    let total: Int
+    init(total: Int) { self.total = total }
+    func next() -> Int? {
+        lock.withLock {
+            guard nextIndex < total, failure == nil else { return nil }
+            defer { nextIndex += 1 }
+            return nextIndex
+        }
+    }
+    func done(_ n: Int, _ report: (Int, Int) -> Void) {
+        lock.withLock {
+            finished += 1
+            tiles += n
+            report(finished, total)
+        }
+    }
+    func fail(_ s: String) { lock.withLock { if failure == nil { failure = s } } }
+}
+
+struct ExportMBTiles: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "export-mbtiles", abstract: "Write seeded tiles of a style to an MBTiles file.")
+    @Option(help: "Style name.") var style = "command"
+    @Option(help: "1 or 2.") var scale = 1
+    @Option(help: "Zoom range, e.g. 8-14 (default: all seeded).") var zooms: String?
+    @Option(help: "minLon,minLat,maxLon,maxLat") var bbox: String?
+    @Option(name: .shortAndLong, help: "Output .mbtiles file.") var out: String
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        let s = try store.open()
+        let cache = try TileCache(path: cachePath(for: store.db))
+        try cache.sync(with: s)
+        var zr: ClosedRange<Int>?
+        if let zooms { guard let z = parseZooms(zooms) else { printError("error: bad --zooms"); throw ExitCode(1) }; zr = z }
+        var box: BBox?
+        if let bbox { guard let b = BBox.parse(bbox) else { printError("error: bad --bbox"); throw ExitCode(1) }; box = b }
+        let bounds = try s.layerInfo().compactMap(\.extent).reduce(BBox.empty) { $0.union($1) }
+        let n = try cache.exportMBTiles(style: style, scale: scale, to: out, zooms: zr, bbox: box, name: "onemap \(style)", bounds: bounds)
+        if n == 0 {
+            printError("error: no cached tiles of style \(style) @\(scale)x match; run `onemap seed --style \(style)` first")
+            throw ExitCode(1)
+        }
+        print("wrote \(n) tiles to \(out)")
+    }
+}

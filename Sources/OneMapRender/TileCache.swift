@@ -1,0 +1,154 @@
+import Foundation
+import OneMapCore
+import OneMapStore
+
+/// A tile cache in an SQLite file, keyed by style, scale and z/x/y, kept in step with the store:
+/// every change in the store's edit journal expires the tiles whose area (grown by one tile for
+/// labels and symbols reaching over) intersects the change's bounding box, at every zoom.
+public final class TileCache: Sendable {
+    public let path: String
+    private let conn: CacheConnection
+
+    public init(path: String) throws {
+        self.path = path
+        let c = try Connection(path: path)
+        try c.exec("""
+            CREATE TABLE IF NOT EXISTS tiles (style TEXT NOT NULL, scale INTEGER NOT NULL, z INTEGER NOT NULL, x INTEGER NOT NULL, y INTEGER NOT NULL,
+              data BLOB NOT NULL, etag TEXT NOT NULL, PRIMARY KEY (style, scale, z, x, y)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS cache_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            """)
+        conn = CacheConnection(c)
+    }
+
+    /// A tile and its entity tag, if cached.
+    public func get(style: String, tile t: TileID, scale: Int) throws -> (data: [UInt8], etag: String)? {
+        try conn.with { c in
+            try c.query("SELECT data, etag FROM tiles WHERE style = ? AND scale = ? AND z = ? AND x = ? AND y = ?",
+                        [.text(style), .int(Int64(scale)), .int(Int64(t.z)), .int(Int64(t.x)), .int(Int64(t.y))]) { s in
+                (s.withBlob(0) { Array($0) } ?? [], s.text(1) ?? "")
+            }.first
+        }
+    }
+
+    /// Stores tiles in one transaction; returns their entity tags.
+    @discardableResult
+    public func put(style: String, scale: Int, tiles: [TileID: [UInt8]]) throws -> [TileID: String] {
+        try conn.with { c in
+            try c.transaction {
+                var tags: [TileID: String] = [:]
+                for (t, data) in tiles {
+                    let tag = TileCache.etag(data)
+                    tags[t] = tag
+                    try c.run("INSERT OR REPLACE INTO tiles VALUES (?, ?, ?, ?, ?, ?, ?)",
+                              [.text(style), .int(Int64(scale)), .int(Int64(t.z)), .int(Int64(t.x)), .int(Int64(t.y)), .blob(data), .text(tag)])
+                }
+                return tags
+            }
+        }
+    }
+
+    /// A strong entity tag from the bytes (FNV-1a 64, hex).
+    public static func etag(_ data: [UInt8]) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in data { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return "\"" + String(h, radix: 16) + "-" + String(data.count, radix: 16) + "\""
+    }
+
+    /// Deletes every cached tile (all styles and scales) whose area, grown by one tile, meets `box`.
+    @discardableResult
+    public func expire(_ box: BBox, zooms: ClosedRange<Int> = 0...TileID.maxZoom) throws -> Int {
+        try conn.with { c in
+            try c.transaction {
+                var n = 0
+                for z in zooms {
+                    let a = TileID.containing(Coord(box.minLon, box.maxLat), zoom: z), b = TileID.containing(Coord(box.maxLon, box.minLat), zoom: z)
+                    let maxI = Int64((1 << z) - 1)
+                    n += try c.run("DELETE FROM tiles WHERE z = ? AND x BETWEEN ? AND ? AND y BETWEEN ? AND ?", [
+                        .int(Int64(z)), .int(max(0, Int64(a.x) - 1)), .int(min(maxI, Int64(b.x) + 1)), .int(max(0, Int64(a.y) - 1)), .int(min(maxI, Int64(b.y) + 1)),
+                    ])
+                }
+                return n
+            }
+        }
+    }
+
+    /// Brings the cache up to the store's journal: expires the areas of all edits since the last
+    /// sync. Returns how many tiles were dropped.
+    @discardableResult
+    public func sync(with store: Store) throws -> Int {
+        let last = try conn.with { c in
+            try c.scalar("SELECT value FROM cache_meta WHERE key = 'journal_seq'").flatMap { if case .text(let t) = $0 { Int64(t) } else { nil } }
+        }
+        let now = try store.journalSequence()
+        guard last != now else { return 0 }
+        var dropped = 0
+        if let last {
+            for box in try store.editedAreas(since: last) { dropped += try expire(box) }
+        } else {
+            // A cache that never saw this store: nothing in it can be trusted.
+            dropped = try conn.with { c in try c.run("DELETE FROM tiles") }
+        }
+        try conn.with { c in _ = try c.run("INSERT OR REPLACE INTO cache_meta VALUES ('journal_seq', ?)", [.text(String(now))]) }
+        return dropped
+    }
+
+    public func count(style: String? = nil) throws -> Int {
+        try conn.with { c in
+            let v = style == nil ? try c.scalar("SELECT count(*) FROM tiles") : try c.scalar("SELECT count(*) FROM tiles WHERE style = ?", [.text(style!)])
+            if case .int(let n)? = v { return Int(n) }
+            return 0
+        }
+    }
+
+    /// Writes the cached tiles of a style and scale (optionally limited to zooms and a box) into
+    /// an MBTiles 1.3 file (TMS row order).
+    public func exportMBTiles(style: String, scale: Int, to out: String, zooms: ClosedRange<Int>?, bbox: BBox?, name: String, bounds: BBox) throws -> Int {
+        try? FileManager.default.removeItem(atPath: out)
+        let m = try Connection(path: out)
+        try m.exec("""
+            PRAGMA journal_mode=DELETE;
+            CREATE TABLE metadata (name TEXT, value TEXT);
+            CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB);
+            CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row);
+            """)
+        var n = 0
+        var zmin = Int.max, zmax = Int.min
+        let rows = try conn.with { c in
+            try c.query("SELECT z, x, y, data FROM tiles WHERE style = ? AND scale = ? ORDER BY z, x, y", [.text(style), .int(Int64(scale))]) { s in
+                (Int(s.int(0)), Int(s.int(1)), Int(s.int(2)), s.withBlob(3) { Array($0) } ?? [])
+            }
+        }
+        _ = try m.transaction {
+            for (z, x, y, data) in rows {
+                if let zooms, !zooms.contains(z) { continue }
+                if let bbox, let t = try? TileID(z: z, x: x, y: y), !t.bbox.intersects(bbox) { continue }
+                try m.run("INSERT INTO tiles VALUES (?, ?, ?, ?)", [.int(Int64(z)), .int(Int64(x)), .int(Int64((1 << z) - 1 - y)), .blob(data)])
+                zmin = min(zmin, z); zmax = max(zmax, z)
+                n += 1
+            }
+            let b = bbox ?? bounds
+            let meta: [(String, String)] = [
+                ("name", name), ("format", "png"), ("type", "baselayer"), ("version", "1.3"), ("scheme", "tms"),
+                ("description", "onemap \(style) tiles\(scale == 2 ? " @2x" : "")"), ("attribution", "onemap demonstration data (synthetic)"),
+                ("bounds", "\(b.minLon),\(b.minLat),\(b.maxLon),\(b.maxLat)"), ("center", "\(b.center.lon),\(b.center.lat),\(zmin == .max ? 10 : zmin)"),
+                ("minzoom", String(zmin == .max ? 0 : zmin)), ("maxzoom", String(zmax == .min ? 0 : zmax)),
+            ]
+            for (k, v) in meta { try m.run("INSERT INTO metadata VALUES (?, ?)", [.text(k), .text(v)]) }
+        }
+        return n
+    }
+}
+
+/// The cache's connection behind a lock.
+///
+/// `@unchecked Sendable`: the connection is only used inside `with`, holding `lock`.
+final class CacheConnection: @unchecked Sendable {
+    private let lock = NSLock()
+    private let c: Connection
+    init(_ c: Connection) { self.c = c }
+    func with<T>(_ body: (Connection) throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(c)
+    }
+}

@@ -1,0 +1,249 @@
+import CCairo
+import Foundation
+import Testing
+
+@testable import OneMapCore
+@testable import OneMapRender
+@testable import OneMapStore
+@testable import OneMapStyle
+
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let referenceDir = repoRoot + "/Tests/OneMapRenderTests/References"
+/// Set ONEMAP_UPDATE_REFERENCES=1 to rewrite the reference images from the current renderer.
+let updateReferences = ProcessInfo.processInfo.environment["ONEMAP_UPDATE_REFERENCES"] == "1"
+
+final class TempDir: Sendable {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "onemap-render-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// One demo store per test process (import is ~0.3 s; the tests only read it).
+let sharedDir = TempDir()
+let sharedStore: Store = {
+    let s = try! Store(path: sharedDir.path + "/demo.sqlite")
+    _ = try! s.importGeoJSON(at: repoRoot + "/GeoData")
+    return s
+}()
+let sharedMap = try! MapRenderer(store: sharedStore, stylesDirectory: repoRoot + "/Styles")
+
+/// Decoded ARGB pixels of a PNG.
+struct Pixels {
+    var width: Int, height: Int, data: [UInt32]
+    init(png: [UInt8]) {
+        let path = NSTemporaryDirectory() + "onemap-png-" + UUID().uuidString + ".png"
+        try! Data(png).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let s = cairo_image_surface_create_from_png(path)!
+        defer { cairo_surface_destroy(s) }
+        width = Int(cairo_image_surface_get_width(s))
+        height = Int(cairo_image_surface_get_height(s))
+        let stride = Int(cairo_image_surface_get_stride(s))
+        let base = cairo_image_surface_get_data(s)!
+        var d = [UInt32](repeating: 0, count: width * height)
+        for y in 0..<height {
+            let row = UnsafeRawPointer(base + y * stride).assumingMemoryBound(to: UInt32.self)
+            for x in 0..<width { d[y * width + x] = row[x] }
+        }
+        data = d
+    }
+
+    /// Fraction of pixels whose largest channel difference exceeds `threshold`.
+    func difference(_ o: Pixels, threshold: Int = 24) -> Double {
+        guard width == o.width, height == o.height else { return 1 }
+        var bad = 0
+        for i in 0..<data.count {
+            let a = data[i], b = o.data[i]
+            var worst = 0
+            for shift in stride(from: 0, to: 32, by: 8) { worst = max(worst, abs(Int((a >> UInt32(shift)) & 0xff) - Int((b >> UInt32(shift)) & 0xff))) }
+            if worst > threshold { bad += 1 }
+        }
+        return Double(bad) / Double(data.count)
+    }
+
+    var distinctColours: Int { Set(data).count }
+}
+
+@Suite(.serialized) struct VisualRegressionTests {
+    /// (style, tile, scale): the county at z8, the seat area at z11, z14 and z16, @2x, dark.
+    static let cases: [(String, String, Int)] = [
+        ("command", "8/186/91", 1), ("command", "11/1496/726", 1), ("command", "14/11968/5815", 1),
+        ("command", "16/47874/23262", 1), ("command", "14/11968/5815", 2), ("command-dark", "11/1496/726", 1),
+    ]
+
+    @Test(arguments: 0..<cases.count)
+    func tileMatchesItsReference(_ k: Int) throws {
+        let (style, tile, scale) = Self.cases[k]
+        let t = try TileID(parsing: tile)
+        let png = try TileRenderer(map: sharedMap).renderTile(style: style, tile: t, scale: scale)
+        let name = "\(style)-\(t.z)-\(t.x)-\(t.y)-\(256 * scale)-\(scale).png"
+        let ref = referenceDir + "/" + name
+        if updateReferences || !FileManager.default.fileExists(atPath: ref) {
+            try Data(png).write(to: URL(fileURLWithPath: ref))
+            if !updateReferences { Issue.record("reference \(name) was missing and has been written; check it in") }
+            return
+        }
+        let want = Pixels(png: Array(try Data(contentsOf: URL(fileURLWithPath: ref))))
+        let got = Pixels(png: png)
+        #expect(got.width == 256 * scale && got.height == 256 * scale)
+        let diff = got.difference(want)
+        if diff > 0.005 { try Data(png).write(to: URL(fileURLWithPath: NSTemporaryDirectory() + "actual-" + name)) }
+        #expect(diff <= 0.005, "\(name): \(String(format: "%.2f", diff * 100))% of pixels differ (actual written to \(NSTemporaryDirectory())actual-\(name))")
+        // A real map, not a blank tile.
+        #expect(got.distinctColours > 20, "\(name) looks empty")
+    }
+
+    /// The same 2×2 block rendered as one image and as four tiles — chosen to straddle a metatile
+    /// corner, so labels and symbols crossing both tile and metatile edges are checked.
+    @Test(arguments: [(14, 11967, 5815), (12, 2991, 1455), (16, 47871, 23263)])
+    func seamlessAcrossTileAndMetatileEdges(z: Int, x: Int, y: Int) throws {
+        #expect(x % 8 == 7 && y % 8 == 7)
+        for scale in [1, 2] {
+            let vp = Viewport(zoom: z, originX: Double(x * 256), originY: Double(y * 256), width: 512, height: 512, scale: Double(scale))
+            let whole = Pixels(png: try sharedMap.renderPNG(style: "command", viewport: vp))
+            let renderer = TileRenderer(map: sharedMap)
+            var bad = 0
+            for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                let t = Pixels(png: try renderer.renderTile(style: "command", tile: try TileID(z: z, x: x + dx, y: y + dy), scale: scale))
+                let ts = 256 * scale
+                for py in 0..<ts {
+                    for px in 0..<ts {
+                        let a = t.data[py * ts + px], b = whole.data[(dy * ts + py) * whole.width + dx * ts + px]
+                        if a != b {
+                            var worst = 0
+                            for sh in stride(from: 0, to: 32, by: 8) { worst = max(worst, abs(Int((a >> UInt32(sh)) & 0xff) - Int((b >> UInt32(sh)) & 0xff))) }
+                            if worst > 24 { bad += 1 }
+                        }
+                    }
+                }
+            }
+            #expect(Double(bad) / Double(4 * 65536 * scale * scale) < 0.0005, "z\(z) @\(scale)x: \(bad) pixels differ between the whole image and its tiles")
+        }
+        #expect(try sharedMap.labelCount(style: "command", zoom: z) > 0)
+    }
+
+    @Test func everyLabelGlyphExistsInTheFont() throws {
+        for style in ["command", "command-dark"] {
+            for z in [8, 10, 12, 14, 16] {
+                let labels = try sharedMap.unknownGlyphs(style: style, zoom: z)
+                #expect(!labels.isEmpty)
+                for l in labels { #expect(l.unknown == 0, "\(style) z\(z): \(l.text) has \(l.unknown) glyphs missing") }
+            }
+        }
+    }
+
+    @Test func tilesOutsideTheDataShareOneEmptyTile() throws {
+        let r = TileRenderer(map: sharedMap)
+        let far = try r.renderTile(style: "command", tile: TileID(z: 12, x: 100, y: 100), scale: 1)
+        let far2 = try r.renderTile(style: "command", tile: TileID(z: 14, x: 5, y: 9000), scale: 1)
+        #expect(far == far2)
+        #expect(r.isEmptyTile(far, style: "command", scale: 1))
+        #expect(Pixels(png: far).distinctColours == 1)
+        #expect(throws: RenderError.self) { try r.renderTile(style: "nope", tile: TileID(z: 1, x: 0, y: 0), scale: 1) }
+        #expect(throws: RenderError.self) { try r.renderTile(style: "command", tile: TileID(z: 1, x: 0, y: 0), scale: 3) }
+    }
+}
+
+@Suite struct StyleTests {
+    func load(_ json: String) throws -> Style { try Style.parse(try JSONParser.parse(json), name: "t") }
+
+    @Test func shippedStylesLoad() throws {
+        for name in ["command", "command-dark"] {
+            let s = try Style.load(path: repoRoot + "/Styles/\(name).json")
+            #expect(s.layers.count > 20)
+            #expect(s.sourceLayers.isSuperset(of: ["hazard_zones", "fire_stations", "micro_fire_stations", "warehouses", "base_stations", "shelters", "road_risks", "roads"]))
+        }
+    }
+
+    @Test(arguments: [
+        (##"{"version":8,"layers":[{"id":"a","type":"fill","source-layer":"villages","paint":{"fill-colour":"#fff"}}]}"##, "layer \"a\", key \"fill-colour\""),
+        (##"{"version":8,"layers":[{"id":"b","type":"line","source-layer":"roads","paint":{"line-color":"#ggg"}}]}"##, "layer \"b\", key \"line-color\": not a colour"),
+        (##"{"version":8,"layers":[{"id":"c","type":"line","source-layer":"roads","filter":["~=","a",1]}]}"##, "layer \"c\", key \"filter\""),
+        (##"{"version":8,"layers":[{"id":"d","type":"blob","source-layer":"roads"}]}"##, "layer \"d\", key \"type\""),
+        (##"{"version":8,"layers":[{"id":"e","type":"line","source-layer":"roads","paint":{"line-width":"wide"}}]}"##, "layer \"e\", key \"line-width\""),
+        (##"{"version":8,"layers":[{"id":"f","type":"symbol","source-layer":"roads","layout":{"text-anchor":"middle"}}]}"##, "layer \"f\", key \"text-anchor\""),
+        (##"{"version":7,"layers":[]}"##, "key \"version\""),
+    ])
+    func malformedStylesNameTheLayerAndKey(json: String, expected: String) {
+        do {
+            _ = try load(json)
+            Issue.record("accepted \(json)")
+        } catch let e as StyleError {
+            #expect(e.description.contains(expected), "\(e.description)")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func filtersAndZoomFunctionsEvaluate() throws {
+        let s = try load(##"""
+            {"version":8,"layers":[
+             {"id":"a","type":"fill","source-layer":"hazard_zones","filter":["all",["==","type","flood"],[">=",["get","level"],2]],
+              "paint":{"fill-color":["match",["get","level"],1,"#ff0000",2,"#ff8000","#0000ff"],
+                       "fill-opacity":["interpolate",["linear"],["zoom"],8,0.2,12,0.6]}},
+             {"id":"b","type":"line","source-layer":"roads","filter":["in",["get","class"],["literal",["national","provincial"]]],
+              "paint":{"line-width":["step",["zoom"],1,10,2,14,4],"line-color":{"stops":[[8,"#000000"],[12,"#ffffff"]]}}},
+             {"id":"c","type":"circle","source-layer":"shelters","filter":["any",["has","capacity"],["!=",["get","kind"],"school"]]}
+            ]}
+            """##)
+        let a = s.layers[0], b = s.layers[1], c = s.layers[2]
+        let flood2 = EvaluationContext(zoom: 10, properties: ["type": "flood", "level": 2])
+        #expect(a.filter!.evaluate(flood2) == .bool(true))
+        #expect(a.filter!.evaluate(EvaluationContext(zoom: 10, properties: ["type": "flood", "level": 1])) == .bool(false))
+        #expect(a.filter!.evaluate(EvaluationContext(zoom: 10, properties: ["type": "fire", "level": 3])) == .bool(false))
+        #expect(a.value("fill-color", flood2) == .string("#ff8000"))
+        #expect(abs(a.value("fill-opacity", flood2)!.doubleValue! - 0.4) < 1e-9)
+        #expect(b.filter!.evaluate(EvaluationContext(zoom: 9, properties: ["class": "provincial"])) == .bool(true))
+        #expect(b.filter!.evaluate(EvaluationContext(zoom: 9, properties: ["class": "village"])) == .bool(false))
+        #expect(b.value("line-width", EvaluationContext(zoom: 9.5)) == .number(1))
+        #expect(b.value("line-width", EvaluationContext(zoom: 12)) == .number(2))
+        #expect(b.value("line-width", EvaluationContext(zoom: 15)) == .number(4))
+        #expect(b.value("line-color", EvaluationContext(zoom: 10)) == .string("#808080"))
+        #expect(c.filter!.evaluate(EvaluationContext(zoom: 9, properties: ["kind": "school"])) == .bool(false))
+        #expect(c.filter!.evaluate(EvaluationContext(zoom: 9, properties: ["kind": "square"])) == .bool(true))
+    }
+
+    @Test func colours() {
+        #expect(Color.parse("#f80") == Color(1, 0x88 / 255.0, 0))
+        #expect(Color.parse("rgba(255,0,0,0.5)") == Color(1, 0, 0, 0.5))
+        #expect(Color.parse("hsl(120,100%,50%)").map { abs($0.g - 1) < 1e-9 && abs($0.r) < 1e-9 } == true)
+        #expect(Color.parse("#12345") == nil)
+    }
+}
+
+@Suite struct TileCacheTests {
+    @Test func editsExpireTheirTilesAtEveryZoomAndKeepTheRest() throws {
+        let dir = TempDir()
+        let store = try Store(path: dir.path + "/s.sqlite")
+        _ = try store.importGeoJSON(at: repoRoot + "/GeoData")
+        let cache = try TileCache(path: dir.path + "/c.sqlite")
+        try cache.sync(with: store)
+        let near = try TileID(parsing: "14/11968/5815"), far = try TileID(parsing: "14/11930/5830")
+        let near10 = TileID.containing(Coord(82.98, 46.2), zoom: 10)
+        for t in [near, far, try TileID(z: 10, x: near10.x, y: near10.y)] { try cache.put(style: "command", scale: 1, tiles: [t: [1, 2, 3]]) }
+        try cache.put(style: "command", scale: 2, tiles: [near: [4]])
+        #expect(try cache.count() == 4)
+        // A new shelter at the seat: its tiles go at both scales and every zoom; the far tile stays.
+        _ = try store.importGeoJSON(text: #"{"type":"Feature","id":"sh-new","geometry":{"type":"Point","coordinates":[82.981,46.201]},"properties":{"name":"新避难点","capacity":50}}"#, layer: "shelters", actor: "test")
+        let dropped = try cache.sync(with: store)
+        #expect(dropped == 3)
+        #expect(try cache.get(style: "command", tile: near, scale: 1) == nil)
+        #expect(try cache.get(style: "command", tile: near, scale: 2) == nil)
+        #expect(try cache.get(style: "command", tile: far, scale: 1)?.data == [1, 2, 3])
+    }
+
+    @Test func exportsMBTiles() throws {
+        let dir = TempDir()
+        let cache = try TileCache(path: dir.path + "/c.sqlite")
+        let t = try TileID(z: 3, x: 5, y: 2)
+        try cache.put(style: "command", scale: 1, tiles: [t: [9, 9]])
+        let n = try cache.exportMBTiles(style: "command", scale: 1, to: dir.path + "/o.mbtiles", zooms: nil, bbox: nil, name: "x", bounds: BBox(minLon: 82, minLat: 45, maxLon: 83, maxLat: 46))
+        #expect(n == 1)
+        let c = try Connection(path: dir.path + "/o.mbtiles")
+        #expect(try c.scalar("SELECT tile_row FROM tiles") == .int(5))  // TMS: 2^3 - 1 - 2
+        #expect(try c.scalar("SELECT value FROM metadata WHERE name = 'format'") == .text("png"))
+    }
+}

@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 BIN := .build/release/onemap
 
-.PHONY: run test build bootstrap data bench bench-store bench-routing clean
+.PHONY: run test build bootstrap data bench bench-store bench-routing bench-tiles clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -23,7 +23,7 @@ test: bootstrap
 data:
 	python3 scripts/generate_demo_data.py
 
-bench: bench-store bench-routing
+bench: bench-store bench-routing bench-tiles
 
 bench-store: build
 	Benchmarks/store.sh
@@ -33,3 +33,6 @@ bench-routing: build
 
 clean:
 	rm -rf .build var
+
+bench-tiles: build
+	Benchmarks/tiles.sh

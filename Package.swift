@@ -27,13 +27,15 @@ let package = Package(
             name: "CCairo", path: "Sources/CCairo", pkgConfig: "pangocairo",
             providers: [.apt(["libcairo2-dev", "libpango1.0-dev"])]),
         .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
             name: "CProj", path: "Sources/CProj", pkgConfig: "proj",
             providers: [.apt(["libproj-dev", "proj-data"])]),
 
         .target(name: "OneMapCore", swiftSettings: strict),
         .target(name: "OneMapStore", dependencies: ["OneMapCore", "CSpatiaLite"], swiftSettings: strict),
         .target(name: "OneMapStyle", dependencies: ["OneMapCore"], swiftSettings: strict),
-        .target(name: "OneMapRender", dependencies: ["OneMapCore", "OneMapStore", "OneMapStyle", "CCairo"], swiftSettings: strict),
+        .target(name: "OneMapRender", dependencies: ["OneMapCore", "OneMapStore", "OneMapStyle", "CCairo", "CZlib"], swiftSettings: strict),
         .target(name: "OneMapRouting", dependencies: ["OneMapCore", "OneMapStore"], swiftSettings: strict),
         .executableTarget(
             name: "onemap",
@@ -44,7 +46,7 @@ let package = Package(
             swiftSettings: strict),
 
         .executableTarget(
-            name: "onemap-bench", dependencies: ["OneMapCore", "OneMapStore", "OneMapRouting"],
+            name: "onemap-bench", dependencies: ["OneMapCore", "OneMapStore", "OneMapRouting", "OneMapRender", "CCairo", "CZlib"],
             path: "Benchmarks/OneMapBench", swiftSettings: strict),
 
         .testTarget(name: "OneMapCoreTests", dependencies: ["OneMapCore"], swiftSettings: strict),

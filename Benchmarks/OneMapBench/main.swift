@@ -1,6 +1,7 @@
 // onemap benchmarks: run through Benchmarks/*.sh (see README). Not part of the test suite.
 import Foundation
 import OneMapCore
+import OneMapRender
 import OneMapRouting
 import OneMapStore
 
@@ -124,7 +125,45 @@ case "routing":
     print("  VirtualRouting  p50 \(ms(p50v))  p99 \(ms(p99v))")
     print(String(format: "  ratio (VirtualRouting / onemap): p50 %.1f×  p99 %.1f×", p50v / p50o, p99v / p99o))
 
+case "tiles":
+    // tiles STORE STYLES METATILES_FILE THREADS: renders every metatile listed (z x y per line),
+    // all 64 tiles each, PNG included; prints tiles/s per zoom.
+    let store = try Store(path: args[2])
+    let map = try MapRenderer(store: store, stylesDirectory: args[3])
+    let metas = try String(contentsOfFile: args[4], encoding: .utf8).split(separator: "\n").compactMap { line -> (Int, Int, Int)? in
+        let p = line.split(separator: " ").compactMap { Int($0) }
+        return p.count == 3 ? (p[0], p[1], p[2]) : nil
+    }
+    let threads = Int(args[5]) ?? 1
+    let renderer = TileRenderer(map: map)
+    // Warm up: label placement and the empty tile per zoom are built once, as in a running server.
+    for z in Set(metas.map(\.0)) { _ = try map.labelCount(style: "command", zoom: z) }
+    _ = try renderer.emptyTile(style: "command", scale: 1)
+    for z in Set(metas.map(\.0)).sorted() {
+        let mine = metas.filter { $0.0 == z }.map { MetatileID(containing: try! TileID(z: $0.0, x: $0.1 * 8, y: $0.2 * 8)) }
+        let counter = Counter()
+        let t0 = now()
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            while let i = counter.take(limit: mine.count) {
+                let out = try! renderer.renderMetatile(style: "command", metatile: mine[i], scale: 1)
+                counter.add(tiles: out.count, bytes: out.values.reduce(0) { $0 + $1.count })
+            }
+        }
+        let dt = now() - t0
+        let (tiles, bytes) = counter.totals
+        print(String(format: "onemap z%d threads=%d: %d tiles in %.3f s = %.1f tiles/s (avg %.1f KB)", z, threads, tiles, dt, Double(tiles) / dt, Double(bytes) / Double(max(1, tiles)) / 1024))
+    }
+
 default:
     print("unknown benchmark \(args[1])")
     exit(2)
+}
+
+/// `@unchecked Sendable`: all state under `lock`.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0, tiles = 0, bytes = 0
+    func take(limit: Int) -> Int? { lock.withLock { guard next < limit else { return nil }; defer { next += 1 }; return next } }
+    func add(tiles t: Int, bytes b: Int) { lock.withLock { tiles += t; bytes += b } }
+    var totals: (Int, Int) { lock.withLock { (tiles, bytes) } }
 }

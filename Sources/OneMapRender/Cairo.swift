@@ -53,33 +53,8 @@ final class Canvas {
     /// Encodes a region of the surface as PNG.
     func png(x: Int, y: Int, w: Int, h: Int) -> [UInt8] {
         cairo_surface_flush(surface)
-        let sub = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, Int32(w), Int32(h))!
-        defer { cairo_surface_destroy(sub) }
-        let c = cairo_create(sub)!
-        cairo_set_source_surface(c, surface, Double(-x), Double(-y))
-        cairo_set_operator(c, CAIRO_OPERATOR_SOURCE)
-        cairo_paint(c)
-        cairo_destroy(c)
-        return PNGEncoder.encode(surface: sub)
-    }
-}
-
-/// PNG encoding of ARGB32 Cairo surfaces: paletted (8-bit) when the image has at most 256
-/// distinct colours — most map tiles once antialiasing is limited to flat areas — else RGBA.
-enum PNGEncoder {
-    final class Sink {
-        var bytes: [UInt8] = []
-    }
-
-    static func encode(surface: OpaquePointer) -> [UInt8] {
-        let sink = Sink()
-        let box = Unmanaged.passRetained(sink)
-        defer { box.release() }
-        cairo_surface_write_to_png_stream(surface, { closure, data, length in
-            let s = Unmanaged<Sink>.fromOpaque(closure!).takeUnretainedValue()
-            s.bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length)))
-            return CAIRO_STATUS_SUCCESS
-        }, box.toOpaque())
-        return sink.bytes
+        let stride = Int(cairo_image_surface_get_stride(surface))
+        let data = UnsafeRawPointer(cairo_image_surface_get_data(surface)!)
+        return PNGEncoder.encode(base: data + y * stride + x * 4, stride: stride, w: w, h: h)
     }
 }

@@ -1,0 +1,129 @@
+import CCairo
+import CZlib
+import Foundation
+
+/// PNG encoding of Cairo ARGB32 (premultiplied) pixels.
+///
+/// Map tiles are mostly flat colour: when a tile has at most 256 distinct colours it is written
+/// as an 8-bit paletted PNG (lossless, about a quarter of the data to compress); otherwise as
+/// RGB (opaque) or RGBA. Rows are unfiltered for palettes and Sub-filtered for true colour, and
+/// deflated at a fast level — the libpng defaults Cairo uses spend most of a tile's time trying
+/// every filter on every row.
+enum PNGEncoder {
+    static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+
+    /// Encodes `w`×`h` pixels starting at `base` with `stride` bytes per row.
+    static func encode(base: UnsafeRawPointer, stride: Int, w: Int, h: Int) -> [UInt8] {
+        // 1. Distinct colours (unpremultiplied RGBA packed in a UInt32), up to 257.
+        var palette: [UInt32] = []
+        var table = [UInt32](repeating: 0, count: 1024)  // open addressing: colour+1, 0 = empty
+        var slot = [UInt8](repeating: 0, count: 1024)
+        var indices = [UInt8](repeating: 0, count: (w + 1) * h)
+        var opaque = true
+        var paletted = true
+        var lastPixel: UInt32 = 0xFFFF_FFFF, lastIndex: UInt8 = 0
+        rows: for y in 0..<h {
+            let row = (base + y * stride).assumingMemoryBound(to: UInt32.self)
+            indices[y * (w + 1)] = 0  // filter: none
+            for x in 0..<w {
+                let p = row[x]
+                if p == lastPixel { indices[y * (w + 1) + 1 + x] = lastIndex; continue }
+                let rgba = unpremultiply(p)
+                if rgba & 0xFF != 0xFF { opaque = false }
+                var hsh = Int((rgba &* 2_654_435_761) >> 22) & 1023
+                var idx: UInt8 = 0
+                while true {
+                    if table[hsh] == 0 {
+                        guard palette.count < 256 else { paletted = false; break rows }
+                        table[hsh] = rgba &+ 1 == 0 ? 1 : rgba &+ 1
+                        slot[hsh] = UInt8(palette.count)
+                        idx = UInt8(palette.count)
+                        palette.append(rgba)
+                        break
+                    }
+                    if table[hsh] == (rgba &+ 1 == 0 ? 1 : rgba &+ 1), palette[Int(slot[hsh])] == rgba { idx = slot[hsh]; break }
+                    hsh = (hsh + 1) & 1023
+                }
+                lastPixel = p
+                lastIndex = idx
+                indices[y * (w + 1) + 1 + x] = idx
+            }
+        }
+        var out = signature
+        if paletted {
+            chunk(&out, "IHDR", ihdr(w, h, bitDepth: 8, colourType: 3))
+            var plte: [UInt8] = []
+            plte.reserveCapacity(palette.count * 3)
+            for c in palette { plte += [UInt8(c >> 24), UInt8((c >> 16) & 0xFF), UInt8((c >> 8) & 0xFF)] }
+            chunk(&out, "PLTE", plte)
+            if !opaque {
+                var last = palette.count - 1
+                while last >= 0 && palette[last] & 0xFF == 0xFF { last -= 1 }
+                chunk(&out, "tRNS", palette.prefix(last + 1).map { UInt8($0 & 0xFF) })
+            }
+            chunk(&out, "IDAT", deflate(indices, level: 4, strategy: Z_DEFAULT_STRATEGY))
+        } else {
+            let bpp = opaque ? 3 : 4
+            var raw = [UInt8](repeating: 0, count: (w * bpp + 1) * h)
+            raw.withUnsafeMutableBufferPointer { r in
+                for y in 0..<h {
+                    let row = (base + y * stride).assumingMemoryBound(to: UInt32.self)
+                    let o = y * (w * bpp + 1)
+                    r[o] = 1  // filter: Sub
+                    var prev: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
+                    for x in 0..<w {
+                        let c = unpremultiply(row[x])
+                        let px = (UInt8(c >> 24), UInt8((c >> 16) & 0xFF), UInt8((c >> 8) & 0xFF), UInt8(c & 0xFF))
+                        let q = o + 1 + x * bpp
+                        r[q] = px.0 &- prev.0; r[q + 1] = px.1 &- prev.1; r[q + 2] = px.2 &- prev.2
+                        if bpp == 4 { r[q + 3] = px.3 &- prev.3 }
+                        prev = px
+                    }
+                }
+            }
+            chunk(&out, "IHDR", ihdr(w, h, bitDepth: 8, colourType: opaque ? 2 : 6))
+            chunk(&out, "IDAT", deflate(raw, level: 1, strategy: Z_DEFAULT_STRATEGY))
+        }
+        chunk(&out, "IEND", [])
+        return out
+    }
+
+    /// ARGB32 premultiplied (native endian) → RGBA straight, packed 0xRRGGBBAA.
+    @inline(__always) static func unpremultiply(_ p: UInt32) -> UInt32 {
+        let a = p >> 24
+        if a == 0 { return 0 }
+        var r = (p >> 16) & 0xFF, g = (p >> 8) & 0xFF, b = p & 0xFF
+        if a != 255 {
+            r = (r * 255 + a / 2) / a; g = (g * 255 + a / 2) / a; b = (b * 255 + a / 2) / a
+        }
+        return r << 24 | g << 16 | b << 8 | a
+    }
+
+    static func ihdr(_ w: Int, _ h: Int, bitDepth: UInt8, colourType: UInt8) -> [UInt8] {
+        be32(UInt32(w)) + be32(UInt32(h)) + [bitDepth, colourType, 0, 0, 0]
+    }
+
+    static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
+
+    static func chunk(_ out: inout [UInt8], _ type: String, _ data: [UInt8]) {
+        out += be32(UInt32(data.count))
+        let t = Array(type.utf8)
+        out += t
+        out += data
+        var crc = crc32(0, t, 4)
+        data.withUnsafeBufferPointer { crc = crc32(crc, $0.baseAddress, UInt32($0.count)) }
+        out += be32(UInt32(crc))
+    }
+
+    static func deflate(_ data: [UInt8], level: Int32, strategy: Int32) -> [UInt8] {
+        let cap = data.count + data.count / 100 + 1024
+        var out = [UInt8](repeating: 0, count: cap)
+        let n = data.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                onemap_deflate(src.baseAddress, UInt(src.count), dst.baseAddress, UInt(cap), level, strategy)
+            }
+        }
+        precondition(n >= 0, "zlib deflate failed")
+        return Array(out.prefix(n))
+    }
+}

@@ -14,9 +14,13 @@ let package = Package(
         .library(name: "OneMapRouting", targets: ["OneMapRouting"]),
         .library(name: "OneMapStyle", targets: ["OneMapStyle"]),
         .library(name: "OneMapRender", targets: ["OneMapRender"]),
+        .library(name: "OneMapServer", targets: ["OneMapServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // C libraries, each through pkg-config with its Debian provider.
@@ -37,10 +41,19 @@ let package = Package(
         .target(name: "OneMapStyle", dependencies: ["OneMapCore"], swiftSettings: strict),
         .target(name: "OneMapRender", dependencies: ["OneMapCore", "OneMapStore", "OneMapStyle", "CCairo", "CZlib"], swiftSettings: strict),
         .target(name: "OneMapRouting", dependencies: ["OneMapCore", "OneMapStore"], swiftSettings: strict),
+        .target(
+            name: "OneMapServer",
+            dependencies: [
+                "OneMapCore", "OneMapStore", "OneMapRouting", "OneMapStyle", "OneMapRender",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "onemap",
             dependencies: [
-                "OneMapCore", "OneMapStore", "OneMapRouting", "OneMapStyle", "OneMapRender",
+                "OneMapCore", "OneMapStore", "OneMapRouting", "OneMapStyle", "OneMapRender", "OneMapServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -52,6 +65,13 @@ let package = Package(
         .testTarget(name: "OneMapCoreTests", dependencies: ["OneMapCore"], swiftSettings: strict),
         .testTarget(
             name: "OneMapStoreTests", dependencies: ["OneMapStore", "OneMapCore", "CSpatiaLite"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "OneMapServerTests",
+            dependencies: [
+                "OneMapServer", "OneMapStore", "OneMapCore", "OneMapRouting", "OneMapRender",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "OneMapRenderTests", dependencies: ["OneMapRender", "OneMapStyle", "OneMapStore", "OneMapCore", "CCairo"],

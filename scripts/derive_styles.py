@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
-"""Derives Styles/command-dark.json from Styles/command.json for dark command-centre screens:
-the same layers, filters and zoom functions, with the base map darkened and labels inverted.
-Hazard, risk and resource colours keep their meaning (red/orange/yellow/blue) and stay bright.
+"""Derives the other shipped styles from Styles/command.json (edit that one, then run this):
 
-    python3 scripts/derive_dark_style.py
+- command-dark.json: for dark command-centre screens — the same layers, filters and zoom
+  functions, base map darkened and labels inverted; hazard, risk and resource colours keep their
+  meaning (red/orange/yellow/blue) and stay bright.
+- command-base.json / command-base-dark.json: the base layers only (no hazards, resources or
+  road risks), under the web map's switchable vector overlays.
+
+    python3 scripts/derive_styles.py
 """
 import json, os
 root = os.path.join(os.path.dirname(__file__), "..")
@@ -27,3 +31,11 @@ for l in s["layers"]:
         l["paint"]["fill-opacity"] = ["match", ["get", "type"], ["earthquake", "wind_hail"], ["interpolate", ["linear"], ["zoom"], 8, 0.2, 14, 0.14],
                                       ["interpolate", ["linear"], ["zoom"], 8, 0.45, 12, 0.38, 15, 0.3]]
 json.dump(s, open(os.path.join(root, "Styles/command-dark.json"), "w"), ensure_ascii=False, indent=1)
+
+THEMATIC = {"hazard_zones", "hazard_points", "fire_stations", "micro_fire_stations", "warehouses", "shelters", "base_stations", "road_risks"}
+for src, dst, title in [("command.json", "command-base.json", "裕民县应急指挥一张图底图"), ("command-dark.json", "command-base-dark.json", "裕民县应急指挥一张图底图（夜间）")]:
+    b = json.load(open(os.path.join(root, "Styles", src)))
+    b["name"] = dst[:-5]
+    b["metadata"]["onemap:title"] = title
+    b["layers"] = [l for l in b["layers"] if l.get("source-layer") not in THEMATIC]
+    json.dump(b, open(os.path.join(root, "Styles", dst), "w"), ensure_ascii=False, indent=1)

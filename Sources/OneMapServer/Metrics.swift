@@ -1,0 +1,92 @@
+import Foundation
+import Hummingbird
+import Prometheus
+
+/// The service's Prometheus metrics, in its own registry (nothing global, so several servers
+/// can run in one test process).
+public final class ServerMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    let tilesFromCache: Counter
+    let tilesRendered: Counter
+    let metatilesRendered: Counter
+    let emptyTiles: Counter
+    let queueDepth: Gauge
+    let rejected: Counter
+
+    init() {
+        tilesFromCache = registry.makeCounter(name: "onemap_tiles_served_total", labels: [("source", "cache")])
+        tilesRendered = registry.makeCounter(name: "onemap_tiles_served_total", labels: [("source", "render")])
+        metatilesRendered = registry.makeCounter(name: "onemap_metatiles_rendered_total")
+        emptyTiles = registry.makeCounter(name: "onemap_empty_tiles_served_total")
+        queueDepth = registry.makeGauge(name: "onemap_render_queue_depth")
+        rejected = registry.makeCounter(name: "onemap_render_rejected_total")
+    }
+
+    func request(route: String, method: String, status: Int, seconds: Double) {
+        registry.makeCounter(name: "http_requests_total", labels: [("route", route), ("method", method), ("status", String(status))]).increment()
+        registry.makeDurationHistogram(
+            name: "http_request_duration_seconds", labels: [("route", route)],
+            buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)]
+        ).recordNanoseconds(Int64(seconds * 1e9))
+    }
+
+    /// The exposition text.
+    public func text() -> String {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}
+
+/// Counts requests and their latency by matched route.
+struct MetricsRecordingMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        func record(_ status: Int) {
+            let d = ContinuousClock.now - start
+            let secs = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+            metrics.request(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: status, seconds: secs)
+        }
+        do {
+            let r = try await next(request, context)
+            record(r.status.code)
+            return r
+        } catch let e as any HTTPResponseError {
+            record(e.status.code)
+            throw e
+        } catch {
+            record(500)
+            throw error
+        }
+    }
+}
+
+/// How many metatile renders are running or waiting; refuses beyond the limit.
+///
+/// `@unchecked Sendable`: `n` is only touched under `lock`.
+final class RenderQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    let limit: Int
+    init(limit: Int) { self.limit = limit }
+    func enter() -> Bool { lock.withLock { if n >= limit { return false }; n += 1; return true } }
+    func leave() { lock.withLock { n -= 1 } }
+    var depth: Int { lock.withLock { n } }
+}
+
+/// Concurrent requests for one metatile share a single render.
+actor MetatileFlights {
+    private var inflight: [String: Task<[TileIDKey: [UInt8]], any Error>] = [:]
+
+    func run(_ key: String, _ body: @escaping @Sendable () async throws -> [TileIDKey: [UInt8]]) async throws -> [TileIDKey: [UInt8]] {
+        if let t = inflight[key] { return try await t.value }
+        let t = Task { try await body() }
+        inflight[key] = t
+        defer { inflight[key] = nil }
+        return try await t.value
+    }
+}
+
+/// A tile address usable as a dictionary key across modules.
+struct TileIDKey: Hashable, Sendable { let z: Int, x: Int, y: Int }

@@ -1,0 +1,96 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import OneMapCore
+import OneMapRender
+import OneMapRouting
+import OneMapStore
+import OneMapStyle
+
+/// How to run the command map service.
+public struct ServerConfiguration: Sendable {
+    public var database: String
+    public var host: String
+    public var port: Int
+    public var styles: String
+    public var web: String
+    /// Where Debian's libjs-leaflet puts Leaflet.
+    public var leaflet: String
+    public var renderThreads: Int
+    /// Metatile renders allowed to wait; beyond this a tile request gets 503 with Retry-After.
+    public var renderQueueLimit: Int
+    /// Import this directory into the store on first start when the store is empty.
+    public var seedData: String?
+
+    public init(database: String, host: String = "127.0.0.1", port: Int = 8080, styles: String = "Styles", web: String = "Web",
+                leaflet: String = "/usr/share/javascript/leaflet", renderThreads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                renderQueueLimit: Int = 64, seedData: String? = nil)
+    {
+        self.database = database; self.host = host; self.port = port; self.styles = styles; self.web = web; self.leaflet = leaflet
+        self.renderThreads = renderThreads; self.renderQueueLimit = renderQueueLimit; self.seedData = seedData
+    }
+}
+
+/// Everything a request handler needs, built once at start.
+public final class OneMapServices: Sendable {
+    public let config: ServerConfiguration
+    public let store: Store
+    public let router: OneMapRouting.Router
+    public let map: MapRenderer
+    public let tiles: TileRenderer
+    public let cache: TileCache
+    public let metrics: ServerMetrics
+    let renderPool: NIOThreadPool
+    let flights = MetatileFlights()
+    let queue: RenderQueue
+
+    public init(config: ServerConfiguration, logger: Logger) throws {
+        self.config = config
+        let dir = (config.database as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        store = try Store(path: config.database)
+        if let seed = config.seedData, try store.layerInfo().allSatisfy({ $0.count == 0 }) {
+            logger.info("empty store: importing the demonstration data", metadata: ["from": .string(seed), "db": .string(config.database)])
+            let r = try store.importGeoJSON(at: seed, actor: "server:first-start")
+            logger.info("imported demonstration data", metadata: ["features": .stringConvertible(r.total)])
+        }
+        router = try OneMapRouting.Router(store: store)
+        map = try MapRenderer(store: store, stylesDirectory: config.styles)
+        tiles = TileRenderer(map: map)
+        let cachePath = (config.database.hasSuffix(".sqlite") ? String(config.database.dropLast(7)) : config.database) + ".tiles.sqlite"
+        cache = try TileCache(path: cachePath)
+        try cache.sync(with: store)
+        metrics = ServerMetrics()
+        renderPool = NIOThreadPool(numberOfThreads: max(1, config.renderThreads))
+        renderPool.start()
+        queue = RenderQueue(limit: config.renderQueueLimit)
+    }
+
+    deinit { try? renderPool.syncShutdownGracefully() }
+
+    /// Runs blocking store/routing work off the event loop.
+    func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(body)
+    }
+}
+
+/// Builds the Hummingbird application: routes, middleware, and the services behind them.
+public func buildApplication(_ config: ServerConfiguration, logger: Logger? = nil) throws -> some ApplicationProtocol {
+    var log = logger ?? Logger(label: "onemap")
+    log.logLevel = .info
+    let services = try OneMapServices(config: config, logger: log)
+    let router = Hummingbird.Router(context: BasicRequestContext.self)
+    router.middlewares.add(RequestIDMiddleware())
+    router.middlewares.add(LogRequestsMiddleware(.info))
+    router.middlewares.add(MetricsRecordingMiddleware(metrics: services.metrics))
+    router.middlewares.add(JSONErrorMiddleware())
+    addTileRoutes(router, services)
+    addAPIRoutes(router, services)
+    addWebRoutes(router, services)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(config.host, port: config.port), serverName: "onemap"),
+        logger: log)
+}

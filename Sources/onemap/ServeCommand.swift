@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import OneMapServer
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the command map: tiles, API and the web map.")
+    @Option(help: "The SpatiaLite store. Without it, the embedded default (\(Defaults.database)), filled with the demonstration data on first start.")
+    var db: String?
+    @Option var host = "127.0.0.1"
+    @Option var port = 8080
+    @Option(help: "Folder of the demonstration data imported into an empty default store.") var data = "GeoData"
+    @Option(help: "Render threads (default: all cores).") var renderThreads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Metatile renders allowed to queue before tile requests get 503.") var renderQueue = 64
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = .info
+            return h
+        }
+        let config = ServerConfiguration(
+            database: db ?? Defaults.database, host: host, port: port, styles: Paths.styles,
+            web: ProcessInfo.processInfo.environment["ONEMAP_WEB"] ?? "Web", renderThreads: renderThreads, renderQueueLimit: renderQueue,
+            seedData: db == nil ? data : nil)
+        let app: any ApplicationProtocol
+        do { app = try buildApplication(config) } catch {
+            printError("error: cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        print("onemap: serving the command map on http://\(host):\(port)/  (Ctrl-C to stop)")
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+}

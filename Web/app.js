@@ -97,8 +97,8 @@ const KINDNAME = { fire_stations: "消防队", micro_fire_stations: "微型消�
 const KINDCOLOUR = { fire_stations: "#ff2d2d", micro_fire_stations: "#ff9a3c", warehouses: "#4aa3ff", shelters: "#2ecc71" };
 const analysis = L.layerGroup().addTo(map);
 function minutes(s) { return s == null ? "—" : (s / 60).toFixed(1) + " 分钟"; }
-map.on("click", async e => {
-  const { lat, lng } = e.latlng;
+map.on("click", e => placeIncident(e.latlng.lat, e.latlng.lng));
+async function placeIncident(lat, lng) {
   analysis.clearLayers();
   L.marker([lat, lng], { title: "事发地点" }).addTo(analysis);
   const out = document.getElementById("results");
@@ -116,8 +116,9 @@ map.on("click", async e => {
     }
     out.innerHTML = h;
     document.body.dataset.nearestShown = "yes";
+    document.body.dataset.routesDrawn = String(r.resources.filter(x => x.reachable).length);
   } catch (err) { out.innerHTML = `<h2>最近资源</h2><p class="bad">${esc(err.message)}</p>`; }
-});
+}
 
 document.getElementById("coverage").addEventListener("click", async () => {
   analysis.clearLayers();
@@ -148,4 +149,9 @@ document.getElementById("search").addEventListener("submit", async e => {
 });
 
 setBase();
-loadOverlays().then(setBase).catch(err => { document.getElementById("results").innerHTML = `<p class="bad">${esc(err.message)}</p>`; });
+// A link can open the map with an incident already placed: /?incident=lon,lat
+const shared = new URLSearchParams(location.search).get("incident");
+loadOverlays().then(() => {
+  setBase();
+  if (shared) { const [lon, lat] = shared.split(",").map(Number); if (isFinite(lon) && isFinite(lat)) { map.setView([lat, lon], 12); placeIncident(lat, lon); } }
+}).catch(err => { document.getElementById("results").innerHTML = `<p class="bad">${esc(err.message)}</p>`; });

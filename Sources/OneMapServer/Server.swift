@@ -80,7 +80,12 @@ public final class OneMapServices: Sendable {
 public func buildApplication(_ config: ServerConfiguration, logger: Logger? = nil) throws -> some ApplicationProtocol {
     var log = logger ?? Logger(label: "onemap")
     log.logLevel = .info
-    let services = try OneMapServices(config: config, logger: log)
+    return buildApplication(services: try OneMapServices(config: config, logger: log), logger: log)
+}
+
+/// Builds the application over services the caller made (tests look at their metrics).
+public func buildApplication(services: OneMapServices, logger log: Logger) -> some ApplicationProtocol {
+    let config = services.config
     let router = Hummingbird.Router(context: BasicRequestContext.self)
     router.middlewares.add(RequestIDMiddleware())
     router.middlewares.add(LogRequestsMiddleware(.info))

@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "OneMapStyle", targets: ["OneMapStyle"]),
         .library(name: "OneMapRender", targets: ["OneMapRender"]),
         .library(name: "OneMapServer", targets: ["OneMapServer"]),
+        .library(name: "OneMapPrint", targets: ["OneMapPrint"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,9 +43,12 @@ let package = Package(
         .target(name: "OneMapRender", dependencies: ["OneMapCore", "OneMapStore", "OneMapStyle", "CCairo", "CZlib"], swiftSettings: strict),
         .target(name: "OneMapRouting", dependencies: ["OneMapCore", "OneMapStore"], swiftSettings: strict),
         .target(
+            name: "OneMapPrint", dependencies: ["OneMapCore", "OneMapStore", "OneMapStyle", "OneMapRender", "OneMapRouting", "CCairo"],
+            swiftSettings: strict),
+        .target(
             name: "OneMapServer",
             dependencies: [
-                "OneMapCore", "OneMapStore", "OneMapRouting", "OneMapStyle", "OneMapRender",
+                "OneMapCore", "OneMapStore", "OneMapRouting", "OneMapStyle", "OneMapRender", "OneMapPrint",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -53,13 +57,13 @@ let package = Package(
         .executableTarget(
             name: "onemap",
             dependencies: [
-                "OneMapCore", "OneMapStore", "OneMapRouting", "OneMapStyle", "OneMapRender", "OneMapServer",
+                "OneMapCore", "OneMapStore", "OneMapRouting", "OneMapStyle", "OneMapRender", "OneMapServer", "OneMapPrint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
 
         .executableTarget(
-            name: "onemap-bench", dependencies: ["OneMapCore", "OneMapStore", "OneMapRouting", "OneMapRender", "CCairo", "CZlib"],
+            name: "onemap-bench", dependencies: ["OneMapCore", "OneMapStore", "OneMapRouting", "OneMapRender", "OneMapPrint", "CCairo", "CZlib"],
             path: "Benchmarks/OneMapBench", swiftSettings: strict),
 
         .testTarget(name: "OneMapCoreTests", dependencies: ["OneMapCore"], swiftSettings: strict),
@@ -73,6 +77,9 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict),
+        .testTarget(
+            name: "OneMapPrintTests", dependencies: ["OneMapPrint", "OneMapRender", "OneMapRouting", "OneMapStore", "OneMapCore", "CCairo"],
+            exclude: ["References"], swiftSettings: strict),
         .testTarget(
             name: "OneMapRenderTests", dependencies: ["OneMapRender", "OneMapStyle", "OneMapStore", "OneMapCore", "CCairo"],
             exclude: ["References"], swiftSettings: strict),

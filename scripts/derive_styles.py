@@ -39,3 +39,17 @@ for src, dst, title in [("command.json", "command-base.json", "裕民县应急�
     b["metadata"]["onemap:title"] = title
     b["layers"] = [l for l in b["layers"] if l.get("source-layer") not in THEMATIC]
     json.dump(b, open(os.path.join(root, "Styles", dst), "w"), ensure_ascii=False, indent=1)
+
+# print.json: the village hazard map page (white paper, stronger hazard fills, labels shown earlier).
+p = json.load(open(os.path.join(root, "Styles/command.json")))
+p["name"] = "print"
+p["metadata"]["onemap:title"] = "村级灾害风险与避险转移图"
+for l in p["layers"]:
+    if l["id"] == "background": l["paint"]["background-color"] = "#ffffff"
+    if l["id"] == "county-fill": l["paint"]["fill-color"] = "#fcfbf8"
+    if l["id"] == "hazard-zones-fill":
+        l["paint"]["fill-opacity"] = ["match", ["get", "type"], ["earthquake", "wind_hail"], 0.14, 0.34]
+    if l["id"] in ("hazard-zones-label", "hazard-points", "micro-fire-stations", "shelters", "base-stations"):
+        l["minzoom"] = 10
+    if l["id"] == "villages-fill": l["paint"]["fill-opacity"] = 0.25
+json.dump(p, open(os.path.join(root, "Styles/print.json"), "w"), ensure_ascii=False, indent=1)

@@ -1,6 +1,7 @@
 // onemap benchmarks: run through Benchmarks/*.sh (see README). Not part of the test suite.
 import Foundation
 import OneMapCore
+import OneMapPrint
 import OneMapRender
 import OneMapRouting
 import OneMapStore
@@ -152,6 +153,36 @@ case "tiles":
         let dt = now() - t0
         let (tiles, bytes) = counter.totals
         print(String(format: "onemap z%d threads=%d: %d tiles in %.3f s = %.1f tiles/s (avg %.1f KB)", z, threads, tiles, dt, Double(tiles) / dt, Double(bytes) / Double(max(1, tiles)) / 1024))
+    }
+
+case "print":
+    // print STORE STYLES: seconds per A3 page on one core, the whole atlas on all cores, KB per page.
+    let store = try Store(path: args[2])
+    let map = try MapRenderer(store: store, stylesDirectory: args[3])
+    let atlas = try VillageAtlas(store: store, router: try Router(store: store), map: map)
+    let villages = try atlas.villages()
+    var options = PageOptions()
+    options.paper = .a3
+    _ = try atlas.pdf(village: villages[0].id, options: options)  // warm-up: label placement, fonts
+    var times: [Double] = []
+    var sizes: [Double] = []
+    for v in villages {
+        let t = now()
+        let pdf = try atlas.writePDF([try atlas.record(v, options)], options: options)
+        times.append(now() - t)
+        sizes.append(Double(pdf.count) / 1024)
+    }
+    print(String(format: "A3 page, one core: mean %.3f s, p50 %.3f s, max %.3f s over %d villages; PDF %.0f KB/page (max %.0f KB)",
+                 times.reduce(0, +) / Double(times.count), percentile(times, 0.5), times.max()!, times.count, sizes.reduce(0, +) / Double(sizes.count), sizes.max()!))
+    for threads in [1, ProcessInfo.processInfo.activeProcessorCount] {
+        let t = now()
+        let pages = try atlas.recordPages(villages, options: options, threads: threads)
+        let tr = now() - t
+        let pdf = try atlas.writePDF(pages, options: options)
+        let dt = now() - t
+        print(String(format: "  (record %.2f s, write %.2f s)", tr, dt - tr))
+        print(String(format: "atlas of %d villages, %d thread%@: %.2f s (%.3f s/page), %.1f MB (%.0f KB/page)", villages.count, threads, threads == 1 ? "" : "s", dt, dt / Double(villages.count),
+                     Double(pdf.count) / 1_048_576, Double(pdf.count) / 1024 / Double(villages.count)))
     }
 
 default:

@@ -5,13 +5,13 @@ import OneMapStyle
 /// A Cairo image surface and its drawing context, owned by one thread at a time.
 ///
 /// Not Sendable: a canvas is created, drawn and encoded inside one render call.
-final class Canvas {
-    let surface: OpaquePointer
-    let cr: OpaquePointer
-    let width: Int
-    let height: Int
+package final class Canvas {
+    package let surface: OpaquePointer
+    package let cr: OpaquePointer
+    package let width: Int
+    package let height: Int
 
-    init(width: Int, height: Int) {
+    package init(width: Int, height: Int) {
         self.width = width
         self.height = height
         surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, Int32(width), Int32(height))
@@ -19,7 +19,7 @@ final class Canvas {
     }
 
     /// A canvas drawing into a PDF page (for print).
-    init(pdfSurface: OpaquePointer, width: Int, height: Int) {
+    package init(pdfSurface: OpaquePointer, width: Int, height: Int) {
         self.width = width
         self.height = height
         surface = pdfSurface
@@ -31,11 +31,11 @@ final class Canvas {
         cairo_surface_destroy(surface)
     }
 
-    func setColor(_ c: Color, opacity: Double = 1) {
+    package func setColor(_ c: Color, opacity: Double = 1) {
         cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a * opacity)
     }
 
-    func fillAll(_ c: Color) {
+    package func fillAll(_ c: Color) {
         cairo_save(cr)
         cairo_set_operator(cr, CAIRO_OPERATOR_SOURCE)
         setColor(c)
@@ -43,7 +43,7 @@ final class Canvas {
         cairo_restore(cr)
     }
 
-    func path(_ pts: [(Double, Double)], close: Bool) {
+    package func path(_ pts: [(Double, Double)], close: Bool) {
         guard let f = pts.first else { return }
         cairo_move_to(cr, f.0, f.1)
         for p in pts.dropFirst() { cairo_line_to(cr, p.0, p.1) }
@@ -51,7 +51,7 @@ final class Canvas {
     }
 
     /// Encodes a region of the surface as PNG.
-    func png(x: Int, y: Int, w: Int, h: Int) -> [UInt8] {
+    package func png(x: Int, y: Int, w: Int, h: Int) -> [UInt8] {
         cairo_surface_flush(surface)
         let stride = Int(cairo_image_surface_get_stride(surface))
         let data = UnsafeRawPointer(cairo_image_surface_get_data(surface)!)

@@ -8,7 +8,7 @@ public enum Icons {
                                "shelter", "hazard-point", "village", "township", "incident", "assembly-point"]
 
     /// Draws icon `name` centred at (x, y) with a box `size` pixels across.
-    static func draw(_ name: String, _ cr: OpaquePointer, x: Double, y: Double, size s: Double, tint: Color? = nil) {
+    package static func draw(_ name: String, _ cr: OpaquePointer, x: Double, y: Double, size s: Double, tint: Color? = nil) {
         let r = s / 2
         cairo_new_path(cr)
         cairo_save(cr)

@@ -59,7 +59,7 @@ public final class MapRenderer: Sendable {
     /// Draws a viewport: background, geometry layers in order, then the placed labels.
     /// Returns which cells of a `grid`×`grid` split of the viewport received any feature.
     @discardableResult
-    func draw(style: Style, viewport vp: Viewport, canvas: Canvas, text: TextEngine, grid: Int = 1) throws -> [Bool] {
+    package func draw(style: Style, viewport vp: Viewport, canvas: Canvas, text: TextEngine, grid: Int = 1, drawn: ((String) -> Void)? = nil) throws -> [Bool] {
         let z = Double(vp.zoom)
         let cr = canvas.cr
         var touched = [Bool](repeating: false, count: grid * grid)
@@ -116,6 +116,7 @@ public final class MapRenderer: Sendable {
                         cairo_fill(cr)
                     }
                     touch(b)
+                    drawn?(layer.id)
                 case .line:
                     guard let c = color(layer.value("line-color", ctx)) else { continue }
                     let w = (layer.value("line-width", ctx)?.doubleValue ?? 1) * vp.scale
@@ -148,6 +149,7 @@ public final class MapRenderer: Sendable {
                     cairo_stroke(cr)
                     cairo_set_dash(cr, nil, 0, 0)
                     touch((b.0 - w, b.1 - w, b.2 + w, b.3 + w))
+                    drawn?(layer.id)
                 case .circle:
                     let r = (layer.value("circle-radius", ctx)?.doubleValue ?? 5) * vp.scale
                     let c = color(layer.value("circle-color", ctx)) ?? Color(0, 0, 0)
@@ -173,6 +175,7 @@ public final class MapRenderer: Sendable {
                             cairo_fill(cr)
                         }
                         touch((x - r - sw, y - r - sw, x + r + sw, y + r + sw))
+                        drawn?(layer.id)
                     }
                 default: break
                 }
@@ -182,7 +185,10 @@ public final class MapRenderer: Sendable {
         let left = vp.originX - 8, top = vp.originY - 8, right = vp.originX + vp.width + 8, bottom = vp.originY + vp.height + 8
         for l in try labels(style, zoom: vp.zoom) where !(l.box.2 < left || l.box.0 > right || l.box.3 < top || l.box.1 > bottom) {
             let x = (l.x - vp.originX) * vp.scale, y = (l.y - vp.originY) * vp.scale
-            if let icon = l.icon { Icons.draw(icon, cr, x: x, y: y, size: l.iconSize * vp.scale, tint: l.iconColor) }
+            if let icon = l.icon {
+                Icons.draw(icon, cr, x: x, y: y, size: l.iconSize * vp.scale, tint: l.iconColor)
+                drawn?("icon:" + icon)
+            }
             if let t = l.text {
                 let layout = text.layout(t, size: l.textSize * vp.scale)
                 let c = l.textColor
@@ -195,7 +201,7 @@ public final class MapRenderer: Sendable {
         return touched
     }
 
-    func color(_ v: JSONValue?) -> Color? { v?.stringValue.flatMap(Color.parse) }
+    package func color(_ v: JSONValue?) -> Color? { v?.stringValue.flatMap(Color.parse) }
 
     /// Renders any viewport to PNG (for whole-area images, coverage maps and the seam test).
     public func renderPNG(style name: String, viewport: Viewport) throws -> [UInt8] {

@@ -3,12 +3,12 @@ import Foundation
 
 /// Pango text for one thread: a context from the thread's own font map, metrics unhinted so
 /// sizes are the same at every scale and on every tile.
-final class TextEngine {
+package final class TextEngine {
     static let family = "Noto Sans CJK SC"
-    let context: OpaquePointer
+    package let context: OpaquePointer
     private var fonts: [Int: OpaquePointer] = [:]
 
-    init() {
+    package init() {
         let map = pango_cairo_font_map_get_default()  // per-thread since Pango 1.32
         context = pango_font_map_create_context(map)
         let opts = cairo_font_options_create()
@@ -24,7 +24,7 @@ final class TextEngine {
         g_object_unref(UnsafeMutableRawPointer(context))
     }
 
-    func font(size: Double, bold: Bool = false) -> OpaquePointer {
+    package func font(size: Double, bold: Bool = false) -> OpaquePointer {
         let key = Int(size * 64) * 2 + (bold ? 1 : 0)
         if let f = fonts[key] { return f }
         let f = pango_font_description_new()!
@@ -36,7 +36,7 @@ final class TextEngine {
     }
 
     /// A laid-out text. The caller owns the layout (release with `free`).
-    func layout(_ text: String, size: Double, bold: Bool = false, maxWidth: Double? = nil) -> OpaquePointer {
+    package func layout(_ text: String, size: Double, bold: Bool = false, maxWidth: Double? = nil) -> OpaquePointer {
         let l = pango_layout_new(context)!
         pango_layout_set_font_description(l, font(size: size, bold: bold))
         pango_layout_set_text(l, text, -1)
@@ -48,20 +48,20 @@ final class TextEngine {
         return l
     }
 
-    static func free(_ l: OpaquePointer) { g_object_unref(UnsafeMutableRawPointer(l)) }
+    package static func free(_ l: OpaquePointer) { g_object_unref(UnsafeMutableRawPointer(l)) }
 
     /// Logical size of a layout in pixels.
-    static func size(_ l: OpaquePointer) -> (w: Double, h: Double) {
+    package static func size(_ l: OpaquePointer) -> (w: Double, h: Double) {
         var ink = PangoRectangle(), logical = PangoRectangle()
         pango_layout_get_extents(l, &ink, &logical)
         return (Double(logical.width) / Double(PANGO_SCALE), Double(logical.height) / Double(PANGO_SCALE))
     }
 
     /// Glyphs the font could not draw (shown as boxes).
-    static func unknownGlyphs(_ l: OpaquePointer) -> Int { Int(pango_layout_get_unknown_glyphs_count(l)) }
+    package static func unknownGlyphs(_ l: OpaquePointer) -> Int { Int(pango_layout_get_unknown_glyphs_count(l)) }
 
     /// Draws a layout with its top-left at (x, y), rotated by `angle` about its centre, with a halo.
-    func draw(_ l: OpaquePointer, on cr: OpaquePointer, x: Double, y: Double, angle: Double = 0, color: (Double, Double, Double, Double),
+    package func draw(_ l: OpaquePointer, on cr: OpaquePointer, x: Double, y: Double, angle: Double = 0, color: (Double, Double, Double, Double),
               halo: (Double, Double, Double, Double)?, haloWidth: Double)
     {
         pango_cairo_update_context(cr, context)

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import OneMapCore
+import OneMapPrint
 import OneMapRender
 import OneMapRouting
 import OneMapStore
@@ -126,7 +127,9 @@ func addAPIRoutes(_ router: Hummingbird.Router<BasicRequestContext>, _ s: OneMap
     }
 
     router.get("/api/features/:layer/:id") { _, context -> Response in
-        let layer = try context.parameters.require("layer"), id = try context.parameters.require("id")
+        let layer = try context.parameters.require("layer")
+        let rawID = try context.parameters.require("id")
+        let id = rawID.removingPercentEncoding ?? rawID
         guard Layers.byName[layer] != nil else { throw APIError(.notFound, StoreError.unknownLayer(layer).description) }
         guard let f = try await s.blocking({ try s.store.feature(in: layer, id: id) }) else {
             throw APIError(.notFound, "\(layer) has no feature with id \"\(id)\"")
@@ -183,6 +186,31 @@ func addAPIRoutes(_ router: Hummingbird.Router<BasicRequestContext>, _ s: OneMap
         let options = try request.routeOptions()
         let rows = try await s.blocking { try s.router.coverage(kind: kind, standardSeconds: minutes * 60, options: options) }
         return jsonResponse(coverageJSON(rows, kind: kind, standard: minutes * 60), headers: [.contentType: "application/geo+json"])
+    }
+
+    router.get("/print/village/:file") { request, context -> Response in
+        let file = try context.parameters.require("file")
+        let png = file.hasSuffix(".png")
+        guard png || file.hasSuffix(".pdf") else { throw APIError(.notFound, "village maps are at /print/village/{id}.pdf or .png") }
+        let key = String(file.dropLast(4)).removingPercentEncoding ?? String(file.dropLast(4))
+        var options = PageOptions()
+        if let p = request.query("paper") {
+            guard let paper = Paper(rawValue: p.uppercased()) else { throw APIError(.badRequest, "paper must be A4 or A3, got \"\(p)\"") }
+            options.paper = paper
+        }
+        options.landscape = request.query("landscape") == "1" || request.query("landscape") == "true"
+        options.english = request.query("lang") == "en"
+        let dpi = try request.number("dpi", required: false) ?? 150
+        guard !png || (36...300).contains(dpi) else { throw APIError(.badRequest, "dpi must be 36…300 for PNG, got \(Int(dpi))") }
+        let bytes: [UInt8]
+        do {
+            let o = options
+            bytes = try await s.blocking { png ? try s.atlas.png(village: key, dpi: dpi, options: o) : try s.atlas.pdf(village: key, options: o) }
+        } catch let e as PrintError {
+            throw APIError(e.description.hasPrefix("no village") ? .notFound : .badRequest, e.description)
+        }
+        return Response(status: .ok, headers: [.contentType: png ? "image/png" : "application/pdf", .contentDisposition: "inline; filename=\"village-\(key).\(png ? "png" : "pdf")\""],
+                        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     router.get("/api/isochrone") { request, _ -> Response in

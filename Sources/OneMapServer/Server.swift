@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import OneMapCore
+import OneMapPrint
 import OneMapRender
 import OneMapRouting
 import OneMapStore
@@ -42,6 +43,7 @@ public final class OneMapServices: Sendable {
     public let tiles: TileRenderer
     public let cache: TileCache
     public let metrics: ServerMetrics
+    public let atlas: VillageAtlas
     let renderPool: NIOThreadPool
     let flights = MetatileFlights()
     let queue: RenderQueue
@@ -63,6 +65,7 @@ public final class OneMapServices: Sendable {
         cache = try TileCache(path: cachePath)
         try cache.sync(with: store)
         metrics = ServerMetrics()
+        atlas = try VillageAtlas(store: store, router: router, map: map)
         renderPool = NIOThreadPool(numberOfThreads: max(1, config.renderThreads))
         renderPool.start()
         queue = RenderQueue(limit: config.renderQueueLimit)

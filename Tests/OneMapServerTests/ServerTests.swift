@@ -26,6 +26,12 @@ final class TempDir: Sendable {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
+let quiet: Logger = {
+    var l = Logger(label: "test")
+    l.logLevel = .warning
+    return l
+}()
+
 func makeServices(_ dir: TempDir, queue: Int = 64) throws -> OneMapServices {
     let config = ServerConfiguration(database: dir.path + "/onemap.sqlite", port: 0, styles: repoRoot + "/Styles", web: repoRoot + "/Web",
                                      renderThreads: 2, renderQueueLimit: queue, seedData: repoRoot + "/GeoData")
@@ -49,7 +55,7 @@ func errorMessage(_ b: ByteBuffer) -> String {
     @Test func tilesETagsAndBadInput() async throws {
         let dir = TempDir()
         let s = try makeServices(dir)
-        let app = buildApplication(services: s, logger: Logger(label: "t"))
+        let app = buildApplication(services: s, logger: quiet)
         try await app.test(.live) { client in
             var etag = ""
             try await client.execute(uri: "/tiles/command/12/2992/1453.png", method: .get) { r in
@@ -91,7 +97,7 @@ func errorMessage(_ b: ByteBuffer) -> String {
     @Test func tileJSONAndWMTSValidate() async throws {
         let dir = TempDir()
         let s = try makeServices(dir)
-        let app = buildApplication(services: s, logger: Logger(label: "t"))
+        let app = buildApplication(services: s, logger: quiet)
         try await app.test(.live) { client in
             try await client.execute(uri: "/tiles/command-dark.json", method: .get) { r in
                 #expect(r.status == .ok)
@@ -109,12 +115,12 @@ func errorMessage(_ b: ByteBuffer) -> String {
                 let doc = WMTSDocument(data: Data(r.body.readableBytesView))
                 #expect(doc.parsed, "WMTS capabilities are not well-formed XML")
                 #expect(doc.root == "Capabilities" && doc.version == "1.0.0")
-                #expect(doc.layerIdentifiers.sorted() == ["command", "command-base", "command-base-dark", "command-dark"])
-                #expect(doc.resourceTemplates.count == 4)
+                #expect(doc.layerIdentifiers.sorted() == ["command", "command-base", "command-base-dark", "command-dark", "print"])
+                #expect(doc.resourceTemplates.count == 5)
                 #expect(doc.resourceTemplates.allSatisfy { $0.contains("{TileMatrix}/{TileCol}/{TileRow}.png") })
                 #expect(doc.tileMatrixSetLinks.allSatisfy { $0 == "GoogleMapsCompatible" })
                 #expect(doc.matrixWidths == (0...18).map { 1 << $0 })
-                #expect(doc.hasWGS84BoundingBoxes == 4)
+                #expect(doc.hasWGS84BoundingBoxes == 5)
             }
         }
     }
@@ -122,7 +128,7 @@ func errorMessage(_ b: ByteBuffer) -> String {
     @Test func apiAnswersMatchTheLibraryAndErrorsAreJSON() async throws {
         let dir = TempDir()
         let s = try makeServices(dir)
-        let app = buildApplication(services: s, logger: Logger(label: "t"))
+        let app = buildApplication(services: s, logger: quiet)
         try await app.test(.live) { client in
             try await client.execute(uri: "/api/nearest?lon=82.6&lat=46.1&k=2&kind=fire_stations,warehouses", method: .get) { r in
                 #expect(r.status == .ok)
@@ -197,6 +203,15 @@ func errorMessage(_ b: ByteBuffer) -> String {
                 #expect(String(buffer: r.body).contains("裕民县应急指挥"))
             }
             try await client.execute(uri: "/vendor/leaflet/leaflet.js", method: .get) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/print/village/village-654225201001.pdf", method: .get) { r in
+                #expect(r.status == .ok)
+                #expect(r.headers[.contentType] == "application/pdf")
+                #expect(Array(r.body.readableBytesView.prefix(5)) == Array("%PDF-".utf8))
+            }
+            try await client.execute(uri: "/print/village/%E6%96%B0%E5%9C%B0%E5%8C%97.pdf", method: .get) { r in  // 新地北
+                #expect(r.status == .notFound)
+                #expect(errorMessage(r.body).contains("新地北村"))
+            }
         }
     }
 
@@ -204,7 +219,7 @@ func errorMessage(_ b: ByteBuffer) -> String {
     @Test func aBurstForOneMetatileRendersItOnce() async throws {
         let dir = TempDir()
         let s = try makeServices(dir)
-        let app = buildApplication(services: s, logger: Logger(label: "t"))
+        let app = buildApplication(services: s, logger: quiet)
         try await app.test(.live) { client in
             let port = client.port!
             // 24 requests for the 8×8 block at 13/5984/2904 from 24 parallel connections (curl).
@@ -220,7 +235,7 @@ func errorMessage(_ b: ByteBuffer) -> String {
     @Test func aFullRenderQueueAnswers503WithRetryAfter() async throws {
         let dir = TempDir()
         let s = try makeServices(dir, queue: 0)
-        let app = buildApplication(services: s, logger: Logger(label: "t"))
+        let app = buildApplication(services: s, logger: quiet)
         try await app.test(.live) { client in
             try await client.execute(uri: "/tiles/command/10/746/362.png", method: .get) { r in
                 #expect(r.status == .serviceUnavailable)
@@ -236,7 +251,7 @@ func errorMessage(_ b: ByteBuffer) -> String {
     func webMapInHeadlessChromium() async throws {
         let dir = TempDir()
         let s = try makeServices(dir)
-        let app = buildApplication(services: s, logger: Logger(label: "t"))
+        let app = buildApplication(services: s, logger: quiet)
         try await app.test(.live) { client in
             let url = "http://127.0.0.1:\(client.port!)/?incident=82.97,46.21"
             let common = ["--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1600,1000", "--virtual-time-budget=20000",

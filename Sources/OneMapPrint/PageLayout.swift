@@ -1,0 +1,469 @@
+import CCairo
+import Foundation
+import OneMapCore
+import OneMapRender
+import OneMapRouting
+import OneMapStore
+import OneMapStyle
+
+/// Draws one village page: title block, main map with evacuation routes, graticule, north arrow,
+/// scale bar and overview inset, then legend, risk summary and the table of responsible persons.
+struct PageLayout {
+    let atlas: VillageAtlas
+    let sheet: VillageSheet
+    let options: PageOptions
+    let page: RecordedPage
+
+    static let hazardCN = ["flood": "洪涝", "flash_flood": "山洪", "debris_flow": "泥石流", "landslide": "滑坡", "earthquake": "地震",
+                           "forest_fire": "森林草原火灾", "wind_hail": "风雹", "snow": "雪灾/风吹雪", "hazchem": "危化品"]
+    static let hazardEN = ["flood": "flood", "flash_flood": "flash flood", "debris_flow": "debris flow", "landslide": "landslide", "earthquake": "earthquake",
+                           "forest_fire": "forest/grassland fire", "wind_hail": "wind/hail", "snow": "snowstorm/drifting snow", "hazchem": "hazardous chemicals"]
+    static let levelColour = [1: Color(0.89, 0.1, 0.11), 2: Color(1, 0.5, 0), 3: Color(0.96, 0.77, 0), 4: Color(0.17, 0.51, 0.73)]
+    static let roleCN = ["info_officer": "灾害信息员", "monitor": "监测人", "admin_responsible": "行政责任人", "evacuation_lead": "转移负责人"]
+    static let roleEN = ["info_officer": "Information officer", "monitor": "Monitor", "admin_responsible": "Administrative head", "evacuation_lead": "Evacuation lead"]
+    static let green = Color(0.05, 0.55, 0.2)
+
+    func t(_ cn: String, _ en: String) -> String { options.english ? en : cn }
+
+    func draw() throws {
+        let canvas = Canvas(pdfSurface: cairo_surface_reference(page.surface), width: Int(page.width), height: Int(page.height))
+        let cr = canvas.cr
+        let text = TextEngine()
+        let W = page.width, H = page.height
+        let k = min(W, H) / 841.89  // 1 on A3, 0.71 on A4
+        let m = 28 * k
+        canvas.fillAll(Color(1, 1, 1))
+
+        // Title block.
+        let name = sheet.village["name"]?.stringValue ?? sheet.village.id
+        let title = options.english ? "Yumin County · \(sheet.township) · \(name) — Disaster Risk and Evacuation Map" : "裕民县\(sheet.township)\(name)灾害风险与避险转移图"
+        let titleH = 58 * k
+        txt(text, cr, title, x: m, y: m, size: 24 * k, bold: true, width: W - 2 * m, align: .center)
+        txt(text, cr, t("编制单位：\(options.compiler)　　编制日期：\(options.date)　　数据：演示数据（合成，非实测）",
+                          "Compiled by \(options.compiler) · \(options.date) · demonstration data (synthetic, not surveyed)"),
+            x: m, y: m + 33 * k, size: 10.5 * k, width: W - 2 * m, align: .center, colour: Color(0.3, 0.3, 0.3))
+
+        // Frames.
+        let landscape = W > H
+        let mapFrame: (x: Double, y: Double, w: Double, h: Double)
+        let side: (x: Double, y: Double, w: Double, h: Double)
+        if landscape {
+            mapFrame = (m, m + titleH, (W - 2 * m) * 0.66, H - 2 * m - titleH)
+            side = (mapFrame.x + mapFrame.w + 14 * k, m + titleH, W - m - (mapFrame.x + mapFrame.w + 14 * k), H - 2 * m - titleH)
+        } else {
+            mapFrame = (m, m + titleH, W - 2 * m, (H - 2 * m - titleH) * 0.71)
+            side = (m, mapFrame.y + mapFrame.h + 12 * k, W - 2 * m, H - m - (mapFrame.y + mapFrame.h + 12 * k))
+        }
+
+        // Main map at a round scale.
+        let (vp, denominator) = viewport(frame: mapFrame)
+        var drawn = Set<String>()
+        cairo_save(cr)
+        cairo_rectangle(cr, mapFrame.x, mapFrame.y, mapFrame.w, mapFrame.h)
+        cairo_clip(cr)
+        cairo_translate(cr, mapFrame.x, mapFrame.y)
+        try atlas.map.draw(style: try atlas.map.style(atlas.styleName), viewport: vp, canvas: canvas, text: text, drawn: { drawn.insert($0) })
+        drawOverlays(cr, text, vp, k)
+        graticule(cr, text, vp, frame: mapFrame, k: k, labels: false)
+        cairo_restore(cr)
+        graticule(cr, text, vp, frame: mapFrame, k: k, labels: true)
+        cairo_set_source_rgb(cr, 0.1, 0.1, 0.1)
+        cairo_set_line_width(cr, 1.2 * k)
+        cairo_rectangle(cr, mapFrame.x, mapFrame.y, mapFrame.w, mapFrame.h)
+        cairo_stroke(cr)
+        northArrow(cr, text, x: mapFrame.x + 14 * k, y: mapFrame.y + 14 * k, k: k)
+        scaleBar(cr, text, vp, denominator: denominator, x: mapFrame.x + 12 * k, y: mapFrame.y + mapFrame.h - 12 * k, k: k, maxWidth: mapFrame.w * 0.3)
+        try overview(cr, text, vp, frame: (mapFrame.x + mapFrame.w - 170 * k - 10 * k, mapFrame.y + 10 * k, 170 * k, 140 * k), k: k)
+
+        // Legend, summary and responsible persons.
+        if landscape {
+            let lh = side.h * 0.36, ih = side.h * 0.30
+            legend(cr, text, drawn: drawn, box: (side.x, side.y, side.w, lh - 8 * k), k: k)
+            summary(cr, text, box: (side.x, side.y + lh, side.w, ih - 8 * k), k: k)
+            persons(cr, text, box: (side.x, side.y + lh + ih, side.w, side.h - lh - ih), k: k)
+        } else {
+            let lw = side.w * 0.3, sw = side.w * 0.33
+            legend(cr, text, drawn: drawn, box: (side.x, side.y, lw - 8 * k, side.h), k: k)
+            summary(cr, text, box: (side.x + lw, side.y, sw - 8 * k, side.h), k: k)
+            persons(cr, text, box: (side.x + lw + sw, side.y, side.w - lw - sw, side.h), k: k)
+        }
+        cairo_surface_flush(page.surface)
+    }
+
+    // MARK: map
+
+    /// The viewport showing the village with a margin at the largest round scale that fits.
+    func viewport(frame: (x: Double, y: Double, w: Double, h: Double)) -> (Viewport, Double) {
+        let box = sheet.village.geometry.bbox
+        let lat = sheet.centre.lat
+        let mPerPt = 0.0254 / 72
+        let widthM = Geodesy.distance(Coord(box.minLon, lat), Coord(box.maxLon, lat)) * 1.5
+        let heightM = Geodesy.distance(Coord(box.center.lon, box.minLat), Coord(box.center.lon, box.maxLat)) * 1.5
+        let denominators: [Double] = [2000, 5000, 10000, 15000, 20000, 25000, 50000, 100000, 250000]
+        let d = denominators.first { frame.w * mPerPt * $0 >= widthM && frame.h * mPerPt * $0 >= heightM } ?? 250000
+        // Ground metres per point d·mPerPt; choose the zoom whose @1x pixel is 1–2 points.
+        var z = 0, s = 1.0
+        for zz in 0...20 {
+            let probe = Viewport(zoom: zz, originX: 0, originY: 0, width: 1, height: 1, scale: 1)
+            let ss = probe.metresPerPixel(atLat: lat) / (d * mPerPt)
+            if ss >= 1 { z = zz; s = ss } else { break }
+        }
+        var vp = Viewport(zoom: z, originX: 0, originY: 0, width: frame.w / s, height: frame.h / s, scale: s)
+        let c = vp.globalPixel(box.center)
+        vp.originX = c.0 - vp.width / 2
+        vp.originY = c.1 - vp.height / 2
+        return (vp, d)
+    }
+
+    func drawOverlays(_ cr: OpaquePointer, _ text: TextEngine, _ vp: Viewport, _ k: Double) {
+        // Village boundary.
+        cairo_new_path(cr)
+        for poly in sheet.boundary {
+            for ring in poly {
+                for (i, c) in ring.enumerated() { let p = vp.local(c); i == 0 ? cairo_move_to(cr, p.0, p.1) : cairo_line_to(cr, p.0, p.1) }
+                cairo_close_path(cr)
+            }
+        }
+        cairo_set_source_rgba(cr, 0.45, 0.15, 0.55, 0.9)
+        cairo_set_line_width(cr, 2.6 * k)
+        cairo_set_dash(cr, [8 * k, 3 * k, 2 * k, 3 * k], 4, 0)
+        cairo_stroke(cr)
+        cairo_set_dash(cr, nil, 0, 0)
+        // Evacuation routes, green with arrows along them.
+        for e in sheet.evacuation {
+            let pts = e.route.map(vp.local)
+            guard pts.count > 1 else { continue }
+            cairo_new_path(cr)
+            for (i, p) in pts.enumerated() { i == 0 ? cairo_move_to(cr, p.0, p.1) : cairo_line_to(cr, p.0, p.1) }
+            cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND)
+            cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND)
+            cairo_set_source_rgb(cr, 1, 1, 1)
+            cairo_set_line_width(cr, 6.5 * k)
+            cairo_stroke_preserve(cr)
+            cairo_set_source_rgb(cr, Self.green.r, Self.green.g, Self.green.b)
+            cairo_set_line_width(cr, 3.6 * k)
+            cairo_stroke(cr)
+            arrows(cr, pts, every: 55 * k, size: 7 * k)
+        }
+        // Assembly point at the village centre, shelters with capacity and the person in charge.
+        let c = vp.local(sheet.centre)
+        Icons.draw("assembly-point", cr, x: c.0, y: c.1, size: 20 * k)
+        let al = t("集合点（村委会）", "Assembly point")
+        label(text, cr, al, x: c.0 - 12 * k - Double(al.count) * (options.english ? 5.5 : 10) * k, y: c.1 + 2 * k, size: 10 * k, colour: Self.green)
+        for s in sheet.shelters {
+            let p = vp.local(s.geometry.representativePoint)
+            Icons.draw("shelter", cr, x: p.0, y: p.1, size: 22 * k)
+            let cap = s["capacity"]?.intValue.map(String.init) ?? "?"
+            let who = s["person_in_charge"]?.stringValue ?? ""
+            label(text, cr, "\(s["name"]?.stringValue ?? "")\n\(t("容纳", "capacity ")) \(cap) \(t("人", "")) · \(who) \(s["phone"]?.stringValue ?? "")",
+                  x: p.0 + 14 * k, y: p.1 - 10 * k, size: 9.5 * k, colour: Color(0.02, 0.4, 0.12))
+        }
+        for h in sheet.nearest where h.reachable {
+            let p = vp.local(h.point)
+            guard p.0 > 0, p.1 > 0, p.0 < vp.width * vp.scale, p.1 < vp.height * vp.scale else { continue }
+            label(text, cr, "\(h.name) \(String(format: "%.0f", (h.etaSeconds ?? 0) / 60))\(t("分钟", " min"))", x: p.0 + 12 * k, y: p.1 + 4 * k, size: 9 * k, colour: Color(0.6, 0, 0))
+        }
+    }
+
+    func arrows(_ cr: OpaquePointer, _ pts: [(Double, Double)], every: Double, size: Double) {
+        var acc = every / 2
+        for i in 1..<pts.count {
+            let a = pts[i - 1], b = pts[i]
+            let len = hypot(b.0 - a.0, b.1 - a.1)
+            guard len > 0 else { continue }
+            var t = acc
+            while t < len {
+                let x = a.0 + (b.0 - a.0) * t / len, y = a.1 + (b.1 - a.1) * t / len
+                let ang = atan2(b.1 - a.1, b.0 - a.0)
+                cairo_save(cr)
+                cairo_translate(cr, x, y)
+                cairo_rotate(cr, ang)
+                cairo_move_to(cr, size, 0)
+                cairo_line_to(cr, -size * 0.7, size * 0.75)
+                cairo_line_to(cr, -size * 0.3, 0)
+                cairo_line_to(cr, -size * 0.7, -size * 0.75)
+                cairo_close_path(cr)
+                cairo_set_source_rgb(cr, 1, 1, 1)
+                cairo_set_line_width(cr, size * 0.25)
+                cairo_stroke_preserve(cr)
+                cairo_set_source_rgb(cr, Self.green.r, Self.green.g, Self.green.b)
+                cairo_fill(cr)
+                cairo_restore(cr)
+                t += every
+            }
+            acc = t - len
+        }
+    }
+
+    /// Longitude/latitude lines (inside the clip) or their labels (outside the frame).
+    func graticule(_ cr: OpaquePointer, _ text: TextEngine, _ vp: Viewport, frame: (x: Double, y: Double, w: Double, h: Double), k: Double, labels: Bool) {
+        let box = vp.bbox()
+        let span = max(box.width, box.height)
+        let step = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5].first { span / $0 <= 6 } ?? 1
+        func dms(_ v: Double, _ pos: String, _ neg: String) -> String {
+            let a = abs(v), d = Int(a), mm = Int(((a - Double(d)) * 60).rounded())
+            return mm == 60 ? "\(d + 1)°00′\(v >= 0 ? pos : neg)" : String(format: "%d°%02d′%@", d, mm, v >= 0 ? pos : neg)
+        }
+        var lon = (box.minLon / step).rounded(.up) * step
+        while lon <= box.maxLon {
+            let x = vp.local(Coord(lon, box.center.lat)).0
+            if labels {
+                txt(text, cr, dms(lon, "E", "W"), x: frame.x + x - 30 * k, y: frame.y + frame.h + 2 * k, size: 8 * k, width: 60 * k, align: .center, colour: Color(0.3, 0.3, 0.3))
+            } else {
+                cairo_move_to(cr, x, 0); cairo_line_to(cr, x, frame.h)
+            }
+            lon += step
+        }
+        var lat = (box.minLat / step).rounded(.up) * step
+        while lat <= box.maxLat {
+            let y = vp.local(Coord(box.center.lon, lat)).1
+            if labels {
+                guard y > 70 * k, y < frame.h - 50 * k else { lat += step; continue }
+                label(text, cr, dms(lat, "N", "S"), x: frame.x + 3 * k, y: frame.y + y - 11 * k, size: 8 * k, colour: Color(0.3, 0.3, 0.3))
+            } else {
+                cairo_move_to(cr, 0, y); cairo_line_to(cr, frame.w, y)
+            }
+            lat += step
+        }
+        if !labels {
+            cairo_set_source_rgba(cr, 0.25, 0.25, 0.3, 0.45)
+            cairo_set_line_width(cr, 0.5 * k)
+            cairo_stroke(cr)
+        }
+    }
+
+    func northArrow(_ cr: OpaquePointer, _ text: TextEngine, x: Double, y: Double, k: Double) {
+        let w = 30 * k, h = 48 * k
+        cairo_rectangle(cr, x, y, w, h)
+        cairo_set_source_rgba(cr, 1, 1, 1, 0.85)
+        cairo_fill(cr)
+        let cx = x + w / 2
+        cairo_move_to(cr, cx, y + 16 * k); cairo_line_to(cr, cx + 9 * k, y + h - 6 * k); cairo_line_to(cr, cx, y + h - 13 * k); cairo_close_path(cr)
+        cairo_set_source_rgb(cr, 0.1, 0.1, 0.1); cairo_fill(cr)
+        cairo_move_to(cr, cx, y + 16 * k); cairo_line_to(cr, cx - 9 * k, y + h - 6 * k); cairo_line_to(cr, cx, y + h - 13 * k); cairo_close_path(cr)
+        cairo_set_line_width(cr, 0.8 * k); cairo_stroke(cr)
+        txt(text, cr, t("北", "N"), x: x, y: y + 1 * k, size: 11 * k, bold: true, width: w, align: .center)
+    }
+
+    func scaleBar(_ cr: OpaquePointer, _ text: TextEngine, _ vp: Viewport, denominator: Double, x: Double, y: Double, k: Double, maxWidth: Double) {
+        let mPerPt = denominator * 0.0254 / 72
+        let lengths: [Double] = [50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 50000]
+        let L = lengths.last { $0 / mPerPt <= maxWidth } ?? 50
+        let w = L / mPerPt, h = 5 * k
+        cairo_rectangle(cr, x - 6 * k, y - 30 * k, w + 56 * k, 34 * k)
+        cairo_set_source_rgba(cr, 1, 1, 1, 0.85)
+        cairo_fill(cr)
+        for i in 0..<4 {
+            cairo_rectangle(cr, x + w * Double(i) / 4, y - h - 4 * k, w / 4, h)
+            if i % 2 == 0 { cairo_set_source_rgb(cr, 0.1, 0.1, 0.1) } else { cairo_set_source_rgb(cr, 1, 1, 1) }
+            cairo_fill_preserve(cr)
+            cairo_set_source_rgb(cr, 0.1, 0.1, 0.1)
+            cairo_set_line_width(cr, 0.6 * k)
+            cairo_stroke(cr)
+        }
+        func fmt(_ v: Double) -> String { v >= 1000 ? (v.truncatingRemainder(dividingBy: 1000) == 0 ? "\(Int(v / 1000)) km" : String(format: "%.1f km", v / 1000)) : "\(Int(v)) m" }
+        for (f, s) in [(0.0, "0"), (0.5, fmt(L / 2)), (1.0, fmt(L))] {
+            txt(text, cr, s, x: x + w * f - 25 * k, y: y - h - 18 * k, size: 8 * k, width: 50 * k, align: .center)
+        }
+        txt(text, cr, "1:\(Int(denominator))", x: x + w + 4 * k, y: y - 11 * k, size: 8 * k)
+    }
+
+    /// The county with its townships, the village and the main map's extent.
+    func overview(_ cr: OpaquePointer, _ text: TextEngine, _ vp: Viewport, frame f: (x: Double, y: Double, w: Double, h: Double), k: Double) throws {
+        let county = try atlas.store.allFeatures(of: "county").first
+        let townships = try atlas.store.allFeatures(of: "townships")
+        let box = county?.geometry.bbox ?? townships.reduce(BBox.empty) { $0.union($1.geometry.bbox) }
+        guard !box.isEmpty else { return }
+        let ov = Viewport.fitting(box.expanded(by: 0.02), width: f.w, height: f.h, scale: 1, maxZoom: 14)
+        // Scale the fitted viewport to fill the inset.
+        let a = ov.globalPixel(Coord(box.minLon, box.maxLat)), b = ov.globalPixel(Coord(box.maxLon, box.minLat))
+        let sx = (f.w - 8 * k) / (b.0 - a.0), sy = (f.h - 8 * k) / (b.1 - a.1), sc = min(sx, sy)
+        func p(_ c: Coord) -> (Double, Double) {
+            let g = ov.globalPixel(c)
+            return (f.x + 4 * k + (g.0 - a.0) * sc + ((f.w - 8 * k) - (b.0 - a.0) * sc) / 2, f.y + 4 * k + (g.1 - a.1) * sc + ((f.h - 8 * k) - (b.1 - a.1) * sc) / 2)
+        }
+        cairo_rectangle(cr, f.x, f.y, f.w, f.h)
+        cairo_set_source_rgba(cr, 1, 1, 1, 0.95)
+        cairo_fill_preserve(cr)
+        cairo_set_source_rgb(cr, 0.2, 0.2, 0.2)
+        cairo_set_line_width(cr, 0.8 * k)
+        cairo_stroke(cr)
+        func polys(_ g: Geometry) {
+            for poly in g.polygons {
+                for ring in poly {
+                    for (i, c) in ring.enumerated() { let q = p(c); i == 0 ? cairo_move_to(cr, q.0, q.1) : cairo_line_to(cr, q.0, q.1) }
+                    cairo_close_path(cr)
+                }
+            }
+        }
+        for tw in townships { polys(tw.geometry) }
+        cairo_set_source_rgb(cr, 0.55, 0.5, 0.62); cairo_set_line_width(cr, 0.5 * k); cairo_stroke(cr)
+        if let county { polys(county.geometry); cairo_set_source_rgb(cr, 0.42, 0.31, 0.54); cairo_set_line_width(cr, 1.2 * k); cairo_stroke(cr) }
+        let ext = vp.bbox()
+        let q1 = p(Coord(ext.minLon, ext.maxLat)), q2 = p(Coord(ext.maxLon, ext.minLat))
+        cairo_rectangle(cr, q1.0, q1.1, max(3 * k, q2.0 - q1.0), max(3 * k, q2.1 - q1.1))
+        cairo_set_source_rgb(cr, 0.85, 0, 0); cairo_set_line_width(cr, 1.5 * k); cairo_stroke(cr)
+        txt(text, cr, t("位置示意", "Location"), x: f.x + 4 * k, y: f.y + 2 * k, size: 8 * k, colour: Color(0.3, 0.3, 0.3))
+    }
+
+    // MARK: panels
+
+    func panel(_ cr: OpaquePointer, _ text: TextEngine, _ title: String, _ box: (Double, Double, Double, Double), _ k: Double) -> Double {
+        cairo_rectangle(cr, box.0, box.1, box.2, box.3)
+        cairo_set_source_rgb(cr, 0.15, 0.15, 0.15)
+        cairo_set_line_width(cr, 0.8 * k)
+        cairo_stroke(cr)
+        cairo_rectangle(cr, box.0, box.1, box.2, 18 * k)
+        cairo_set_source_rgb(cr, 0.93, 0.93, 0.9)
+        cairo_fill(cr)
+        txt(text, cr, title, x: box.0 + 6 * k, y: box.1 + 2.5 * k, size: 11 * k, bold: true)
+        return box.1 + 24 * k
+    }
+
+    /// Only what this page shows: levels of the zones drawn, the style's layers that drew
+    /// something (their titles come from the style's "onemap:legend" metadata), and the page's own marks.
+    func legend(_ cr: OpaquePointer, _ text: TextEngine, drawn: Set<String>, box: (Double, Double, Double, Double), k: Double) {
+        var y = panel(cr, text, t("图　例", "Legend"), box, k)
+        let x = box.0 + 8 * k, sw = 22 * k, row = 15.5 * k
+        let bottom = box.1 + box.3 - 4 * k
+        func entry(_ label: String, _ swatch: () -> Void) {
+            guard y + row <= bottom else { return }
+            cairo_save(cr); swatch(); cairo_restore(cr)
+            txt(text, cr, label, x: x + sw + 6 * k, y: y - 1 * k, size: 9 * k, width: box.2 - sw - 20 * k)
+            y += row
+        }
+        let style = (try? atlas.map.style(atlas.styleName))
+        let levels = Set(sheet.zones.compactMap { $0["level"]?.intValue }).sorted()
+        let levelName = [1: t("Ⅰ级 重大风险区", "Level I (major)"), 2: t("Ⅱ级 较大风险区", "Level II"), 3: t("Ⅲ级 一般风险区", "Level III"), 4: t("Ⅳ级 低风险区", "Level IV (low)")]
+        for l in levels {
+            entry(levelName[l] ?? "") {
+                let c = Self.levelColour[l]!
+                cairo_rectangle(cr, x, y, sw, 10 * k)
+                cairo_set_source_rgba(cr, c.r, c.g, c.b, 0.35); cairo_fill_preserve(cr)
+                cairo_set_source_rgb(cr, c.r, c.g, c.b); cairo_set_line_width(cr, 1 * k); cairo_stroke(cr)
+            }
+        }
+        entry(t("避险转移路线", "Evacuation route")) {
+            cairo_move_to(cr, x, y + 5 * k); cairo_line_to(cr, x + sw, y + 5 * k)
+            cairo_set_source_rgb(cr, Self.green.r, Self.green.g, Self.green.b); cairo_set_line_width(cr, 3.2 * k); cairo_stroke(cr)
+            arrows(cr, [(x, y + 5 * k), (x + sw, y + 5 * k)], every: 30 * k, size: 5 * k)
+        }
+        entry(t("集合点", "Assembly point")) { Icons.draw("assembly-point", cr, x: x + sw / 2, y: y + 5 * k, size: 12 * k) }
+        entry(t("村界", "Village boundary")) {
+            cairo_move_to(cr, x, y + 5 * k); cairo_line_to(cr, x + sw, y + 5 * k)
+            cairo_set_source_rgb(cr, 0.45, 0.15, 0.55); cairo_set_line_width(cr, 2 * k); cairo_set_dash(cr, [5 * k, 2 * k], 2, 0); cairo_stroke(cr)
+        }
+        guard let style else { return }
+        let ctx = EvaluationContext(zoom: 14)
+        for l in style.layers where drawn.contains(l.id) || (l.type == .symbol && (l.layout["icon-image"].map { e in drawn.contains("icon:" + (e.evaluate(ctx).stringValue ?? "")) } ?? false)) {
+            guard let title = l.legend, l.sourceLayer != "hazard_zones" else { continue }
+            let label = options.english ? (title.split(separator: " ", maxSplits: 1).last.map(String.init) ?? title) : (title.split(separator: " ").first.map(String.init) ?? title)
+            entry(label) {
+                switch l.type {
+                case .fill:
+                    cairo_rectangle(cr, x, y, sw, 10 * k)
+                    let c = atlas.map.color(l.value("fill-color", ctx)) ?? Color(0.8, 0.8, 0.8)
+                    cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a); cairo_fill(cr)
+                case .line:
+                    cairo_move_to(cr, x, y + 5 * k); cairo_line_to(cr, x + sw, y + 5 * k)
+                    let c = atlas.map.color(l.value("line-color", ctx)) ?? Color(0.3, 0.3, 0.3)
+                    cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a)
+                    cairo_set_line_width(cr, min(6, max(1, (l.value("line-width", ctx)?.doubleValue ?? 1))) * k)
+                    if let d = l.value("line-dasharray", ctx)?.arrayValue?.compactMap(\.doubleValue), !d.isEmpty { cairo_set_dash(cr, d.map { $0 * 2 * k }, Int32(d.count), 0) }
+                    cairo_stroke(cr)
+                case .symbol:
+                    if let icon = l.value("icon-image", ctx)?.stringValue { Icons.draw(icon, cr, x: x + sw / 2, y: y + 5 * k, size: 13 * k) }
+                default: break
+                }
+            }
+        }
+        let types = Set(sheet.zones.compactMap { $0["type"]?.stringValue }).sorted()
+        if !types.isEmpty, y + 2 * row <= bottom {
+            txt(text, cr, t("灾种：", "Hazards: ") + types.map { (options.english ? Self.hazardEN : Self.hazardCN)[$0] ?? $0 }.joined(separator: t("、", ", ")),
+                x: x, y: y + 2 * k, size: 9 * k, width: box.2 - 16 * k)
+        }
+    }
+
+    func summary(_ cr: OpaquePointer, _ text: TextEngine, box: (Double, Double, Double, Double), k: Double) {
+        var y = panel(cr, text, t("风险与应急信息", "Risk and response"), box, k)
+        let x = box.0 + 8 * k, w = box.2 - 16 * k
+        func para(_ s: String, bold: Bool = false) {
+            guard y < box.1 + box.3 - 12 * k else { return }
+            y += txt(text, cr, s, x: x, y: y, size: 9.5 * k, bold: bold, width: w) + 3 * k
+        }
+        let hh = sheet.zones.reduce(0) { $0 + ($1["households"]?.intValue ?? 0) } + sheet.hazardPoints.reduce(0) { $0 + ($1["households"]?.intValue ?? 0) }
+        let pp = sheet.zones.reduce(0) { $0 + ($1["people"]?.intValue ?? 0) } + sheet.hazardPoints.reduce(0) { $0 + ($1["people"]?.intValue ?? 0) }
+        para(t("受威胁：\(hh) 户 \(pp) 人", "At risk: \(hh) households, \(pp) persons"), bold: true)
+        for z in sheet.zones.sorted(by: { ($0["level"]?.intValue ?? 9) < ($1["level"]?.intValue ?? 9) }).prefix(6) {
+            let type = (options.english ? Self.hazardEN : Self.hazardCN)[z["type"]?.stringValue ?? ""] ?? ""
+            para("· \(type) \(["", "Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ"][z["level"]?.intValue ?? 0])\(t("级", "")) \(z["name"]?.stringValue ?? "") \(z["season"]?.stringValue ?? "")")
+        }
+        para(t("预警信号：", "Warning signals: ") + (sheet.village["warning_signals"]?.stringValue ?? t("广播/大喇叭", "broadcast")), bold: true)
+        para(t("最近救援力量（含出动时间）：", "Nearest help (with turnout):"), bold: true)
+        let kinds = ["fire_stations": t("消防", "Fire"), "micro_fire_stations": t("微型消防站", "Micro fire station"), "warehouses": t("物资库", "Warehouse")]
+        for h in sheet.nearest {
+            para("· \(kinds[h.kind] ?? h.kind) \(h.name) " + (h.reachable ? String(format: t("%.0f 分钟", "%.0f min"), (h.etaSeconds ?? 0) / 60) : t("无法到达", "unreachable")))
+        }
+        para(t("避难场所：", "Shelters:"), bold: true)
+        for s in sheet.shelters {
+            let secs = sheet.evacuation.filter { $0.to.id == s.id }.map(\.seconds).min()
+            para("· \(s["name"]?.stringValue ?? "") \(t("容纳", "cap.")) \(s["capacity"]?.intValue ?? 0)\(t("人", "")) " + (secs.map { String(format: t("车程 %.0f 分钟", "%.0f min by road"), $0 / 60) } ?? ""))
+        }
+    }
+
+    func persons(_ cr: OpaquePointer, _ text: TextEngine, box: (Double, Double, Double, Double), k: Double) {
+        var y = panel(cr, text, t("责任人及联系电话", "Responsible persons"), box, k)
+        var rows: [(String, String, String)] = []
+        let roles = options.english ? Self.roleEN : Self.roleCN
+        for o in sheet.officers.sorted(by: { ($0["role"]?.stringValue ?? "") < ($1["role"]?.stringValue ?? "") }) {
+            rows.append((roles[o["role"]?.stringValue ?? ""] ?? "", o["name"]?.stringValue ?? "", o["phone"]?.stringValue ?? ""))
+        }
+        for s in sheet.shelters where s["person_in_charge"] != nil {
+            rows.append((t("避难场所负责人", "Shelter manager"), s["person_in_charge"]?.stringValue ?? "", s["phone"]?.stringValue ?? ""))
+        }
+        for h in sheet.hazardPoints where h["monitor"] != nil {
+            rows.append((t("监测人", "Monitor") + "(" + (h["name"]?.stringValue ?? "") + ")", h["monitor"]?.stringValue ?? "", h["phone"]?.stringValue ?? ""))
+        }
+        let x = box.0 + 6 * k, w = box.2 - 12 * k
+        let cols = [0.0, 0.42, 0.72].map { x + $0 * w }
+        let row = 14.5 * k
+        for (i, h) in [t("职责", "Role"), t("姓名", "Name"), t("电话", "Phone")].enumerated() { txt(text, cr, h, x: cols[i], y: y, size: 9 * k, bold: true) }
+        y += row
+        for r in rows {
+            guard y + row <= box.1 + box.3 - 4 * k else { break }
+            cairo_move_to(cr, x, y - 2 * k); cairo_line_to(cr, x + w, y - 2 * k)
+            cairo_set_source_rgb(cr, 0.85, 0.85, 0.85); cairo_set_line_width(cr, 0.4 * k); cairo_stroke(cr)
+            txt(text, cr, r.0, x: cols[0], y: y, size: 8.5 * k, width: cols[1] - cols[0] - 4 * k, ellipsize: true)
+            txt(text, cr, r.1, x: cols[1], y: y, size: 8.5 * k, width: cols[2] - cols[1] - 4 * k, ellipsize: true)
+            txt(text, cr, r.2, x: cols[2], y: y, size: 8.5 * k)
+            y += row
+        }
+    }
+
+    // MARK: text
+
+    enum Align { case left, center, right }
+
+    /// Draws text with its top-left at (x, y); returns its height.
+    @discardableResult
+    func txt(_ text: TextEngine, _ cr: OpaquePointer, _ s: String, x: Double, y: Double, size: Double, bold: Bool = false, width: Double? = nil,
+             align: Align = .left, colour: Color = Color(0.08, 0.08, 0.08), ellipsize: Bool = false) -> Double
+    {
+        let l = text.layout(s, size: size, bold: bold)
+        defer { TextEngine.free(l) }
+        if let width {
+            pango_layout_set_width(l, Int32(width * Double(PANGO_SCALE)))
+            if ellipsize { pango_layout_set_ellipsize(l, PANGO_ELLIPSIZE_END) } else { pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR) }
+            pango_layout_set_alignment(l, align == .center ? PANGO_ALIGN_CENTER : (align == .right ? PANGO_ALIGN_RIGHT : PANGO_ALIGN_LEFT))
+        }
+        text.draw(l, on: cr, x: x, y: y, color: (colour.r, colour.g, colour.b, colour.a), halo: nil, haloWidth: 0)
+        return TextEngine.size(l).h
+    }
+
+    /// A map label with a white halo.
+    func label(_ text: TextEngine, _ cr: OpaquePointer, _ s: String, x: Double, y: Double, size: Double, colour: Color) {
+        let l = text.layout(s, size: size, bold: true)
+        defer { TextEngine.free(l) }
+        text.draw(l, on: cr, x: x, y: y, color: (colour.r, colour.g, colour.b, 1), halo: (1, 1, 1, 0.95), haloWidth: 1.6)
+    }
+}

@@ -1,0 +1,248 @@
+import CCairo
+import Foundation
+import OneMapCore
+import OneMapRender
+import OneMapRouting
+import OneMapStore
+import OneMapStyle
+
+/// Paper sizes in PDF points (1/72 inch).
+public enum Paper: String, Sendable, CaseIterable {
+    case a4 = "A4", a3 = "A3"
+    public var size: (w: Double, h: Double) { self == .a4 ? (595.28, 841.89) : (841.89, 1190.55) }
+}
+
+/// Page options.
+public struct PageOptions: Sendable {
+    public var paper: Paper = .a3
+    public var landscape = false
+    public var english = false
+    public var compiler = "裕民县应急管理局"
+    public var date: String = {
+        let f = DateFormatter()
+        f.dateFormat = "yyyy年M月d日"
+        f.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        return f.string(from: Date())
+    }()
+    public init() {}
+    public var pageSize: (w: Double, h: Double) { landscape ? (paper.size.h, paper.size.w) : paper.size }
+}
+
+/// Print errors as sentences.
+public struct PrintError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
+}
+
+/// Everything one village page shows, gathered before drawing.
+struct VillageSheet: Sendable {
+    var village: Feature
+    var township: String
+    var boundary: [[[Coord]]]
+    var centre: Coord
+    var zones: [Feature]
+    var hazardPoints: [Feature]
+    var shelters: [Feature]
+    var officers: [Feature]
+    var evacuation: [(from: Coord, to: Feature, route: [Coord], seconds: Double)]
+    var nearest: [ResourceHit]
+}
+
+/// Lays out and draws village hazard and evacuation maps (PDF, vector) and atlases.
+public final class VillageAtlas: Sendable {
+    public let store: Store
+    public let router: Router
+    public let map: MapRenderer
+    public let styleName: String
+
+    public init(store: Store, router: Router, map: MapRenderer, style: String = "print") throws {
+        self.store = store; self.router = router; self.map = map; self.styleName = style
+        _ = try map.style(style)
+    }
+
+    /// Finds a village by id, code or name; an unknown one is an error listing close matches.
+    public func village(_ key: String) throws -> Feature {
+        let all = try store.allFeatures(of: "villages")
+        guard !all.isEmpty else { throw PrintError("no village \"\(key)\": the store has no villages; import data first") }
+        if let v = all.first(where: { $0.id == key || $0["code"]?.stringValue == key || $0["name"]?.stringValue == key }) { return v }
+        let names = all.compactMap { v -> (String, Int)? in
+            guard let n = v["name"]?.stringValue else { return nil }
+            return (n, VillageAtlas.distance(Array(key), Array(n)) - (n.contains(key) || key.contains(n) ? 3 : 0))
+        }.sorted { $0.1 < $1.1 }.prefix(5).map { $0.0 }
+        throw PrintError("no village \"\(key)\"; did you mean: \(names.joined(separator: ", "))?")
+    }
+
+    /// Levenshtein distance over characters.
+    static func distance(_ a: [Character], _ b: [Character]) -> Int {
+        if a.isEmpty { return b.count }
+        var prev = Array(0...b.count)
+        for (i, ca) in a.enumerated() {
+            var cur = [i + 1] + [Int](repeating: 0, count: b.count)
+            for (j, cb) in b.enumerated() { cur[j + 1] = min(prev[j + 1] + 1, cur[j] + 1, prev[j] + (ca == cb ? 0 : 1)) }
+            prev = cur
+        }
+        return prev[b.count]
+    }
+
+    func sheet(_ v: Feature) throws -> VillageSheet {
+        let code = v["code"]?.stringValue ?? ""
+        let centre = v["center"]?.arrayValue.flatMap { a in a.count == 2 ? Coord(a[0].doubleValue ?? 0, a[1].doubleValue ?? 0) : nil } ?? v.geometry.representativePoint
+        let box = v.geometry.bbox
+        let township = try store.allFeatures(of: "townships").first { $0["code"] == v["township"] }?["name"]?.stringValue ?? ""
+        let zones = try store.features(in: "hazard_zones", bbox: box).filter { z in
+            // Zones that touch the village: any vertex inside the other, or overlapping envelopes with the centre inside.
+            v.geometry.polygons.contains { poly in z.geometry.allCoords.contains { Planar.polygonContains(poly, $0) } }
+                || z.geometry.polygons.contains { poly in v.geometry.allCoords.contains { Planar.polygonContains(poly, $0) } }
+        }
+        let points = try store.features(in: "hazard_points", bbox: box.expanded(by: 0.03)).filter { $0["village"]?.stringValue == code }
+        var shelters = try store.features(in: "shelters", bbox: box.expanded(by: 0.1)).filter { $0["village"]?.stringValue == code }
+        if shelters.isEmpty { shelters = try store.nearest(in: "shelters", to: centre, k: 1).map(\.feature) }
+        let officers = try store.allFeatures(of: "info_officers").filter { $0["village"]?.stringValue == code }
+        // Evacuation: from the village centre and each hazard point to the village's shelters.
+        var evacuation: [(Coord, Feature, [Coord], Double)] = []
+        for origin in [centre] + points.map({ $0.geometry.representativePoint }) {
+            var best: (Feature, [Coord], Double)?
+            for s in shelters {
+                if let r = try? router.route(from: origin, to: s.geometry.representativePoint), r.reachable, let secs = r.seconds, secs < (best?.2 ?? .infinity) {
+                    best = (s, r.route, secs)
+                }
+            }
+            if let best { evacuation.append((origin, best.0, best.1, best.2)) }
+        }
+        let nearest = (try? router.nearest(to: centre, kinds: ["fire_stations", "micro_fire_stations", "warehouses"], k: 1).hits) ?? []
+        return VillageSheet(village: v, township: township, boundary: v.geometry.polygons, centre: centre, zones: zones, hazardPoints: points,
+                            shelters: shelters, officers: officers, evacuation: evacuation.map { (from: $0.0, to: $0.1, route: $0.2, seconds: $0.3) }, nearest: nearest)
+    }
+
+    /// One village as a one-page PDF.
+    public func pdf(village key: String, options: PageOptions = PageOptions()) throws -> [UInt8] {
+        let v = try village(key)
+        return try PDFWriter.write(pages: [try record(v, options)], size: options.pageSize)
+    }
+
+    /// One village as PNG at a DPI.
+    public func png(village key: String, dpi: Double, options: PageOptions = PageOptions()) throws -> [UInt8] {
+        guard dpi >= 36, dpi <= 600 else { throw PrintError("dpi must be 36…600, got \(Int(dpi))") }
+        let v = try village(key)
+        let page = try record(v, options)
+        let k = dpi / 72
+        let size = options.pageSize
+        let canvas = Canvas(width: Int((size.w * k).rounded()), height: Int((size.h * k).rounded()))
+        cairo_scale(canvas.cr, k, k)
+        page.replay(on: canvas.cr)
+        return canvas.png(x: 0, y: 0, w: canvas.width, h: canvas.height)
+    }
+
+    /// Villages of the county, or of one township (by name or code), in code order.
+    public func villages(township: String? = nil) throws -> [Feature] {
+        var all = try store.allFeatures(of: "villages")
+        if let t = township {
+            let ts = try store.allFeatures(of: "townships")
+            guard let tw = ts.first(where: { $0["name"]?.stringValue == t || $0["code"]?.stringValue == t }) else {
+                throw PrintError("no township \"\(t)\"; the townships are: \(ts.compactMap { $0["name"]?.stringValue }.joined(separator: ", "))")
+            }
+            all = all.filter { $0["township"] == tw["code"] }
+        }
+        return all.sorted { ($0["code"]?.stringValue ?? $0.id) < ($1["code"]?.stringValue ?? $1.id) }
+    }
+
+    /// Pages recorded in parallel (layout, routing and text shaping on all cores); the caller
+    /// replays them into one PDF or writes one file each.
+    public func recordPages(_ villages: [Feature], options: PageOptions, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> [RecordedPage] {
+        let out = PageSlots(count: villages.count)
+        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, villages.count))) { _ in
+            while let i = out.next() {
+                do { out.set(i, try record(villages[i], options)) } catch { out.fail("\(villages[i]["name"]?.stringValue ?? villages[i].id): \(error)") }
+                progress?(out.finished, villages.count)
+            }
+        }
+        if let f = out.failure { throw PrintError(f) }
+        return out.pages
+    }
+
+    /// The atlas as one multi-page PDF.
+    public func atlasPDF(_ villages: [Feature], options: PageOptions, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> [UInt8] {
+        try PDFWriter.write(pages: try recordPages(villages, options: options, threads: threads, progress: progress), size: options.pageSize)
+    }
+
+    /// Records one page as Cairo drawing operations (vector).
+    public func record(_ v: Feature, _ options: PageOptions) throws -> RecordedPage {
+        let s = try sheet(v)
+        let size = options.pageSize
+        let page = RecordedPage(width: size.w, height: size.h)
+        try PageLayout(atlas: self, sheet: s, options: options, page: page).draw()
+        return page
+    }
+}
+
+/// A page recorded as vector drawing operations, replayable onto a PDF or image surface.
+///
+/// `@unchecked Sendable`: recorded once by one thread, then only replayed (read).
+public final class RecordedPage: @unchecked Sendable {
+    let surface: OpaquePointer
+    public let width: Double, height: Double
+
+    init(width: Double, height: Double) {
+        self.width = width; self.height = height
+        var extents = cairo_rectangle_t(x: 0, y: 0, width: width, height: height)
+        surface = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &extents)
+    }
+    deinit { cairo_surface_destroy(surface) }
+
+    func replay(on cr: OpaquePointer) {
+        cairo_save(cr)
+        cairo_set_source_surface(cr, surface, 0, 0)
+        cairo_paint(cr)
+        cairo_restore(cr)
+    }
+}
+
+/// Writes recorded pages into one PDF with fonts embedded and subset.
+enum PDFWriter {
+    final class Sink { var bytes: [UInt8] = [] }
+
+    static func write(pages: [RecordedPage], size: (w: Double, h: Double)) throws -> [UInt8] {
+        let sink = Sink()
+        let box = Unmanaged.passRetained(sink)
+        defer { box.release() }
+        let surface = cairo_pdf_surface_create_for_stream({ closure, data, length in
+            Unmanaged<Sink>.fromOpaque(closure!).takeUnretainedValue().bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length)))
+            return CAIRO_STATUS_SUCCESS
+        }, box.toOpaque(), size.w, size.h)!
+        cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, "裕民县村级灾害风险与避险转移图")
+        cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "onemap")
+        let cr = cairo_create(surface)!
+        for p in pages {
+            p.replay(on: cr)
+            cairo_show_page(cr)
+        }
+        cairo_destroy(cr)
+        cairo_surface_finish(surface)
+        let status = cairo_surface_status(surface)
+        cairo_surface_destroy(surface)
+        guard status == CAIRO_STATUS_SUCCESS else { throw PrintError("PDF writing failed: \(String(cString: cairo_status_to_string(status)))") }
+        return sink.bytes
+    }
+}
+
+/// `@unchecked Sendable`: all state under `lock`.
+final class PageSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [RecordedPage?]
+    private var nextIndex = 0
+    private(set) var finishedCount = 0
+    private(set) var failure: String?
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func next() -> Int? { lock.withLock { guard nextIndex < slots.count, failure == nil else { return nil }; defer { nextIndex += 1 }; return nextIndex } }
+    func set(_ i: Int, _ p: RecordedPage) { lock.withLock { slots[i] = p; finishedCount += 1 } }
+    func fail(_ s: String) { lock.withLock { if failure == nil { failure = s } } }
+    var finished: Int { lock.withLock { finishedCount } }
+    var pages: [RecordedPage] { lock.withLock { slots.compactMap { $0 } } }
+}
+
+extension VillageAtlas {
+    /// Recorded pages written as one PDF.
+    public func writePDF(_ pages: [RecordedPage], options: PageOptions) throws -> [UInt8] {
+        try PDFWriter.write(pages: pages, size: options.pageSize)
+    }
+}

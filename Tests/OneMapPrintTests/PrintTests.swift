@@ -1,0 +1,162 @@
+import CCairo
+import Foundation
+import Testing
+
+@testable import OneMapCore
+@testable import OneMapPrint
+@testable import OneMapRender
+@testable import OneMapRouting
+@testable import OneMapStore
+
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let updateReferences = ProcessInfo.processInfo.environment["ONEMAP_UPDATE_REFERENCES"] == "1"
+
+final class TempDir: Sendable {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "onemap-print-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    func file(_ n: String) -> String { path + "/" + n }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+let shared = TempDir()
+let atlas: VillageAtlas = {
+    let s = try! Store(path: shared.file("demo.sqlite"))
+    _ = try! s.importGeoJSON(at: repoRoot + "/GeoData")
+    return try! VillageAtlas(store: s, router: try! Router(store: s), map: try! MapRenderer(store: s, stylesDirectory: repoRoot + "/Styles"))
+}()
+
+/// Runs a poppler tool and returns its standard output.
+func poppler(_ tool: String, _ args: [String]) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/" + tool)
+    p.arguments = args
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let d = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0, "\(tool) failed")
+    return String(decoding: d, as: UTF8.self)
+}
+
+func fixedOptions() -> PageOptions {
+    var o = PageOptions()
+    o.date = "2026年11月29日"
+    return o
+}
+
+@Suite(.serialized) struct PrintTests {
+    @Test func villagePDFHasTheRightPageTextAndEmbeddedCJKFont() throws {
+        let dir = TempDir()
+        let v = try atlas.village("新地北村")
+        let pdf = try atlas.pdf(village: "新地北村", options: fixedOptions())
+        try Data(pdf).write(to: URL(fileURLWithPath: dir.file("v.pdf")))
+        let info = try poppler("pdfinfo", [dir.file("v.pdf")])
+        #expect(info.contains("Pages:           1"))
+        #expect(info.contains("Page size:       841.89 x 1190.55 pts (A3)"), "\(info)")
+        let text = try poppler("pdftotext", ["-layout", dir.file("v.pdf"), "-"])
+        #expect(text.contains("新地北村"))
+        #expect(text.contains("灾害风险与避险转移图"))
+        #expect(text.contains("新地乡"))
+        #expect(text.contains("图") && text.contains("例"))
+        // Every information officer of the village, with phone number, is printed as text.
+        let officers = try atlas.store.allFeatures(of: "info_officers").filter { $0["village"] == v["code"] }
+        #expect(officers.count >= 3)
+        for o in officers {
+            #expect(text.contains(o["phone"]!.stringValue!), "phone of \(o["name"]!.stringValue!) missing")
+            #expect(text.contains(o["name"]!.stringValue!.prefix(3)), "name \(o["name"]!.stringValue!) missing")
+        }
+        let fonts = try poppler("pdffonts", [dir.file("v.pdf")])
+        let cjk = fonts.split(separator: "\n").filter { $0.contains("NotoSansCJK") }
+        #expect(!cjk.isEmpty)
+        for line in cjk { #expect(line.contains(" yes yes "), "CJK font not embedded and subset: \(line)") }
+        #expect(try poppler("pdfimages", ["-list", dir.file("v.pdf")]).split(separator: "\n").count == 2, "the page must be vector, without raster images")
+        #expect(pdf.count < 500 * 1024)
+    }
+
+    @Test func paperAndOrientation() throws {
+        let dir = TempDir()
+        var o = fixedOptions()
+        o.paper = .a4
+        o.landscape = true
+        o.english = true
+        try Data(try atlas.pdf(village: "喀拉苏村", options: o)).write(to: URL(fileURLWithPath: dir.file("a4.pdf")))
+        let info = try poppler("pdfinfo", [dir.file("a4.pdf")])
+        #expect(info.contains("Page size:       841.89 x 595.28 pts (A4)"), "\(info)")
+        let text = try poppler("pdftotext", [dir.file("a4.pdf"), "-"])
+        #expect(text.contains("Disaster Risk and Evacuation Map"))
+        #expect(text.contains("Legend"))
+    }
+
+    @Test func atlasHasOnePagePerVillage() throws {
+        let dir = TempDir()
+        let villages = try atlas.villages(township: "新地乡")
+        #expect(villages.count == 13)
+        let pdf = try atlas.atlasPDF(villages, options: fixedOptions(), threads: 2)
+        try Data(pdf).write(to: URL(fileURLWithPath: dir.file("atlas.pdf")))
+        #expect(try poppler("pdfinfo", [dir.file("atlas.pdf")]).contains("Pages:           13"))
+        let text = try poppler("pdftotext", [dir.file("atlas.pdf"), "-"])
+        for v in villages { #expect(text.contains(v["name"]!.stringValue!)) }
+        #expect(throws: PrintError.self) { try atlas.villages(township: "月亮乡") }
+    }
+
+    @Test func unknownVillageListsCloseMatches() {
+        do {
+            _ = try atlas.village("新地北")
+            Issue.record("found a village that does not exist")
+        } catch let e as PrintError {
+            #expect(e.description.contains("no village \"新地北\""))
+            #expect(e.description.contains("新地北村"))
+        } catch { Issue.record("\(error)") }
+    }
+
+    /// The page rasterised by poppler matches the reference image.
+    @Test func rasterisedPageMatchesReference() throws {
+        let dir = TempDir()
+        try Data(try atlas.pdf(village: "喀拉苏村", options: fixedOptions())).write(to: URL(fileURLWithPath: dir.file("p.pdf")))
+        _ = try poppler("pdftoppm", ["-png", "-r", "40", "-singlefile", dir.file("p.pdf"), dir.file("p")])
+        let ref = repoRoot + "/Tests/OneMapPrintTests/References/karasu-a3-40dpi.png"
+        if updateReferences || !FileManager.default.fileExists(atPath: ref) {
+            try FileManager.default.copyItem(atPath: dir.file("p.png"), toPath: ref + ".tmp")
+            try? FileManager.default.removeItem(atPath: ref)
+            try FileManager.default.moveItem(atPath: ref + ".tmp", toPath: ref)
+            if !updateReferences { Issue.record("reference written; check it in") }
+            return
+        }
+        let a = try pixels(dir.file("p.png")), b = try pixels(ref)
+        #expect(a.0 == b.0 && a.1 == b.1)
+        var bad = 0
+        for i in 0..<min(a.2.count, b.2.count) {
+            var worst = 0
+            for sh in stride(from: 0, to: 24, by: 8) { worst = max(worst, abs(Int((a.2[i] >> UInt32(sh)) & 0xff) - Int((b.2[i] >> UInt32(sh)) & 0xff))) }
+            if worst > 40 { bad += 1 }
+        }
+        #expect(Double(bad) / Double(a.2.count) < 0.01, "\(bad) pixels differ")
+    }
+
+    @Test func pngAtADPI() throws {
+        let png = try atlas.png(village: "新地北村", dpi: 50, options: fixedOptions())
+        let dir = TempDir()
+        try Data(png).write(to: URL(fileURLWithPath: dir.file("v.png")))
+        let p = try pixels(dir.file("v.png"))
+        #expect(p.0 == Int((841.89 * 50 / 72).rounded()) && p.1 == Int((1190.55 * 50 / 72).rounded()))
+        #expect(throws: PrintError.self) { try atlas.png(village: "新地北村", dpi: 5000, options: fixedOptions()) }
+    }
+}
+
+func pixels(_ path: String) throws -> (Int, Int, [UInt32]) {
+    let s = cairo_image_surface_create_from_png(path)!
+    defer { cairo_surface_destroy(s) }
+    let w = Int(cairo_image_surface_get_width(s)), h = Int(cairo_image_surface_get_height(s)), stride = Int(cairo_image_surface_get_stride(s))
+    guard w > 0, let base = cairo_image_surface_get_data(s) else { return (0, 0, []) }
+    var d = [UInt32](repeating: 0, count: w * h)
+    for y in 0..<h {
+        let row = UnsafeRawPointer(base + y * stride).assumingMemoryBound(to: UInt32.self)
+        for x in 0..<w { d[y * w + x] = row[x] }
+    }
+    return (w, h, d)
+}

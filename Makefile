@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 BIN := .build/release/onemap
 
-.PHONY: run test build bootstrap data bench bench-store bench-routing bench-tiles clean
+.PHONY: run test build bootstrap data bench bench-store bench-routing bench-tiles bench-print bench-serve clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -23,7 +23,7 @@ test: bootstrap
 data:
 	python3 scripts/generate_demo_data.py
 
-bench: bench-store bench-routing bench-tiles
+bench: bench-store bench-routing bench-tiles bench-print bench-serve
 
 bench-store: build
 	Benchmarks/store.sh
@@ -36,3 +36,9 @@ clean:
 
 bench-tiles: build
 	Benchmarks/tiles.sh
+
+bench-serve: build
+	Benchmarks/serve.sh
+
+bench-print: build
+	Benchmarks/print.sh

@@ -8,9 +8,13 @@ import OneMapStore
 public final class TileCache: Sendable {
     public let path: String
     private let conn: CacheConnection
+    /// The hottest tiles in memory, in front of the SQLite file.
+    private let memory: TileMemory
+    private let syncState = SyncState()
 
-    public init(path: String) throws {
+    public init(path: String, memoryTiles: Int = 8192) throws {
         self.path = path
+        memory = TileMemory(capacity: memoryTiles)
         let c = try Connection(path: path)
         try c.exec("""
             CREATE TABLE IF NOT EXISTS tiles (style TEXT NOT NULL, scale INTEGER NOT NULL, z INTEGER NOT NULL, x INTEGER NOT NULL, y INTEGER NOT NULL,
@@ -20,14 +24,23 @@ public final class TileCache: Sendable {
         conn = CacheConnection(c)
     }
 
+    /// A tile held in memory, without touching the file (safe to call on an event loop).
+    public func memoryGet(style: String, tile t: TileID, scale: Int) -> (data: [UInt8], etag: String)? {
+        memory.get(TileMemory.Key(style: style, scale: scale, z: t.z, x: t.x, y: t.y))
+    }
+
     /// A tile and its entity tag, if cached.
     public func get(style: String, tile t: TileID, scale: Int) throws -> (data: [UInt8], etag: String)? {
-        try conn.with { c in
+        let key = TileMemory.Key(style: style, scale: scale, z: t.z, x: t.x, y: t.y)
+        if let m = memory.get(key) { return m }
+        let hit = try conn.with { c in
             try c.query("SELECT data, etag FROM tiles WHERE style = ? AND scale = ? AND z = ? AND x = ? AND y = ?",
                         [.text(style), .int(Int64(scale)), .int(Int64(t.z)), .int(Int64(t.x)), .int(Int64(t.y))]) { s in
                 (s.withBlob(0) { Array($0) } ?? [], s.text(1) ?? "")
             }.first
         }
+        if let hit { memory.put(key, hit) }
+        return hit
     }
 
     /// Stores tiles in one transaction; returns their entity tags.
@@ -39,6 +52,7 @@ public final class TileCache: Sendable {
                 for (t, data) in tiles {
                     let tag = TileCache.etag(data)
                     tags[t] = tag
+                    memory.put(TileMemory.Key(style: style, scale: scale, z: t.z, x: t.x, y: t.y), (data, tag))
                     try c.run("INSERT OR REPLACE INTO tiles VALUES (?, ?, ?, ?, ?, ?, ?)",
                               [.text(style), .int(Int64(scale)), .int(Int64(t.z)), .int(Int64(t.x)), .int(Int64(t.y)), .blob(data), .text(tag)])
                 }
@@ -57,7 +71,12 @@ public final class TileCache: Sendable {
     /// Deletes every cached tile (all styles and scales) whose area, grown by one tile, meets `box`.
     @discardableResult
     public func expire(_ box: BBox, zooms: ClosedRange<Int> = 0...TileID.maxZoom) throws -> Int {
-        try conn.with { c in
+        memory.remove { k in
+            guard zooms.contains(k.z) else { return false }
+            let a = TileID.containing(Coord(box.minLon, box.maxLat), zoom: k.z), b = TileID.containing(Coord(box.maxLon, box.minLat), zoom: k.z)
+            return k.x >= a.x - 1 && k.x <= b.x + 1 && k.y >= a.y - 1 && k.y <= b.y + 1
+        }
+        return try conn.with { c in
             try c.transaction {
                 var n = 0
                 for z in zooms {
@@ -86,10 +105,19 @@ public final class TileCache: Sendable {
             for box in try store.editedAreas(since: last) { dropped += try expire(box) }
         } else {
             // A cache that never saw this store: nothing in it can be trusted.
+            memory.remove { _ in true }
             dropped = try conn.with { c in try c.run("DELETE FROM tiles") }
         }
         try conn.with { c in _ = try c.run("INSERT OR REPLACE INTO cache_meta VALUES ('journal_seq', ?)", [.text(String(now))]) }
         return dropped
+    }
+
+    /// `sync`, but only when this process wrote to the store since the last look or `interval`
+    /// seconds have passed (another process may have written): cheap enough for every request.
+    @discardableResult
+    public func syncIfNeeded(with store: Store, interval: Double = 0.5) throws -> Int {
+        guard syncState.due(writes: store.localWrites, interval: interval) else { return 0 }
+        return try sync(with: store)
     }
 
     public func count(style: String? = nil) throws -> Int {
@@ -150,5 +178,74 @@ final class CacheConnection: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return try body(c)
+    }
+}
+
+/// When the cache last looked at the store's journal.
+///
+/// `@unchecked Sendable`: fields only under `lock`.
+final class SyncState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var writes = -1
+    private var at = Date.distantPast
+    func due(writes w: Int, interval: Double) -> Bool {
+        lock.withLock {
+            let now = Date()
+            guard w != writes || now.timeIntervalSince(at) >= interval else { return false }
+            writes = w
+            at = now
+            return true
+        }
+    }
+}
+
+/// A bounded in-memory map of tiles with approximate LRU eviction (a clock sweep).
+///
+/// `@unchecked Sendable`: all state only under `lock`; values are immutable.
+final class TileMemory: @unchecked Sendable {
+    struct Key: Hashable { let style: String; let scale: Int; let z: Int; let x: Int; let y: Int }
+    private let lock = NSLock()
+    private var entries: [Key: (data: [UInt8], etag: String, used: Bool)] = [:]
+    private var order: [Key] = []
+    private var hand = 0
+    let capacity: Int
+    init(capacity: Int) { self.capacity = max(0, capacity) }
+
+    func get(_ k: Key) -> (data: [UInt8], etag: String)? {
+        lock.withLock {
+            guard let e = entries[k] else { return nil }
+            if !e.used { entries[k]!.used = true }
+            return (e.data, e.etag)
+        }
+    }
+
+    func put(_ k: Key, _ v: (data: [UInt8], etag: String)) {
+        guard capacity > 0 else { return }
+        lock.withLock {
+            if entries[k] != nil { entries[k] = (v.data, v.etag, true); return }
+            if order.count >= capacity {
+                // Clock: skip recently used entries once, evict the first unused one.
+                while true {
+                    hand %= order.count
+                    let victim = order[hand]
+                    if entries[victim]?.used == true { entries[victim]!.used = false; hand += 1; continue }
+                    entries[victim] = nil
+                    order[hand] = k
+                    hand += 1
+                    break
+                }
+            } else {
+                order.append(k)
+            }
+            entries[k] = (v.data, v.etag, false)
+        }
+    }
+
+    func remove(where pred: (Key) -> Bool) {
+        lock.withLock {
+            for k in entries.keys where pred(k) { entries[k] = nil }
+            order.removeAll { entries[$0] == nil }
+            hand = 0
+        }
     }
 }

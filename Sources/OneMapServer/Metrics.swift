@@ -12,6 +12,7 @@ public final class ServerMetrics: Sendable {
     let emptyTiles: Counter
     let queueDepth: Gauge
     let rejected: Counter
+    let tilesExpired: Counter
 
     init() {
         tilesFromCache = registry.makeCounter(name: "onemap_tiles_served_total", labels: [("source", "cache")])
@@ -20,6 +21,7 @@ public final class ServerMetrics: Sendable {
         emptyTiles = registry.makeCounter(name: "onemap_empty_tiles_served_total")
         queueDepth = registry.makeGauge(name: "onemap_render_queue_depth")
         rejected = registry.makeCounter(name: "onemap_render_rejected_total")
+        tilesExpired = registry.makeCounter(name: "onemap_cache_expiries_total")
     }
 
     func request(route: String, method: String, status: Int, seconds: Double) {

@@ -27,7 +27,7 @@ public struct ServerConfiguration: Sendable {
 
     public init(database: String, host: String = "127.0.0.1", port: Int = 8080, styles: String = "Styles", web: String = "Web",
                 leaflet: String = "/usr/share/javascript/leaflet", renderThreads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                renderQueueLimit: Int = 64, seedData: String? = nil)
+                renderQueueLimit: Int = 128, seedData: String? = nil)
     {
         self.database = database; self.host = host; self.port = port; self.styles = styles; self.web = web; self.leaflet = leaflet
         self.renderThreads = renderThreads; self.renderQueueLimit = renderQueueLimit; self.seedData = seedData
@@ -91,7 +91,7 @@ public func buildApplication(services: OneMapServices, logger log: Logger) -> so
     let config = services.config
     let router = Hummingbird.Router(context: BasicRequestContext.self)
     router.middlewares.add(RequestIDMiddleware())
-    router.middlewares.add(LogRequestsMiddleware(.info))
+    router.middlewares.add(LogRequestsMiddleware(.debug))
     router.middlewares.add(MetricsRecordingMiddleware(metrics: services.metrics))
     router.middlewares.add(JSONErrorMiddleware())
     addTileRoutes(router, services)

@@ -73,7 +73,13 @@ func addTileRoutes(_ router: Hummingbird.Router<BasicRequestContext>, _ s: OneMa
 
 /// The tile's bytes and entity tag: from the cache, or rendered once per metatile.
 func tilePNG(_ s: OneMapServices, style: String, tile: TileID, scale: Int) async throws -> ([UInt8], String) {
-    try await s.blocking { try s.cache.sync(with: s.store) }
+    // Hot path: the journal check is an in-memory counter most of the time and the tile comes
+    // from memory, so a cached tile never leaves the event loop.
+    if try s.cache.syncIfNeeded(with: s.store) > 0 { s.metrics.tilesExpired.increment() }
+    if let hit = s.cache.memoryGet(style: style, tile: tile, scale: scale) {
+        s.metrics.tilesFromCache.increment()
+        return (hit.data, hit.etag)
+    }
     if let hit = try await s.blocking({ try s.cache.get(style: style, tile: tile, scale: scale) }) {
         s.metrics.tilesFromCache.increment()
         return (hit.data, hit.etag)

@@ -10,6 +10,7 @@ public final class Store: Sendable {
     public let path: String
     private let writer: LockedConnection
     private let readers: ReaderPool
+    private let writes = WriteCounter()
 
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     public init(path: String) throws(StoreError) {
@@ -38,13 +39,19 @@ public final class Store: Sendable {
 
     /// Runs `body` with the writer connection, one writer at a time.
     public func write<T>(_ body: (Connection) throws -> T) throws(StoreError) -> T {
+        defer { writes.bump() }
         do { return try writer.with(body) } catch { throw Store.wrap(error) }
     }
 
     /// Like `write`, but lets the body's own errors through unchanged.
     func writeUnwrapped<T>(_ body: (Connection) throws -> T) throws -> T {
-        try writer.with(body)
+        defer { writes.bump() }
+        return try writer.with(body)
     }
+
+    /// Goes up after every write made through this `Store` (an in-memory counter: reading it
+    /// costs nothing, so hot paths can tell cheaply whether to look at the journal).
+    public var localWrites: Int { writes.value }
 
     static func wrap(_ error: any Error) -> StoreError {
         if let e = error as? StoreError { return e }
@@ -90,4 +97,12 @@ final class ReaderPool: @unchecked Sendable {
         }
         return try body(conn)
     }
+}
+
+/// `@unchecked Sendable`: `n` only under `lock`.
+final class WriteCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func bump() { lock.withLock { n += 1 } }
+    var value: Int { lock.withLock { n } }
 }

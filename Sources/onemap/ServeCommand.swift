@@ -12,7 +12,7 @@ struct Serve: AsyncParsableCommand {
     @Option var port = 8080
     @Option(help: "Folder of the demonstration data imported into an empty default store.") var data = "GeoData"
     @Option(help: "Render threads (default: all cores).") var renderThreads = ProcessInfo.processInfo.activeProcessorCount
-    @Option(help: "Metatile renders allowed to queue before tile requests get 503.") var renderQueue = 64
+    @Option(help: "Metatile renders allowed to queue before tile requests get 503.") var renderQueue = 128
 
     func run() async throws {
         LoggingSystem.bootstrap { label in

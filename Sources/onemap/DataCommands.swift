@@ -166,3 +166,35 @@ struct NearestStraight: ParsableCommand {
         }
     }
 }
+
+struct Schema: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The layers and their properties, as a Markdown table (the README's data model).")
+
+    func run() throws {
+        func typeName(_ t: PropertyType) -> String {
+            switch t {
+            case .text: "text"
+            case .integer(let lo, let hi): "integer" + (lo != nil || hi != nil ? " \(lo.map(String.init) ?? "")…\(hi.map(String.init) ?? "")" : "")
+            case .real(let lo, let hi): "number" + (lo != nil || hi != nil ? " \(lo.map { String(Int($0)) } ?? "")…\(hi.map { String(Int($0)) } ?? "")" : "")
+            case .boolean: "boolean"
+            case .enumeration(let v): v.joined(separator: " \\| ")
+            case .timestamp: "ISO 8601 date-time"
+            case .point: "[lon, lat]"
+            case .stock: "[{item, unit, quantity}]"
+            }
+        }
+        for l in Layers.all {
+            print("#### `\(l.name)` — \(l.title)\n")
+            print("Geometry: \(l.geometry.map(\.rawValue).joined(separator: " or ")). Every feature has a string or integer `id`." + (l.requireOneOf.isEmpty ? "" : " At least one of \(l.requireOneOf.map { "`\($0)`" }.joined(separator: ", ")) is required.") + "\n")
+            print("| property | type | required | notes |")
+            print("|---|---|---|---|")
+            for p in l.properties {
+                var note = p.doc
+                if let r = p.references { note += (note.isEmpty ? "" : "; ") + "must name a `\(r.layer).\(r.column)`" }
+                if l.unique.contains(p.name) { note += (note.isEmpty ? "" : "; ") + "unique" }
+                print("| `\(p.name)` | \(typeName(p.type)) | \(p.required ? "yes" : "") | \(note) |")
+            }
+            print("")
+        }
+    }
+}

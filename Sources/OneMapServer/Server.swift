@@ -58,7 +58,9 @@ public final class OneMapServices: Sendable {
             let r = try store.importGeoJSON(at: seed, actor: "server:first-start")
             logger.info("imported demonstration data", metadata: ["features": .stringConvertible(r.total)])
         }
-        router = try OneMapRouting.Router(store: store)
+        let profilePath = (config.styles as NSString).appendingPathComponent("routing-profile.json")
+        let profile = FileManager.default.fileExists(atPath: profilePath) ? try RoutingProfile.load(path: profilePath) : .emergency
+        router = try OneMapRouting.Router(store: store, profile: profile)
         map = try MapRenderer(store: store, stylesDirectory: config.styles)
         tiles = TileRenderer(map: map)
         let cachePath = (config.database.hasSuffix(".sqlite") ? String(config.database.dropLast(7)) : config.database) + ".tiles.sqlite"

@@ -17,10 +17,22 @@ struct RoutingOptionGroup: ParsableArguments {
         RouteOptions(avoidRisks: avoidRisks?.split(separator: ",").map(String.init) ?? [], avoidZoneLevel: avoidZoneLevel, maxSnap: maxSnap)
     }
 
-    func router(_ store: Store) throws -> Router {
-        let p = try profile.map { try RoutingProfile.load(path: $0) } ?? .emergency
-        return try Router(store: store, profile: p)
+    func router(_ store: Store) throws -> Router { try makeRouter(store, profile: profile) }
+}
+
+/// A router with the given profile, or the shipped Styles/routing-profile.json, or the defaults.
+func makeRouter(_ store: Store, profile: String? = nil) throws -> Router {
+    let shipped = (Paths.styles as NSString).appendingPathComponent("routing-profile.json")
+    let path = profile ?? (FileManager.default.fileExists(atPath: shipped) ? shipped : nil)
+    let p: RoutingProfile
+    do { p = try path.map { try RoutingProfile.load(path: $0) } ?? .emergency } catch let e as RoutingError {
+        printError("error: \(e.description)")
+        throw ExitCode(1)
+    } catch {
+        printError("error: cannot read the routing profile \(path ?? ""): \(error.localizedDescription)")
+        throw ExitCode(1)
     }
+    return try Router(store: store, profile: p)
 }
 
 /// Runs a routing command body, turning errors into a sentence and exit code 1.

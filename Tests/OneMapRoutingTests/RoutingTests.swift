@@ -356,3 +356,23 @@ func simpleDijkstra(n: Int, arcs: [(Int, Int, Double)], from a: Int) -> [Double]
     }
     return d
 }
+
+@Suite struct ProfileTests {
+    @Test func shippedProfileLoadsAndMatchesTheDocumentedDefaults() throws {
+        let p = try RoutingProfile.load(path: repoRoot + "/Styles/routing-profile.json")
+        #expect(p == RoutingProfile.emergency)
+    }
+
+    @Test func badProfilesAreClearErrors() throws {
+        let dir = TempDir()
+        for (text, words) in [(#"{"speeds_kmh":{"village":0}}"#, "must be > 0"), (#"{"speedz":{}}"#, "unknown key \"speedz\""), (#"{"restricted_factor":0.5}"#, "≥ 1")] {
+            try text.write(toFile: dir.path + "/p.json", atomically: true, encoding: .utf8)
+            do {
+                _ = try RoutingProfile.load(path: dir.path + "/p.json")
+                Issue.record("accepted \(text)")
+            } catch let e as RoutingError {
+                #expect(e.description.contains(words), "\(e.description)")
+            }
+        }
+    }
+}

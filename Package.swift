@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(
             name: "OneMapServerTests",
             dependencies: [
-                "OneMapServer", "OneMapStore", "OneMapCore", "OneMapRouting", "OneMapRender",
+                "onemap", "OneMapServer", "OneMapStore", "OneMapCore", "OneMapRouting", "OneMapRender",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict),

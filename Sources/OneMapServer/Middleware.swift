@@ -55,6 +55,7 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             case .unknownLayer, .notFound: throw APIError(.notFound, e.description)
             case .invalidInput: throw APIError(.badRequest, e.description)
             case .conflict: throw APIError(.conflict, e.description)
+            case .preconditionFailed: throw APIError(.preconditionFailed, e.description)
             case .database:
                 context.logger.error("store error", metadata: ["error": .string(e.description)])
                 throw APIError(.internalServerError, "the store failed: \(e.description)")
@@ -68,6 +69,8 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let e as RenderError {
             throw APIError(e.description.hasPrefix("unknown style") ? .notFound : .badRequest, e.description)
         } catch let e as TileID.Invalid {
+            throw APIError(.badRequest, e.description)
+        } catch let e as FeatureProblem {
             throw APIError(.badRequest, e.description)
         } catch let e as ImportFailure {
             throw APIError(.badRequest, e.problems.prefix(20).map(\.description).joined(separator: "; "))

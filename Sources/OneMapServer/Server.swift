@@ -24,6 +24,10 @@ public struct ServerConfiguration: Sendable {
     public var renderQueueLimit: Int
     /// Import this directory into the store on first start when the store is empty.
     public var seedData: String?
+    /// Ask for a viewer token on reads too (writes always need an editor token).
+    public var readsRequireToken = false
+    /// The largest request body accepted (feature writes).
+    public var maxBodyBytes = 4 * 1024 * 1024
 
     public init(database: String, host: String = "127.0.0.1", port: Int = 8080, styles: String = "Styles", web: String = "Web",
                 leaflet: String = "/usr/share/javascript/leaflet", renderThreads: Int = ProcessInfo.processInfo.activeProcessorCount,
@@ -96,7 +100,9 @@ public func buildApplication(services: OneMapServices, logger log: Logger) -> so
     router.middlewares.add(LogRequestsMiddleware(.debug))
     router.middlewares.add(MetricsRecordingMiddleware(metrics: services.metrics))
     router.middlewares.add(JSONErrorMiddleware())
+    router.middlewares.add(ReadAuthMiddleware(services: services))
     addTileRoutes(router, services)
+    addWriteRoutes(router, services)
     addAPIRoutes(router, services)
     addWebRoutes(router, services)
     return Application(

@@ -113,7 +113,8 @@ extension Store {
         }
     }
 
-    func importCollections(_ files: [LayerFile], problems initial: ProblemList, actor: String, progress: ((ImportPhase, Int, Int) -> Void)?) throws -> ImportReport {
+    func importCollections(_ files: [LayerFile], problems initial: ProblemList, actor: String, progress: ((ImportPhase, Int, Int) -> Void)?,
+                           mode: EditMode = .upsert) throws -> ImportReport {
         var problems = initial
         let total = files.reduce(0) { $0 + $1.features.count }
         var done = 0
@@ -200,13 +201,18 @@ extension Store {
                     let codec = FeatureCodec.all[lf.layer.name]!
                     var box = BBox.empty
                     for v in features {
+                        if mode != .upsert {
+                            try Store.editOne(c, codec, v, mode: mode, actor: actor)
+                            written += 1
+                            continue
+                        }
                         try c.run(codec.upsert, codec.bindings(v))
                         if lf.layer.hasStock { try Store.replaceStock(c, v.feature) }
                         box = box.union(v.feature.geometry.bbox)
                         written += 1
                         if written % 2000 == 0 { progress?(.writing, written, total) }
                     }
-                    if !features.isEmpty {
+                    if !features.isEmpty && mode == .upsert {
                         try c.run(
                             "INSERT INTO edit_journal (actor, action, layer, min_lon, min_lat, max_lon, max_lat, after) VALUES (?, 'import', ?, ?, ?, ?, ?, ?)",
                             [.text(actor), .text(lf.layer.name), .double(box.minLon), .double(box.minLat), .double(box.maxLon), .double(box.maxLat), .text("\(features.count) features from \(lf.file)")])

@@ -239,7 +239,7 @@ public enum Layers {
 
 /// Errors of the store, as sentences a user can act on.
 public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
-    public enum Kind: Sendable, Equatable { case unknownLayer, notFound, invalidInput, database, conflict }
+    public enum Kind: Sendable, Equatable { case unknownLayer, notFound, invalidInput, database, conflict, preconditionFailed }
     public let kind: Kind
     public let description: String
     public init(_ kind: Kind, _ description: String) { self.kind = kind; self.description = description }

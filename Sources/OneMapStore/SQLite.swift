@@ -127,6 +127,30 @@ public final class Connection: @unchecked Sendable {
         }
     }
 
+    /// Copies this database into a new file at `path` with the SQLite online backup API.
+    public func backup(to path: String) throws(SQLiteError) {
+        try? FileManager.default.removeItem(atPath: path)
+        let dest = try Connection(path: path)
+        try backup(into: dest)
+        try dest.exec("PRAGMA journal_mode=DELETE")
+    }
+
+    /// Copies this database over `dest` (all pages, one step, so it is consistent).
+    public func backup(into dest: Connection) throws(SQLiteError) {
+        guard let b = sqlite3_backup_init(dest.db, "main", db, "main") else {
+            throw SQLiteError(code: sqlite3_errcode(dest.db), call: "backup_init", message: String(cString: sqlite3_errmsg(dest.db)))
+        }
+        var rc: Int32
+        repeat {
+            rc = sqlite3_backup_step(b, -1)
+            if rc == SQLITE_BUSY || rc == SQLITE_LOCKED { sqlite3_sleep(20) }
+        } while rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED
+        let fin = sqlite3_backup_finish(b)
+        guard rc == SQLITE_DONE, fin == SQLITE_OK else {
+            throw SQLiteError(code: rc, call: "backup_step", message: String(cString: sqlite3_errmsg(dest.db)))
+        }
+    }
+
     public var userVersion: Int {
         get { (try? scalar("PRAGMA user_version")).flatMap { if case .int(let v) = $0 { Int(v) } else { nil } } ?? 0 }
     }

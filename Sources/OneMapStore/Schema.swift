@@ -5,6 +5,7 @@ enum Schema {
     static let migrations: [(String, @Sendable (Connection) throws -> Void)] = [
         ("layers, spatial indexes and warehouse stock", createLayers),
         ("edit journal for cache expiry and audit", createJournal),
+        ("accounts, and an audit log that cannot be rewritten", createAccounts),
     ]
 
     static var currentVersion: Int { migrations.count }
@@ -78,6 +79,21 @@ enum Schema {
               quantity REAL NOT NULL CHECK (quantity >= 0),
               PRIMARY KEY (warehouse_id, item)
             ) WITHOUT ROWID;
+            """)
+    }
+
+    static func createAccounts(_ c: Connection) throws {
+        try c.exec("""
+            CREATE TABLE users (
+              id TEXT PRIMARY KEY,
+              name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 100),
+              role TEXT NOT NULL CHECK (role IN ('viewer','editor','admin')),
+              salt BLOB NOT NULL,
+              token_hash BLOB NOT NULL,
+              created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+            );
+            CREATE TRIGGER edit_journal_no_update BEFORE UPDATE ON edit_journal BEGIN SELECT RAISE(ABORT, 'the audit log cannot be changed'); END;
+            CREATE TRIGGER edit_journal_no_delete BEFORE DELETE ON edit_journal BEGIN SELECT RAISE(ABORT, 'the audit log cannot be changed'); END;
             """)
     }
 

@@ -13,6 +13,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Folder of the demonstration data imported into an empty default store.") var data = "GeoData"
     @Option(help: "Render threads (default: all cores).") var renderThreads = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Metatile renders allowed to queue before tile requests get 503.") var renderQueue = 128
+    @Flag(help: "Ask for a viewer token on reads too (writes always need an editor token).") var requireReadToken = false
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -24,8 +25,10 @@ struct Serve: AsyncParsableCommand {
             database: db ?? Defaults.database, host: host, port: port, styles: Paths.styles,
             web: ProcessInfo.processInfo.environment["ONEMAP_WEB"] ?? "Web", renderThreads: renderThreads, renderQueueLimit: renderQueue,
             seedData: db == nil ? data : nil)
+        var cfg = config
+        cfg.readsRequireToken = requireReadToken
         let app: any ApplicationProtocol
-        do { app = try buildApplication(config) } catch {
+        do { app = try buildApplication(cfg) } catch {
             printError("error: cannot start: \(error)")
             throw ExitCode(1)
         }

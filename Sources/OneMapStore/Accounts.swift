@@ -1,0 +1,90 @@
+import Foundation
+import OneMapCore
+
+/// Who may do what.
+public enum Role: String, Sendable, CaseIterable, Comparable {
+    case viewer, editor, admin
+    var rank: Int { switch self { case .viewer: 0; case .editor: 1; case .admin: 2 } }
+    public static func < (a: Role, b: Role) -> Bool { a.rank < b.rank }
+}
+
+/// An account as the service sees it.
+public struct Account: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var role: Role
+    public var createdAt: String
+}
+
+extension Store {
+    /// Adds an account and returns its token, which is shown once: only a salted hash is kept.
+    /// Tokens look like `om_<id>_<secret>`: the id finds the account, the secret proves it.
+    public func addUser(name: String, role: Role) throws(StoreError) -> (account: Account, token: String) {
+        let trimmed = name.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, trimmed.count <= 100 else { throw StoreError(.invalidInput, "a user name must be 1–100 characters") }
+        var rng = SystemRandomNumberGenerator()
+        let id = (0..<5).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+        let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let salt = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let token = "om_\(id)_" + SHA256.hex(secret)
+        let hash = SHA256.hash(salt + Array(token.utf8))
+        do {
+            try write { c in
+                try c.run("INSERT INTO users (id, name, role, salt, token_hash) VALUES (?, ?, ?, ?, ?)", [.text(id), .text(trimmed), .text(role.rawValue), .blob(salt), .blob(hash)])
+            }
+        } catch let e where e.description.contains("UNIQUE") {
+            throw StoreError(.conflict, "a user named \"\(trimmed)\" already exists")
+        }
+        return (Account(id: id, name: trimmed, role: role, createdAt: Store.timestamp()), token)
+    }
+
+    /// The account a bearer token belongs to, or nil (whatever was wrong with it).
+    public func authenticate(token: String) throws(StoreError) -> Account? {
+        let parts = token.split(separator: "_", maxSplits: 2)
+        guard parts.count == 3, parts[0] == "om", parts[1].count == 10, parts[2].count == 64 else { return nil }
+        return try read { c in
+            guard let row = try c.query("SELECT id, name, role, salt, token_hash, created_at FROM users WHERE id = ?", [.text(String(parts[1]))], { s in
+                (Account(id: s.text(0) ?? "", name: s.text(1) ?? "", role: Role(rawValue: s.text(2) ?? "") ?? .viewer, createdAt: s.text(5) ?? ""),
+                 s.withBlob(3) { Array($0) } ?? [], s.withBlob(4) { Array($0) } ?? [])
+            }).first else {
+                _ = SHA256.hash(Array(token.utf8))  // same work whether or not the id exists
+                return nil
+            }
+            return SHA256.equal(SHA256.hash(row.1 + Array(token.utf8)), row.2) ? row.0 : nil
+        }
+    }
+
+    public func users() throws(StoreError) -> [Account] {
+        try read { c in
+            try c.query("SELECT id, name, role, created_at FROM users ORDER BY name") { s in
+                Account(id: s.text(0) ?? "", name: s.text(1) ?? "", role: Role(rawValue: s.text(2) ?? "") ?? .viewer, createdAt: s.text(3) ?? "")
+            }
+        }
+    }
+
+    public func removeUser(name: String) throws(StoreError) {
+        let n = try write { c in try c.run("DELETE FROM users WHERE name = ?", [.text(name)]) }
+        if n == 0 { throw StoreError(.notFound, "no user named \"\(name)\"") }
+    }
+}
+
+extension Store {
+    /// An online copy of the store (SQLite backup API) that stays consistent while writers write.
+    public func backup(to path: String) throws(StoreError) {
+        try read { c in try c.backup(to: path) }
+    }
+
+    /// Replaces the store's content with a backup after checking it (integrity, schema version).
+    public func restore(from path: String) throws(StoreError) {
+        guard FileManager.default.fileExists(atPath: path) else { throw StoreError(.invalidInput, "no such backup file: \(path)") }
+        let src: Connection
+        do { src = try Connection(path: path, readOnly: true) } catch { throw StoreError(.invalidInput, "\(path) is not a SQLite database: \(error.message)") }
+        do {
+            guard case .text("ok")? = try src.scalar("PRAGMA integrity_check") else { throw StoreError(.invalidInput, "\(path) fails PRAGMA integrity_check") }
+            let v = src.userVersion
+            guard v >= 1, v <= Schema.currentVersion else { throw StoreError(.invalidInput, "\(path) has schema version \(v); this onemap reads 1…\(Schema.currentVersion)") }
+            try write { c in try src.backup(into: c) }
+            try write { c in try Schema.migrate(c) }
+        } catch let e as StoreError { throw e } catch let e as SQLiteError { throw StoreError(.database, e.description) } catch { throw StoreError(.database, "\(error)") }
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import OneMapCore
+import OneMapStore
+
+func storeCommand(_ body: () throws -> Void) throws {
+    do { try body() } catch let e as StoreError {
+        printError("error: \(e.description)")
+        throw ExitCode(1)
+    }
+}
+
+struct User: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Accounts: viewer, editor, admin.", subcommands: [UserAdd.self, UserList.self, UserRemove.self])
+}
+
+struct UserAdd: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Add an account; its token is printed once (only a salted hash is kept).")
+    @Argument var name: String
+    @Option(help: "viewer, editor or admin") var role = "viewer"
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        guard let r = Role(rawValue: role) else {
+            printError("error: --role must be viewer, editor or admin, got \"\(role)\"")
+            throw ExitCode(1)
+        }
+        try storeCommand {
+            let (a, token) = try store.open().addUser(name: name, role: r)
+            print("added \(a.name) (\(a.role.rawValue)). Token — shown only now, keep it secret:")
+            print(token)
+        }
+    }
+}
+
+struct UserList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list")
+    @OptionGroup var store: StoreOptions
+    func run() throws {
+        try storeCommand { print(table(["name", "role", "id", "created"], try store.open().users().map { [$0.name, $0.role.rawValue, $0.id, $0.createdAt] })) }
+    }
+}
+
+struct UserRemove: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove")
+    @Argument var name: String
+    @OptionGroup var store: StoreOptions
+    func run() throws { try storeCommand { try store.open().removeUser(name: name); print("removed \(name)") } }
+}
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Who changed what and when, newest first.")
+    @Option var layer: String?
+    @Option var feature: String?
+    @Option var limit = 50
+    @Flag(help: "JSON output with before and after.") var json = false
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        try storeCommand {
+            let rows = try store.open().audit(layer: layer, featureID: feature, limit: limit)
+            if json {
+                for e in rows {
+                    print(JSONWriter.string(["seq": .number(Double(e.seq)), "at": .string(e.at), "actor": .string(e.actor), "action": .string(e.action),
+                                             "layer": .string(e.layer), "feature_id": e.featureID.map { .string($0) } ?? .null, "before": e.before ?? .null, "after": e.after ?? .null]))
+                }
+                return
+            }
+            print(table(["#", "at", "actor", "action", "layer", "feature"], rows.map { [String($0.seq), $0.at, $0.actor, $0.action, $0.layer, $0.featureID ?? (($0.after?.stringValue) ?? "")] }))
+        }
+    }
+}
+
+struct Backup: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Copy the store to a file while the server keeps writing (SQLite online backup).")
+    @Option(name: .shortAndLong) var out: String
+    @OptionGroup var store: StoreOptions
+    func run() throws {
+        try storeCommand {
+            let t0 = Date()
+            try store.open().backup(to: out)
+            print(String(format: "backed up %@ to %@ in %.2f s", store.db, out, Date().timeIntervalSince(t0)))
+        }
+    }
+}
+
+struct Restore: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Replace the store's content with a checked backup (stop the server first).")
+    @Argument(help: "The backup file.") var file: String
+    @OptionGroup var store: StoreOptions
+    func run() throws {
+        try storeCommand {
+            try store.open().restore(from: file)
+            print("restored \(store.db) from \(file)")
+        }
+    }
+}

@@ -130,8 +130,8 @@ final class Acks: @unchecked Sendable {
             let lines = try String(contentsOfFile: repoRoot + "/GeoData/\(l).geojson", encoding: .utf8).split(separator: "\n").filter { $0.hasPrefix("{\"type\":\"Feature\"") }
             for line in lines.prefix(6) { seeds.append((l, String(line.hasSuffix(",") ? line.dropLast() : line[...]))) }
         }
-        var rng = SystemRandomNumberGenerator()
-        var seed = UInt64.random(in: 0...UInt64.max, using: &rng)
+        // Deterministic by default; ONEMAP_FUZZ_SEED=… explores other inputs.
+        var seed = UInt64(ProcessInfo.processInfo.environment["ONEMAP_FUZZ_SEED"] ?? "") ?? 2026
         func next(_ n: Int) -> Int {
             seed = seed &* 6364136223846793005 &+ 1442695040888963407
             return Int((seed >> 33) % UInt64(max(1, n)))
@@ -178,7 +178,7 @@ final class Acks: @unchecked Sendable {
         let editor = try s.store.addUser(name: "fz", role: .editor).token
         let before = try s.store.contentDigest()
         let app = buildApplication(services: s, logger: quiet)
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededRandom(seed: UInt64(ProcessInfo.processInfo.environment["ONEMAP_FUZZ_SEED"] ?? "") ?? 2026)
         let paths = ["/api/features/{l}", "/api/features/{l}/{x}", "/api/nearest?lon={n}&lat={n}&k={n}&kind={x}", "/api/route?from={n},{n}&to={x}",
                      "/tiles/{x}/{n}/{n}/{n}.png", "/tiles/command/{n}/{n}/{x}", "/api/search?q={x}", "/api/coverage?minutes={n}&kind={x}",
                      "/api/features/{l}?bbox={n},{n},{n},{n}&limit={n}&offset={n}", "/print/village/{x}.pdf", "/api/road_risks/{x}/status",
@@ -226,4 +226,17 @@ final class Tally: @unchecked Sendable {
     private var writes = 0
     func add(_ code: Int, write: Bool) { lock.withLock { counts[code, default: 0] += 1; if write { writes += 1 } } }
     var result: ([Int: Int], Int) { lock.withLock { (counts, writes) } }
+}
+
+/// SplitMix64, so fuzz runs repeat exactly.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }

@@ -38,7 +38,7 @@ let package = Package(
             providers: [.apt(["libproj-dev", "proj-data"])]),
 
         .target(name: "OneMapCore", swiftSettings: strict),
-        .target(name: "OneMapStore", dependencies: ["OneMapCore", "CSpatiaLite"], swiftSettings: strict),
+        .target(name: "OneMapStore", dependencies: ["OneMapCore", "CSpatiaLite", "CProj"], swiftSettings: strict),
         .target(name: "OneMapStyle", dependencies: ["OneMapCore"], swiftSettings: strict),
         .target(name: "OneMapRender", dependencies: ["OneMapCore", "OneMapStore", "OneMapStyle", "CCairo", "CZlib"], swiftSettings: strict),
         .target(name: "OneMapRouting", dependencies: ["OneMapCore", "OneMapStore"], swiftSettings: strict),

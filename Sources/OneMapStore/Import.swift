@@ -25,21 +25,30 @@ struct LayerFile {
     var layer: LayerSpec
     var file: String
     var features: [JSONValue]
+    /// The CRS the document declares in a legacy "crs" member, when not WGS84.
+    var declaredCRS: String? = nil
 }
 
 extension Store {
     /// Imports GeoJSON: a directory of `<layer>.geojson` files or one such file. Every feature is
     /// validated first; the import is one transaction, so on any problem nothing changes. Features
     /// whose id already exists are replaced (their version goes up).
-    public func importGeoJSON(at path: String, actor: String = "import", progress: ((ImportPhase, Int, Int) -> Void)? = nil) throws -> ImportReport {
+    public func importGeoJSON(at path: String, actor: String = "import", crs: String? = nil, progress: ((ImportPhase, Int, Int) -> Void)? = nil) throws -> ImportReport {
         let files = try Store.geoJSONFiles(at: path)
+        // A CRS given by the caller wins; otherwise a file's own "crs" member; otherwise WGS84.
+        let forced = try crs.map { (c: String) throws(StoreError) -> Reprojector in try Reprojector(from: c) }
         var loaded: [LayerFile] = []
         var problems = ProblemList()
         for (k, f) in files.enumerated() {
             progress?(.reading, k, files.count)
             do {
                 let data = try Data(contentsOf: URL(fileURLWithPath: f))
-                loaded.append(try Store.parseCollection(Array(data), file: f))
+                var lf = try Store.parseCollection(Array(data), file: f)
+                if let r = try forced ?? lf.declaredCRS.map({ (c: String) throws(StoreError) -> Reprojector in try Reprojector(from: c) }) {
+                    let points = lf.layer.pointColumns.map(\.name)
+                    lf.features = lf.features.map { r.transformFeature($0, pointProperties: points) }
+                }
+                loaded.append(lf)
             } catch let p as FeatureProblem {
                 problems.add(p)
             } catch {
@@ -105,7 +114,7 @@ extension Store {
             guard let fs = doc["features"]?.arrayValue else {
                 throw FeatureProblem(file: file, index: nil, property: "features", reason: "a FeatureCollection needs a \"features\" array")
             }
-            return LayerFile(layer: spec, file: file, features: fs)
+            return LayerFile(layer: spec, file: file, features: fs, declaredCRS: Reprojector.declaredCRS(doc))
         case "Feature":
             return LayerFile(layer: spec, file: file, features: [doc])
         default:

@@ -20,13 +20,15 @@ struct Import: ParsableCommand {
     @Argument(help: "A directory of <layer>.geojson files or one file.") var path: String
     @OptionGroup var store: StoreOptions
     @Option(help: "How many problems to print.") var maxErrors = 50
+    @Option(help: "The input's coordinate reference system when not WGS84, e.g. EPSG:4549 (CGCS2000 Gauss–Krüger CM 84°E) or EPSG:3857. A file's own \"crs\" member is used otherwise.")
+    var crs: String?
 
     func run() throws {
         let s = try store.open()
         let bar = ProgressBar("import")
         let t0 = Date()
         do {
-            let r = try s.importGeoJSON(at: path, actor: "cli:\(NSUserName())") { phase, done, total in
+            let r = try s.importGeoJSON(at: path, actor: "cli:\(NSUserName())", crs: crs) { phase, done, total in
                 bar.update(done, total, phase.rawValue)
             }
             bar.finish()

@@ -245,3 +245,29 @@ struct SplitMix {
     mutating func next() -> Double { Double(nextBits() >> 11) / Double(1 << 53) }
     mutating func int(_ n: Int) -> Int { Int(nextBits() % UInt64(n)) }
 }
+
+@Suite struct ReprojectionTests {
+    /// Web Mercator input comes back to the lon/lat our own formula started from.
+    @Test func importsProjectedCoordinates() throws {
+        let dir = TempDir()
+        let s = try Store(path: dir.file("p.sqlite"))
+        let pts = [Coord(82.98, 46.2), Coord(82.5, 45.9), Coord(83.4, 46.45)]
+        let features = pts.enumerated().map { i, c -> String in
+            let m = WebMercator.project(c)
+            return #"{"type":"Feature","id":"b\#(i)","geometry":{"type":"Point","coordinates":[\#(m.x),\#(m.y)]},"properties":{"name":"b","operator":"china_mobile","kind":"normal","status":"in_service"}}"#
+        }
+        try ("{\"type\":\"FeatureCollection\",\"features\":[" + features.joined(separator: ",") + "]}").write(toFile: dir.file("base_stations.geojson"), atomically: true, encoding: .utf8)
+        _ = try s.importGeoJSON(at: dir.file("base_stations.geojson"), crs: "EPSG:3857")
+        for (i, c) in pts.enumerated() {
+            guard case .point(let got)? = try s.feature(in: "base_stations", id: "b\(i)")?.feature.geometry else { Issue.record("missing b\(i)"); continue }
+            #expect(abs(got.lon - c.lon) < 1e-7 && abs(got.lat - c.lat) < 1e-7, "\(got) vs \(c)")
+        }
+        // A file may declare its CRS itself (2008-style "crs" member): CGCS2000 is taken as it is.
+        try #"{"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::4490"}},"features":[{"type":"Feature","id":"c1","geometry":{"type":"Point","coordinates":[82.9,46.1]},"properties":{"name":"c","operator":"china_mobile","kind":"normal","status":"in_service"}}]}"#
+            .write(toFile: dir.file("base_stations.geojson"), atomically: true, encoding: .utf8)
+        _ = try s.importGeoJSON(at: dir.file("base_stations.geojson"))
+        guard case .point(let c1)? = try s.feature(in: "base_stations", id: "c1")?.feature.geometry else { Issue.record("missing c1"); return }
+        #expect(abs(c1.lon - 82.9) < 1e-6 && abs(c1.lat - 46.1) < 1e-6)
+        #expect(throws: StoreError.self) { try s.importGeoJSON(at: dir.file("base_stations.geojson"), crs: "EPSG:999999") }
+    }
+}

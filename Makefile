@@ -1,6 +1,5 @@
 # onemap — two commands: `make run` and `make test`. Both install what is missing first.
 SWIFT ?= swift
-DB ?= var/onemap.sqlite
 HOST ?= 127.0.0.1
 PORT ?= 8080
 BIN := .build/release/onemap
@@ -13,8 +12,10 @@ bootstrap:
 build: bootstrap
 	$(SWIFT) build -c release --product onemap
 
+# No --db: the embedded default store (var/onemap.sqlite, or $$ONEMAP_DB), filled with the
+# demonstration data on first start.
 run: build
-	$(BIN) serve --db $(DB) --host $(HOST) --port $(PORT)
+	$(BIN) serve --host $(HOST) --port $(PORT)
 
 test: bootstrap
 	$(SWIFT) test

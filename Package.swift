@@ -62,29 +62,30 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        .target(name: "OneMapTestSupport", dependencies: ["CCairo"], path: "Sources/OneMapTestSupport", swiftSettings: strict),
         .executableTarget(
             name: "onemap-bench", dependencies: ["OneMapCore", "OneMapStore", "OneMapRouting", "OneMapRender", "OneMapPrint", "CCairo", "CZlib"],
             path: "Benchmarks/OneMapBench", swiftSettings: strict),
 
-        .testTarget(name: "OneMapCoreTests", dependencies: ["OneMapCore"], swiftSettings: strict),
+        .testTarget(name: "OneMapCoreTests", dependencies: ["OneMapTestSupport", "OneMapCore"], swiftSettings: strict),
         .testTarget(
-            name: "OneMapStoreTests", dependencies: ["OneMapStore", "OneMapCore", "CSpatiaLite"],
+            name: "OneMapStoreTests", dependencies: ["OneMapTestSupport", "OneMapStore", "OneMapCore", "CSpatiaLite"],
             swiftSettings: strict),
         .testTarget(
             name: "OneMapServerTests",
             dependencies: [
-                "onemap", "OneMapServer", "OneMapStore", "OneMapCore", "OneMapRouting", "OneMapRender",
+                "OneMapTestSupport", "onemap", "OneMapServer", "OneMapStore", "OneMapCore", "OneMapRouting", "OneMapRender",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict),
         .testTarget(
-            name: "OneMapPrintTests", dependencies: ["OneMapPrint", "OneMapRender", "OneMapRouting", "OneMapStore", "OneMapCore", "CCairo"],
+            name: "OneMapPrintTests", dependencies: ["OneMapTestSupport", "OneMapPrint", "OneMapRender", "OneMapRouting", "OneMapStore", "OneMapCore", "CCairo"],
             exclude: ["References"], swiftSettings: strict),
         .testTarget(
-            name: "OneMapRenderTests", dependencies: ["OneMapRender", "OneMapStyle", "OneMapStore", "OneMapCore", "CCairo"],
+            name: "OneMapRenderTests", dependencies: ["OneMapTestSupport", "OneMapRender", "OneMapStyle", "OneMapStore", "OneMapCore", "CCairo"],
             exclude: ["References"], swiftSettings: strict),
         .testTarget(
-            name: "OneMapRoutingTests", dependencies: ["OneMapRouting", "OneMapStore", "OneMapCore"],
+            name: "OneMapRoutingTests", dependencies: ["OneMapTestSupport", "OneMapRouting", "OneMapStore", "OneMapCore"],
             swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

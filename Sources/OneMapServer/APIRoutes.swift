@@ -51,31 +51,6 @@ extension Request {
 /// The largest bbox a feature query may ask for, in degrees per side.
 let maxBBoxDegrees = 5.0
 
-func hitJSON(_ h: ResourceHit) -> JSONValue {
-    var o = JSONObject([("kind", .string(h.kind)), ("id", .string(h.id)), ("name", .string(h.name)), ("reachable", .bool(h.reachable))])
-    o["location"] = [.number(h.point.lon), .number(h.point.lat)]
-    o["drive_seconds"] = h.driveSeconds.map { .number(($0 * 10).rounded() / 10) } ?? .null
-    o["turnout_seconds"] = .number(h.turnoutSeconds)
-    o["eta_seconds"] = h.etaSeconds.map { .number(($0 * 10).rounded() / 10) } ?? .null
-    o["road_metres"] = h.roadMetres.map { .number($0.rounded()) } ?? .null
-    o["straight_metres"] = .number(h.straightMetres.rounded())
-    o["snap_metres"] = h.snapMetres.map { .number($0.rounded()) } ?? .null
-    if let n = h.note { o["note"] = .string(n) }
-    o["route"] = h.reachable ? GeoJSON.json(.lineString(h.route)) : .null
-    return .object(o)
-}
-
-func coverageJSON(_ rows: [CoverageRow], kind: String, standard: Double) -> JSONValue {
-    let ok = rows.filter(\.meetsStandard).count
-    return GeoJSON.collection(rows.map { r in
-        var p: [String: JSONValue] = ["village": .string(r.village), "township": .string(r.township), "meets_standard": .bool(r.meetsStandard)]
-        p["best"] = r.bestStation.map { .string($0) } ?? .null
-        p["response_seconds"] = r.responseSeconds.map { .number(($0 * 10).rounded() / 10) } ?? .null
-        p["drive_seconds"] = r.driveSeconds.map { .number(($0 * 10).rounded() / 10) } ?? .null
-        return Feature(id: r.villageID, geometry: .point(r.point), properties: p)
-    }, extra: [("kind", .string(kind)), ("standard_seconds", .number(standard)), ("villages_meeting_standard", .number(Double(ok))), ("villages", .number(Double(rows.count)))])
-}
-
 func addAPIRoutes(_ router: Hummingbird.Router<BasicRequestContext>, _ s: OneMapServices) {
     router.get("/healthz") { _, _ in jsonResponse(["status": "ok"]) }
     router.get("/readyz") { _, _ -> Response in
@@ -162,7 +137,7 @@ func addAPIRoutes(_ router: Hummingbird.Router<BasicRequestContext>, _ s: OneMap
         let a = try await s.blocking { try s.router.nearest(to: at, kinds: kinds, k: k, options: options) }
         return jsonResponse([
             "incident": [.number(at.lon), .number(at.lat)], "snapped_to": [.number(a.snappedTo.lon), .number(a.snappedTo.lat)],
-            "snap_metres": .number(a.snapMetres.rounded()), "resources": .array(a.hits.map(hitJSON)),
+            "snap_metres": .number(a.snapMetres.rounded()), "resources": .array(a.hits.map(\.json)),
         ])
     }
 
@@ -185,7 +160,7 @@ func addAPIRoutes(_ router: Hummingbird.Router<BasicRequestContext>, _ s: OneMap
         guard minutes > 0, minutes <= 240 else { throw APIError(.badRequest, "minutes must be in 0…240") }
         let options = try request.routeOptions()
         let rows = try await s.blocking { try s.router.coverage(kind: kind, standardSeconds: minutes * 60, options: options) }
-        return jsonResponse(coverageJSON(rows, kind: kind, standard: minutes * 60), headers: [.contentType: "application/geo+json"])
+        return jsonResponse(CoverageRow.featureCollection(rows, kind: kind, standardSeconds: minutes * 60), headers: [.contentType: "application/geo+json"])
     }
 
     router.get("/print/village/:file") { request, context -> Response in

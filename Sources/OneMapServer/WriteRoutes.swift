@@ -25,6 +25,12 @@ func bodyText(_ request: Request, _ s: OneMapServices) async throws -> String {
     return text
 }
 
+/// The body parsed as JSON (400 with the parser's line and column when it is not).
+func jsonBody(_ request: Request, _ s: OneMapServices) async throws -> JSONValue {
+    let text = try await bodyText(request, s)
+    do { return try JSONParser.parse(text) } catch { throw APIError(.badRequest, error.description) }
+}
+
 /// The version an If-Match header names ("3", 3 or W/"3"), if any.
 func ifMatch(_ request: Request) throws -> Int? {
     guard let v = request.headers[.ifMatch] else { return nil }
@@ -75,9 +81,7 @@ func addWriteRoutes(_ router: Hummingbird.Router<BasicRequestContext>, _ s: OneM
         let layer = try knownLayer(context), id = try featureID(context)
         let user = try await authorize(request, s, .editor)
         let version = try ifMatch(request)
-        let body = try await bodyText(request, s)
-        let changes: JSONValue
-        do { changes = try JSONParser.parse(body) } catch let e as JSONSyntaxError { throw APIError(.badRequest, e.description) }
+        let changes = try await jsonBody(request, s)
         try await s.blocking { try s.store.patch(layer: layer, id: id, changes: changes, ifVersion: version, actor: "user:\(user.name)") }
         return try await currentFeature(s, layer, id)
     }
@@ -94,8 +98,7 @@ func addWriteRoutes(_ router: Hummingbird.Router<BasicRequestContext>, _ s: OneM
         let id = try featureID(context)
         let user = try await authorize(request, s, .editor)
         let version = try ifMatch(request)
-        let body: JSONValue
-        do { body = try JSONParser.parse(try await bodyText(request, s)) } catch let e as JSONSyntaxError { throw APIError(.badRequest, e.description) }
+        let body = try await jsonBody(request, s)
         guard let status = body["status"]?.stringValue, ["open", "restricted", "closed"].contains(status) else {
             throw APIError(.badRequest, "body must be {\"status\": \"open\" | \"restricted\" | \"closed\", \"note\": \"…\"}")
         }
@@ -108,8 +111,7 @@ func addWriteRoutes(_ router: Hummingbird.Router<BasicRequestContext>, _ s: OneM
         let id = try featureID(context)
         let user = try await authorize(request, s, .editor)
         let version = try ifMatch(request)
-        let body: JSONValue
-        do { body = try JSONParser.parse(try await bodyText(request, s)) } catch let e as JSONSyntaxError { throw APIError(.badRequest, e.description) }
+        let body = try await jsonBody(request, s)
         guard let item = body["item"]?.stringValue else { throw APIError(.badRequest, "body must be {\"item\": \"帐篷\", \"delta\": -20} or {\"item\": …, \"set\": 100, \"unit\": \"顶\"}") }
         let delta = body["delta"]?.doubleValue, set = body["set"]?.doubleValue
         if let d = delta ?? set, !d.isFinite { throw APIError(.badRequest, "quantities must be finite numbers") }

@@ -51,20 +51,6 @@ func km(_ m: Double?) -> String { m.map { String(format: "%.2f", $0 / 1000) } ??
 
 func lineJSON(_ pts: [Coord]) -> JSONValue { GeoJSON.json(.lineString(pts)) }
 
-func hitJSON(_ h: ResourceHit) -> JSONValue {
-    var o = JSONObject([("kind", .string(h.kind)), ("id", .string(h.id)), ("name", .string(h.name)), ("reachable", .bool(h.reachable))])
-    o["location"] = [.number(h.point.lon), .number(h.point.lat)]
-    o["drive_seconds"] = h.driveSeconds.map { .number(($0 * 10).rounded() / 10) } ?? .null
-    o["turnout_seconds"] = .number(h.turnoutSeconds)
-    o["eta_seconds"] = h.etaSeconds.map { .number(($0 * 10).rounded() / 10) } ?? .null
-    o["road_metres"] = h.roadMetres.map { .number($0.rounded()) } ?? .null
-    o["straight_metres"] = .number(h.straightMetres.rounded())
-    o["snap_metres"] = h.snapMetres.map { .number($0.rounded()) } ?? .null
-    if let n = h.note { o["note"] = .string(n) }
-    o["route"] = h.reachable ? lineJSON(h.route) : .null
-    return .object(o)
-}
-
 struct Nearest: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The resources that reach an incident first by road.")
     @Option(help: "Incident lon,lat, e.g. 82.98,46.20") var at: String
@@ -99,7 +85,7 @@ struct Nearest: ParsableCommand {
                 printError("wrote \(png)")
             }
             if json {
-                print(JSONWriter.string(["incident": [.number(p.lon), .number(p.lat)], "snap_metres": .number(a.snapMetres.rounded()), "resources": .array(a.hits.map(hitJSON))]))
+                print(JSONWriter.string(["incident": [.number(p.lon), .number(p.lat)], "snap_metres": .number(a.snapMetres.rounded()), "resources": .array(a.hits.map(\.json))]))
                 return
             }
             print(String(format: "incident %.5f,%.5f — on the road %.0f m away", p.lon, p.lat, a.snapMetres))
@@ -166,7 +152,7 @@ struct Coverage: ParsableCommand {
         try routingCommand {
             let st = try store.open()
             let rows = try routing.router(st).coverage(kind: k, standardSeconds: standard, options: routing.routeOptions)
-            let fc = coverageGeoJSON(rows, standard: standard)
+            let fc = CoverageRow.featureCollection(rows, kind: k, standardSeconds: standard)
             if let png {
                 let ok = rows.filter(\.meetsStandard).count
                 var m = ResultMap(title: String(format: "%@ %.0f 分钟覆盖：%d / %d 个村达标（含出动时间）", k == "micro_fire_stations" ? "微型消防站" : "消防站", standard / 60, ok, rows.count))
@@ -193,16 +179,6 @@ struct Coverage: ParsableCommand {
 
 enum OneMapCLI {
     static func minutes(_ s: Double?) -> String { s.map { String(format: "%.1f", $0 / 60) } ?? "—" }
-}
-
-func coverageGeoJSON(_ rows: [CoverageRow], standard: Double) -> JSONValue {
-    GeoJSON.collection(rows.map { r in
-        var p: [String: JSONValue] = ["village": .string(r.village), "township": .string(r.township), "meets_standard": .bool(r.meetsStandard),
-                                      "standard_seconds": .number(standard)]
-        p["best"] = r.bestStation.map { .string($0) } ?? .null
-        p["response_seconds"] = r.responseSeconds.map { .number(($0 * 10).rounded() / 10) } ?? .null
-        return Feature(id: r.villageID, geometry: .point(r.point), properties: p)
-    })
 }
 
 struct Isochrone: ParsableCommand {

@@ -1,6 +1,7 @@
 import CCairo
 import Foundation
 import Testing
+import OneMapTestSupport
 
 @testable import OneMapCore
 @testable import OneMapPrint
@@ -8,20 +9,11 @@ import Testing
 @testable import OneMapRouting
 @testable import OneMapStore
 
-let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let repoRoot = repositoryRoot()
 let updateReferences = ProcessInfo.processInfo.environment["ONEMAP_UPDATE_REFERENCES"] == "1"
 
-final class TempDir: Sendable {
-    let path: String
-    init() {
-        path = NSTemporaryDirectory() + "onemap-print-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    func file(_ n: String) -> String { path + "/" + n }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
-let shared = TempDir()
+let shared = TempDir("print")
 let atlas: VillageAtlas = {
     let s = try! Store(path: shared.file("demo.sqlite"))
     _ = try! s.importGeoJSON(at: repoRoot + "/GeoData")
@@ -30,17 +22,9 @@ let atlas: VillageAtlas = {
 
 /// Runs a poppler tool and returns its standard output.
 func poppler(_ tool: String, _ args: [String]) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/" + tool)
-    p.arguments = args
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = FileHandle.nullDevice
-    try p.run()
-    let d = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    #expect(p.terminationStatus == 0, "\(tool) failed")
-    return String(decoding: d, as: UTF8.self)
+    let r = try runProgram("/usr/bin/" + tool, args)
+    #expect(r.status == 0, "\(tool) failed")
+    return r.out
 }
 
 func fixedOptions() -> PageOptions {
@@ -131,9 +115,7 @@ func fixedOptions() -> PageOptions {
         #expect(a.0 == b.0 && a.1 == b.1)
         var bad = 0
         for i in 0..<min(a.2.count, b.2.count) {
-            var worst = 0
-            for sh in stride(from: 0, to: 24, by: 8) { worst = max(worst, abs(Int((a.2[i] >> UInt32(sh)) & 0xff) - Int((b.2[i] >> UInt32(sh)) & 0xff))) }
-            if worst > 40 { bad += 1 }
+            if PNGPixels.channelDistance(a.2[i] & 0xFFFFFF, b.2[i] & 0xFFFFFF) > 40 { bad += 1 }
         }
         #expect(Double(bad) / Double(a.2.count) < 0.01, "\(bad) pixels differ")
     }
@@ -149,14 +131,6 @@ func fixedOptions() -> PageOptions {
 }
 
 func pixels(_ path: String) throws -> (Int, Int, [UInt32]) {
-    let s = cairo_image_surface_create_from_png(path)!
-    defer { cairo_surface_destroy(s) }
-    let w = Int(cairo_image_surface_get_width(s)), h = Int(cairo_image_surface_get_height(s)), stride = Int(cairo_image_surface_get_stride(s))
-    guard w > 0, let base = cairo_image_surface_get_data(s) else { return (0, 0, []) }
-    var d = [UInt32](repeating: 0, count: w * h)
-    for y in 0..<h {
-        let row = UnsafeRawPointer(base + y * stride).assumingMemoryBound(to: UInt32.self)
-        for x in 0..<w { d[y * w + x] = row[x] }
-    }
-    return (w, h, d)
+    let p = PNGPixels(file: path)
+    return (p.width, p.height, p.data)
 }

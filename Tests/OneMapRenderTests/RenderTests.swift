@@ -1,25 +1,18 @@
 import CCairo
 import Foundation
 import Testing
+import OneMapTestSupport
 
 @testable import OneMapCore
 @testable import OneMapRender
 @testable import OneMapStore
 @testable import OneMapStyle
 
-let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let repoRoot = repositoryRoot()
 let referenceDir = repoRoot + "/Tests/OneMapRenderTests/References"
 /// Set ONEMAP_UPDATE_REFERENCES=1 to rewrite the reference images from the current renderer.
 let updateReferences = ProcessInfo.processInfo.environment["ONEMAP_UPDATE_REFERENCES"] == "1"
 
-final class TempDir: Sendable {
-    let path: String
-    init() {
-        path = NSTemporaryDirectory() + "onemap-render-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 /// One demo store per test process (import is ~0.3 s; the tests only read it).
 let sharedDir = TempDir()
@@ -30,42 +23,7 @@ let sharedStore: Store = {
 }()
 let sharedMap = try! MapRenderer(store: sharedStore, stylesDirectory: repoRoot + "/Styles")
 
-/// Decoded ARGB pixels of a PNG.
-struct Pixels {
-    var width: Int, height: Int, data: [UInt32]
-    init(png: [UInt8]) {
-        let path = NSTemporaryDirectory() + "onemap-png-" + UUID().uuidString + ".png"
-        try! Data(png).write(to: URL(fileURLWithPath: path))
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let s = cairo_image_surface_create_from_png(path)!
-        defer { cairo_surface_destroy(s) }
-        width = Int(cairo_image_surface_get_width(s))
-        height = Int(cairo_image_surface_get_height(s))
-        let stride = Int(cairo_image_surface_get_stride(s))
-        let base = cairo_image_surface_get_data(s)!
-        var d = [UInt32](repeating: 0, count: width * height)
-        for y in 0..<height {
-            let row = UnsafeRawPointer(base + y * stride).assumingMemoryBound(to: UInt32.self)
-            for x in 0..<width { d[y * width + x] = row[x] }
-        }
-        data = d
-    }
-
-    /// Fraction of pixels whose largest channel difference exceeds `threshold`.
-    func difference(_ o: Pixels, threshold: Int = 24) -> Double {
-        guard width == o.width, height == o.height else { return 1 }
-        var bad = 0
-        for i in 0..<data.count {
-            let a = data[i], b = o.data[i]
-            var worst = 0
-            for shift in stride(from: 0, to: 32, by: 8) { worst = max(worst, abs(Int((a >> UInt32(shift)) & 0xff) - Int((b >> UInt32(shift)) & 0xff))) }
-            if worst > threshold { bad += 1 }
-        }
-        return Double(bad) / Double(data.count)
-    }
-
-    var distinctColours: Int { Set(data).count }
-}
+typealias Pixels = PNGPixels
 
 @Suite(.serialized) struct VisualRegressionTests {
     /// (style, tile, scale): the county at z8, the seat area at z11, z14 and z16, @2x, dark.
@@ -112,11 +70,7 @@ struct Pixels {
                 for py in 0..<ts {
                     for px in 0..<ts {
                         let a = t.data[py * ts + px], b = whole.data[(dy * ts + py) * whole.width + dx * ts + px]
-                        if a != b {
-                            var worst = 0
-                            for sh in stride(from: 0, to: 32, by: 8) { worst = max(worst, abs(Int((a >> UInt32(sh)) & 0xff) - Int((b >> UInt32(sh)) & 0xff))) }
-                            if worst > 24 { bad += 1 }
-                        }
+                        if a != b && PNGPixels.channelDistance(a, b) > 24 { bad += 1 }
                     }
                 }
             }

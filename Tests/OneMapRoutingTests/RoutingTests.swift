@@ -1,18 +1,11 @@
 import Foundation
 import Testing
+import OneMapTestSupport
 
 @testable import OneMapCore
 @testable import OneMapRouting
 @testable import OneMapStore
 
-final class TempDir {
-    let path: String
-    init() {
-        path = NSTemporaryDirectory() + "onemap-routing-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 /// Hand-built networks near 46° N: 0.01° of longitude ≈ 772 m, 0.01° of latitude ≈ 1112 m.
 struct Net {
@@ -272,7 +265,7 @@ struct Rand {
     }
 }
 
-let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let repoRoot = repositoryRoot()
 
 @Suite struct DemonstrationNetworkTests {
     /// onemap's node-to-node costs against two references on the demonstration network: an

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Testing
+import OneMapTestSupport
 
 @testable import OneMapCore
 @testable import OneMapServer
@@ -20,19 +21,7 @@ let onemapBinary: String = {
 }()
 
 @discardableResult
-func sh(_ exe: String, _ args: [String], cwd: String = repoRoot) throws -> (status: Int32, out: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: exe)
-    p.arguments = args
-    p.currentDirectoryURL = URL(fileURLWithPath: cwd)
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = FileHandle.nullDevice
-    try p.run()
-    let d = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: d, as: UTF8.self))
-}
+func sh(_ exe: String, _ args: [String], cwd: String = repoRoot) throws -> (status: Int32, out: String) { try runProgram(exe, args, cwd: cwd) }
 
 /// Acknowledged writes, shared between the writer thread and the test.
 final class Acks: @unchecked Sendable {

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Testing
+import OneMapTestSupport
 
 @testable import OneMapCore
 @testable import OneMapRender

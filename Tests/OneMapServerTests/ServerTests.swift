@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Testing
+import OneMapTestSupport
 
 #if canImport(FoundationXML)
 import FoundationXML
@@ -15,16 +16,8 @@ import FoundationXML
 @testable import OneMapServer
 @testable import OneMapStore
 
-let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let repoRoot = repositoryRoot()
 
-final class TempDir: Sendable {
-    let path: String
-    init() {
-        path = NSTemporaryDirectory() + "onemap-server-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 let quiet: Logger = {
     var l = Logger(label: "test")
@@ -272,18 +265,7 @@ func errorMessage(_ b: ByteBuffer) -> String {
 }
 
 /// Runs a program and returns its standard output.
-func run(_ exe: String, _ args: [String]) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: exe)
-    p.arguments = args
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = FileHandle.nullDevice
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
-}
+func run(_ exe: String, _ args: [String]) throws -> String { try runProgram(exe, args).out }
 
 /// What the WMTS structure checks need from the capabilities document.
 final class WMTSDocument: NSObject, XMLParserDelegate {

@@ -1,21 +1,12 @@
 import Foundation
 import Testing
+import OneMapTestSupport
 
 @testable import OneMapCore
 @testable import OneMapStore
 
-/// A temporary folder removed when the test ends.
-final class TempDir {
-    let path: String
-    init() {
-        path = NSTemporaryDirectory() + "onemap-test-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    func file(_ name: String) -> String { path + "/" + name }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
-let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let repoRoot = repositoryRoot()
 let geoData = repoRoot + "/GeoData"
 
 func demoStore(_ dir: TempDir) throws -> Store {

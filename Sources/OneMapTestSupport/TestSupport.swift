@@ -1,0 +1,86 @@
+import CCairo
+import Foundation
+
+/// Test helpers shared by every test target (a module, as swift-nio ships its test utilities).
+
+/// A temporary folder, removed when the value goes away.
+public final class TempDir: Sendable {
+    public let path: String
+    public init(_ label: String = "test") {
+        path = NSTemporaryDirectory() + "onemap-\(label)-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    public func file(_ name: String) -> String { path + "/" + name }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// The repository's root, found from a test file's #filePath.
+public func repositoryRoot(_ filePath: String = #filePath) -> String {
+    var url = URL(fileURLWithPath: filePath)
+    while url.path != "/" {
+        url.deleteLastPathComponent()
+        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
+    }
+    return FileManager.default.currentDirectoryPath
+}
+
+/// Runs a program; returns its exit status and standard output (standard error discarded).
+@discardableResult
+public func runProgram(_ exe: String, _ args: [String], cwd: String? = nil) throws -> (status: Int32, out: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: exe)
+    p.arguments = args
+    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let d = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: d, as: UTF8.self))
+}
+
+/// Decoded ARGB pixels of a PNG file.
+public struct PNGPixels {
+    public var width: Int, height: Int, data: [UInt32]
+
+    public init(file path: String) {
+        let s = cairo_image_surface_create_from_png(path)!
+        defer { cairo_surface_destroy(s) }
+        width = max(0, Int(cairo_image_surface_get_width(s)))
+        height = max(0, Int(cairo_image_surface_get_height(s)))
+        let stride = Int(cairo_image_surface_get_stride(s))
+        var d = [UInt32](repeating: 0, count: width * height)
+        if width > 0, let base = cairo_image_surface_get_data(s) {
+            for y in 0..<height {
+                let row = UnsafeRawPointer(base + y * stride).assumingMemoryBound(to: UInt32.self)
+                for x in 0..<width { d[y * width + x] = row[x] }
+            }
+        }
+        data = d
+    }
+
+    public init(png: [UInt8]) {
+        let path = NSTemporaryDirectory() + "onemap-png-" + UUID().uuidString + ".png"
+        try! Data(png).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        self.init(file: path)
+    }
+
+    /// The largest channel difference between two pixels.
+    public static func channelDistance(_ a: UInt32, _ b: UInt32) -> Int {
+        var worst = 0
+        for shift in stride(from: 0, to: 32, by: 8) { worst = max(worst, abs(Int((a >> UInt32(shift)) & 0xff) - Int((b >> UInt32(shift)) & 0xff))) }
+        return worst
+    }
+
+    /// Fraction of pixels differing by more than `threshold` in some channel (1 when sizes differ).
+    public func difference(_ o: PNGPixels, threshold: Int = 24) -> Double {
+        guard width == o.width, height == o.height, !data.isEmpty else { return 1 }
+        var bad = 0
+        for i in 0..<data.count where data[i] != o.data[i] && PNGPixels.channelDistance(data[i], o.data[i]) > threshold { bad += 1 }
+        return Double(bad) / Double(data.count)
+    }
+
+    public var distinctColours: Int { Set(data).count }
+}

@@ -365,8 +365,13 @@ struct PageLayout {
                     let c = atlas.map.color(l.value("fill-color", ctx)) ?? Color(0.8, 0.8, 0.8)
                     cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a); cairo_fill(cr)
                 case .line:
-                    cairo_move_to(cr, x, y + 5 * k); cairo_line_to(cr, x + sw, y + 5 * k)
                     let c = atlas.map.color(l.value("line-color", ctx)) ?? Color(0.3, 0.3, 0.3)
+                    let w = min(6, max(1, (l.value("line-width", ctx)?.doubleValue ?? 1))) * k
+                    if c.r + c.g + c.b > 2.6 {  // a white road: show its casing so the swatch is visible
+                        cairo_move_to(cr, x, y + 5 * k); cairo_line_to(cr, x + sw, y + 5 * k)
+                        cairo_set_source_rgb(cr, 0.55, 0.55, 0.55); cairo_set_line_width(cr, w + 1.6 * k); cairo_stroke(cr)
+                    }
+                    cairo_move_to(cr, x, y + 5 * k); cairo_line_to(cr, x + sw, y + 5 * k)
                     cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a)
                     cairo_set_line_width(cr, min(6, max(1, (l.value("line-width", ctx)?.doubleValue ?? 1))) * k)
                     if let d = l.value("line-dasharray", ctx)?.arrayValue?.compactMap(\.doubleValue), !d.isEmpty { cairo_set_dash(cr, d.map { $0 * 2 * k }, Int32(d.count), 0) }

@@ -203,17 +203,11 @@ func referenceCosts(roads: [(id: String, coords: [(Double, Double)], cls: String
     return Dictionary(uniqueKeysWithValues: pts.enumerated().map { ($1, d[$0]) })
 }
 
-struct Rand {
-    var s: UInt64
-    mutating func next() -> UInt64 { s &+= 0x9E37_79B9_7F4A_7C15; var z = s; z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9; z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB; return z ^ (z >> 31) }
-    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
-}
 
 @Suite struct PropertyTests {
     @Test(arguments: 0..<12)
     func nearestAndRouteAgreeWithAReferenceOnRandomGraphs(seed: Int) throws {
-        var rng = Rand(s: UInt64(seed) &* 7919 &+ 1)
+        var rng = SeededRandom(seed: UInt64(seed) &* 7919 &+ 1)
         let size = 5 + rng.int(4)
         let classes = ["national", "county", "village", "track"]
         var n = Net()
@@ -281,7 +275,7 @@ let repoRoot = repositoryRoot()
         let vr = try VirtualRoutingNetwork(snapshot: s, path: dir.path + "/vr.sqlite")
         let arcs = s.arcList
         let n = s.graph.nodeCount
-        var rng = Rand(s: 2026)
+        var rng = SeededRandom(seed: 2026)
         var compared = 0, agreed = 0, vrLonger = 0
         for _ in 0..<50 {
             let a = rng.int(n)

@@ -148,12 +148,12 @@ func demoStore(_ dir: TempDir) throws -> Store {
     @Test func bboxQueriesAgreeWithBruteForce() throws {
         let dir = TempDir()
         let s = try demoStore(dir)
-        var rng = SplitMix(seed: 42)
+        var rng = SeededRandom(seed: 42)
         for layer in ["roads", "hazard_zones", "base_stations", "villages", "road_risks"] {
             let all = try s.allFeatures(of: layer)
             for _ in 0..<60 {
-                let lon = 82.0 + rng.next() * 1.6, lat = 45.4 + rng.next() * 1.2
-                let w = rng.next() * 0.3, h = rng.next() * 0.2
+                let lon = 82.0 + rng.unit() * 1.6, lat = 45.4 + rng.unit() * 1.2
+                let w = rng.unit() * 0.3, h = rng.unit() * 0.2
                 let box = BBox(minLon: lon, minLat: lat, maxLon: lon + w, maxLat: lat + h)
                 let got = try s.features(in: layer, bbox: box).map(\.id)
                 let want = all.filter { Planar.intersects($0.geometry, box) }.map(\.id).sorted()
@@ -173,11 +173,11 @@ func demoStore(_ dir: TempDir) throws -> Store {
     @Test func nearestByStraightLineMatchesBruteForce() throws {
         let dir = TempDir()
         let s = try demoStore(dir)
-        var rng = SplitMix(seed: 7)
+        var rng = SeededRandom(seed: 7)
         for layer in ["warehouses", "shelters", "hazard_zones"] {
             let all = try s.allFeatures(of: layer)
             for _ in 0..<25 {
-                let p = Coord(82.1 + rng.next() * 1.4, 45.5 + rng.next() * 1.0)
+                let p = Coord(82.1 + rng.unit() * 1.4, 45.5 + rng.unit() * 1.0)
                 let got = try s.nearest(in: layer, to: p, k: 3)
                 let want = all.map { ($0.id, Store.distance(from: p, to: $0.geometry)) }.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(3)
                 #expect(got.map(\.feature.id) == want.map(\.0), "\(layer) at \(p)")
@@ -222,20 +222,6 @@ func demoStore(_ dir: TempDir) throws -> Store {
     }
 }
 
-/// A small deterministic generator for test inputs.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func nextBits() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func next() -> Double { Double(nextBits() >> 11) / Double(1 << 53) }
-    mutating func int(_ n: Int) -> Int { Int(nextBits() % UInt64(n)) }
-}
 
 @Suite struct ReprojectionTests {
     /// Web Mercator input comes back to the lon/lat our own formula started from.

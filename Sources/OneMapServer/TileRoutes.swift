@@ -78,6 +78,7 @@ func tilePNG(_ s: OneMapServices, style: String, tile: TileID, scale: Int) async
     if try s.cache.syncIfNeeded(with: s.store) > 0 { s.metrics.tilesExpired.increment() }
     if let hit = s.cache.memoryGet(style: style, tile: tile, scale: scale) {
         s.metrics.tilesFromCache.increment()
+        if hit.data.count < 1024, s.tiles.isEmptyTile(hit.data, style: style, scale: scale) { s.metrics.emptyTiles.increment() }
         return (hit.data, hit.etag)
     }
     if let hit = try await s.blocking({ try s.cache.get(style: style, tile: tile, scale: scale) }) {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import Prometheus
 
 /// The service's Prometheus metrics, in its own registry (nothing global, so several servers
@@ -24,12 +25,18 @@ public final class ServerMetrics: Sendable {
         tilesExpired = registry.makeCounter(name: "onemap_cache_expiries_total")
     }
 
+    private let series = SeriesCache()
+
     func request(route: String, method: String, status: Int, seconds: Double) {
-        registry.makeCounter(name: "http_requests_total", labels: [("route", route), ("method", method), ("status", String(status))]).increment()
-        registry.makeDurationHistogram(
-            name: "http_request_duration_seconds", labels: [("route", route)],
-            buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)]
-        ).recordNanoseconds(Int64(seconds * 1e9))
+        // The registry builds and hashes label arrays on every lookup; keep the handles instead.
+        let (counter, histogram) = series.get(route: route, method: method, status: status) {
+            (registry.makeCounter(name: "http_requests_total", labels: [("route", route), ("method", method), ("status", String(status))]),
+             registry.makeDurationHistogram(
+                name: "http_request_duration_seconds", labels: [("route", route)],
+                buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)]))
+        }
+        counter.increment()
+        histogram.recordNanoseconds(Int64(seconds * 1e9))
     }
 
     /// The exposition text.
@@ -92,3 +99,35 @@ actor MetatileFlights {
 
 /// A tile address usable as a dictionary key across modules.
 struct TileIDKey: Hashable, Sendable { let z: Int, x: Int, y: Int }
+
+/// Metric handles per (route, method, status).
+///
+/// `@unchecked Sendable`: `map` only under `lock`; the handles are thread-safe.
+final class SeriesCache: @unchecked Sendable {
+    struct Key: Hashable { let route: String, method: String, status: Int }
+    private let lock = NSLock()
+    private var map: [Key: (Counter, DurationHistogram)] = [:]
+    func get(route: String, method: String, status: Int, make: () -> (Counter, DurationHistogram)) -> (Counter, DurationHistogram) {
+        let k = Key(route: route, method: method, status: status)
+        return lock.withLock {
+            if let v = map[k] { return v }
+            let v = make()
+            map[k] = v
+            return v
+        }
+    }
+}
+
+/// The hottest tiles as ready-to-send buffers (no copy per response), dropped whenever the
+/// tile cache expires anything.
+///
+/// `@unchecked Sendable`: `map` only under `lock`; ByteBuffers are values.
+final class HotTiles: @unchecked Sendable {
+    struct Key: Hashable { let style: String, scale: Int, z: Int, x: Int, y: Int }
+    private let lock = NSLock()
+    private var map: [Key: (ByteBuffer, String)] = [:]
+    let capacity = 4096
+    func get(_ k: Key) -> (ByteBuffer, String)? { lock.withLock { map[k] } }
+    func put(_ k: Key, _ v: (ByteBuffer, String)) { lock.withLock { if map.count >= capacity { map.removeAll(keepingCapacity: true) }; map[k] = v } }
+    func clear() { lock.withLock { map.removeAll(keepingCapacity: true) } }
+}

@@ -50,6 +50,7 @@ public final class OneMapServices: Sendable {
     public let atlas: VillageAtlas
     let renderPool: NIOThreadPool
     let flights = MetatileFlights()
+    let hot = HotTiles()
     let queue: RenderQueue
 
     public init(config: ServerConfiguration, logger: Logger) throws {

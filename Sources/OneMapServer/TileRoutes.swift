@@ -32,13 +32,13 @@ func addTileRoutes(_ router: Hummingbird.Router<BasicRequestContext>, _ s: OneMa
         let (y, scale) = try parseTileFile(try context.parameters.require("file"))
         let tile: TileID
         do { tile = try TileID(z: z, x: x, y: y) } catch let e as TileID.Invalid { throw APIError(.badRequest, e.description) }
-        let (bytes, etag) = try await tilePNG(s, style: style, tile: tile, scale: scale)
+        let (buffer, etag) = try await tileBuffer(s, style: style, tile: tile, scale: scale)
         var headers: HTTPFields = [.eTag: etag, .cacheControl: "public, max-age=300, must-revalidate"]
         if let inm = request.headers[.ifNoneMatch], inm.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }).contains(where: { $0 == etag || $0 == "*" }) {
             return Response(status: .notModified, headers: headers)
         }
         headers[.contentType] = "image/png"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
     }
 
     router.get("/tiles/:style") { request, context -> Response in
@@ -71,11 +71,27 @@ func addTileRoutes(_ router: Hummingbird.Router<BasicRequestContext>, _ s: OneMa
     }
 }
 
+/// The tile as a ready buffer: from the hot set, else from `tilePNG`.
+func tileBuffer(_ s: OneMapServices, style: String, tile: TileID, scale: Int) async throws -> (ByteBuffer, String) {
+    if try s.cache.syncIfNeeded(with: s.store) > 0 {
+        s.metrics.tilesExpired.increment()
+        s.hot.clear()
+    }
+    let key = HotTiles.Key(style: style, scale: scale, z: tile.z, x: tile.x, y: tile.y)
+    if let hit = s.hot.get(key) {
+        s.metrics.tilesFromCache.increment()
+        return hit
+    }
+    let (bytes, etag) = try await tilePNG(s, style: style, tile: tile, scale: scale)
+    let v = (ByteBuffer(bytes: bytes), etag)
+    s.hot.put(key, v)
+    return v
+}
+
 /// The tile's bytes and entity tag: from the cache, or rendered once per metatile.
 func tilePNG(_ s: OneMapServices, style: String, tile: TileID, scale: Int) async throws -> ([UInt8], String) {
     // Hot path: the journal check is an in-memory counter most of the time and the tile comes
     // from memory, so a cached tile never leaves the event loop.
-    if try s.cache.syncIfNeeded(with: s.store) > 0 { s.metrics.tilesExpired.increment() }
     if let hit = s.cache.memoryGet(style: style, tile: tile, scale: scale) {
         s.metrics.tilesFromCache.increment()
         if hit.data.count < 1024, s.tiles.isEmptyTile(hit.data, style: style, scale: scale) { s.metrics.emptyTiles.increment() }

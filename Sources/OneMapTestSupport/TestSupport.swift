@@ -40,6 +40,22 @@ public func runProgram(_ exe: String, _ args: [String], cwd: String? = nil) thro
     return (p.terminationStatus, String(decoding: d, as: UTF8.self))
 }
 
+/// Runs a program; returns its exit status, standard output and standard error.
+public func runProgramCapturing(_ exe: String, _ args: [String], cwd: String? = nil) throws -> (status: Int32, out: String, err: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: exe)
+    p.arguments = args
+    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
 /// Decoded ARGB pixels of a PNG file.
 public struct PNGPixels {
     public var width: Int, height: Int, data: [UInt32]

@@ -1,0 +1,52 @@
+import Foundation
+import OneMapTestSupport
+import Testing
+
+@testable import OneMapCore
+@testable import OneMapStore
+
+/// The command line as a user meets it: bad input is one sentence on stderr and a non-zero exit,
+/// and a refused import leaves the store as it was.
+@Suite(.serialized) struct CLITests {
+    @Test func badInputIsASentenceAndANonZeroExit() throws {
+        let dir = TempDir("cli")
+        let db = dir.file("c.sqlite")
+        #expect(try runProgramCapturing(onemapBinary, ["import", "GeoData", "--db", db], cwd: repoRoot).status == 0)
+        let digest = try Store(path: db).contentDigest()
+        try #"{"type":"FeatureCollection","features":[{"type":"Feature","id":"x","geometry":{"type":"Point","coordinates":[182,46]},"properties":{"name":"a","capacity":1}}]}"#
+            .write(toFile: dir.file("shelters.geojson"), atomically: true, encoding: .utf8)
+        for (args, words) in [
+            (["import", dir.file("shelters.geojson")], "outside the world"),
+            (["render", "--tile", "12/99999/1", "-o", dir.file("t.png")], "x 99999 is outside 0…4095 at zoom 12"),
+            (["features", "roads", "--bbox", "1,2,3"], "--bbox must be"),
+            (["nearest", "--at", "200,46"], "--at must be lon,lat"),
+            (["nearest", "--at", "10,10"], "no usable road within 2000 m"),
+            (["print", "village", "新地北"], "did you mean: 新地北村"),
+            (["seed", "--zooms", "30"], "--zooms must be"),
+            (["render", "--style", "nope", "--tile", "1/0/0", "-o", dir.file("t.png")], "unknown style \"nope\""),
+            (["user", "add", "x", "--role", "boss"], "--role must be viewer, editor or admin"),
+            (["restore", dir.file("missing.sqlite")], "no such backup file"),
+        ] {
+            let r = try runProgramCapturing(onemapBinary, args + ["--db", db], cwd: repoRoot)
+            #expect(r.status != 0, "\(args) exited 0")
+            #expect(r.err.contains("error:") && r.err.contains(words), "\(args): \(r.err)")
+        }
+        #expect(try Store(path: db).contentDigest() == digest, "a refused command changed the store")
+    }
+
+    @Test func importInfoExportAndBackupWork() throws {
+        let dir = TempDir("cli")
+        let db = dir.file("c.sqlite")
+        let imported = try runProgramCapturing(onemapBinary, ["import", "GeoData", "--db", db], cwd: repoRoot)
+        #expect(imported.out.contains("imported 3741 features"))
+        let info = try runProgramCapturing(onemapBinary, ["info", "--json", "--db", db], cwd: repoRoot)
+        let j = try JSONParser.parse(info.out)
+        #expect(j["schema_version"]?.intValue == Store.schemaVersion)
+        #expect(j["layers"]?.arrayValue?.first { $0["name"] == "roads" }?["count"]?.intValue == 2807)
+        #expect(try runProgramCapturing(onemapBinary, ["export", "-o", dir.file("out"), "--db", db], cwd: repoRoot).status == 0)
+        let exported = try JSONParser.parse(try String(contentsOfFile: dir.file("out/villages.geojson"), encoding: .utf8))
+        #expect(exported["features"]?.arrayValue?.count == 65)
+        #expect(try runProgramCapturing(onemapBinary, ["backup", "-o", dir.file("b.sqlite"), "--db", db], cwd: repoRoot).status == 0)
+        #expect(try Store(path: dir.file("b.sqlite")).contentDigest() == Store(path: db).contentDigest())
+    }
+}

@@ -26,6 +26,10 @@ def walk(v):
         if v.startswith("rgba(255,255,255"): return "rgba(8,12,18,0.9)"
     return v
 s["layers"] = walk(s["layers"])
+# Dark markers for places would vanish on a dark base: light them.
+for l in s["layers"]:
+    if l["id"] == "townships-label": l["paint"]["icon-color"] = "#d0c4ec"
+    if l["id"] == "villages-label": l["paint"]["icon-color"] = "#c8d0da"
 for l in s["layers"]:
     if l["id"] == "hazard-zones-fill":
         l["paint"]["fill-opacity"] = ["match", ["get", "type"], ["earthquake", "wind_hail"], ["interpolate", ["linear"], ["zoom"], 8, 0.2, 14, 0.14],

@@ -145,23 +145,28 @@ struct PageLayout {
             cairo_stroke(cr)
             arrows(cr, pts, every: 55 * k, size: 7 * k)
         }
-        // Assembly point at the village centre, shelters with capacity and the person in charge.
+        // Assembly point at the village centre, shelters with capacity and the person in charge,
+        // the nearest help: icons first, then each label on the first free side of its icon.
+        let placer = OverlayLabels()
         let c = vp.local(sheet.centre)
+        let shelterPoints = sheet.shelters.map { vp.local($0.geometry.representativePoint) }
         Icons.draw("assembly-point", cr, x: c.0, y: c.1, size: 20 * k)
-        let al = t("集合点（村委会）", "Assembly point")
-        label(text, cr, al, x: c.0 - 12 * k - Double(al.count) * (options.english ? 5.5 : 10) * k, y: c.1 + 2 * k, size: 10 * k, colour: Self.green)
-        for s in sheet.shelters {
-            let p = vp.local(s.geometry.representativePoint)
+        placer.occupy(c, radius: 10 * k)
+        for p in shelterPoints {
             Icons.draw("shelter", cr, x: p.0, y: p.1, size: 22 * k)
+            placer.occupy(p, radius: 11 * k)
+        }
+        placer.place(self, text, cr, t("集合点（村委会）", "Assembly point"), at: c, radius: 10 * k, size: 10 * k, colour: Self.green)
+        for (s, p) in zip(sheet.shelters, shelterPoints) {
             let cap = s["capacity"]?.intValue.map(String.init) ?? "?"
             let who = s["person_in_charge"]?.stringValue ?? ""
-            label(text, cr, "\(s["name"]?.stringValue ?? "")\n\(t("容纳", "capacity ")) \(cap) \(t("人", "")) · \(who) \(s["phone"]?.stringValue ?? "")",
-                  x: p.0 + 14 * k, y: p.1 - 10 * k, size: 9.5 * k, colour: Color(0.02, 0.4, 0.12))
+            placer.place(self, text, cr, "\(s["name"]?.stringValue ?? "")\n\(t("容纳", "capacity ")) \(cap) \(t("人", "")) · \(who) \(s["phone"]?.stringValue ?? "")",
+                         at: p, radius: 11 * k, size: 9.5 * k, colour: Color(0.02, 0.4, 0.12))
         }
         for h in sheet.nearest where h.reachable {
             let p = vp.local(h.point)
             guard p.0 > 0, p.1 > 0, p.0 < vp.width * vp.scale, p.1 < vp.height * vp.scale else { continue }
-            label(text, cr, "\(h.name) \(String(format: "%.0f", (h.etaSeconds ?? 0) / 60))\(t("分钟", " min"))", x: p.0 + 12 * k, y: p.1 + 4 * k, size: 9 * k, colour: Color(0.6, 0, 0))
+            placer.place(self, text, cr, "\(h.name) \(String(format: "%.0f", (h.etaSeconds ?? 0) / 60))\(t("分钟", " min"))", at: p, radius: 9 * k, size: 9 * k, colour: Color(0.6, 0, 0))
         }
     }
 
@@ -470,5 +475,27 @@ struct PageLayout {
         let l = text.layout(s, size: size, bold: true)
         defer { TextEngine.free(l) }
         text.draw(l, on: cr, x: x, y: y, color: (colour.r, colour.g, colour.b, 1), halo: (1, 1, 1, 0.95), haloWidth: 1.6)
+    }
+}
+
+/// Labels of the page's own marks, each put on the first side of its mark (right, left, above,
+/// below) where it overlaps no other mark or label.
+final class OverlayLabels {
+    private var taken: [(Double, Double, Double, Double)] = []
+
+    func occupy(_ p: (Double, Double), radius r: Double) { taken.append((p.0 - r, p.1 - r, p.0 + r, p.1 + r)) }
+
+    func place(_ page: PageLayout, _ text: TextEngine, _ cr: OpaquePointer, _ s: String, at p: (Double, Double), radius r: Double, size: Double, colour: Color) {
+        let l = text.layout(s, size: size, bold: true)
+        let (w, h) = TextEngine.size(l)
+        TextEngine.free(l)
+        let gap = 3.0
+        let candidates = [(p.0 + r + gap, p.1 - h / 2), (p.0 - r - gap - w, p.1 - h / 2), (p.0 - w / 2, p.1 - r - gap - h), (p.0 - w / 2, p.1 + r + gap)]
+        func free(_ c: (Double, Double)) -> Bool {
+            !taken.contains { !($0.2 < c.0 || $0.0 > c.0 + w || $0.3 < c.1 || $0.1 > c.1 + h) }
+        }
+        let spot = candidates.first(where: free) ?? candidates[0]
+        taken.append((spot.0, spot.1, spot.0 + w, spot.1 + h))
+        page.label(text, cr, s, x: spot.0, y: spot.1, size: size, colour: colour)
     }
 }

@@ -7,7 +7,7 @@ import OneMapStore
 /// labels and symbols reaching over) intersects the change's bounding box, at every zoom.
 public final class TileCache: Sendable {
     public let path: String
-    private let conn: CacheConnection
+    private let conn: LockedConnection
     /// The hottest tiles in memory, in front of the SQLite file.
     private let memory: TileMemory
     private let syncState = SyncState()
@@ -21,7 +21,7 @@ public final class TileCache: Sendable {
               data BLOB NOT NULL, etag TEXT NOT NULL, PRIMARY KEY (style, scale, z, x, y)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS cache_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
             """)
-        conn = CacheConnection(c)
+        conn = LockedConnection(c)
     }
 
     /// A tile held in memory, without touching the file (safe to call on an event loop).
@@ -167,19 +167,6 @@ public final class TileCache: Sendable {
     }
 }
 
-/// The cache's connection behind a lock.
-///
-/// `@unchecked Sendable`: the connection is only used inside `with`, holding `lock`.
-final class CacheConnection: @unchecked Sendable {
-    private let lock = NSLock()
-    private let c: Connection
-    init(_ c: Connection) { self.c = c }
-    func with<T>(_ body: (Connection) throws -> T) throws -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(c)
-    }
-}
 
 /// When the cache last looked at the store's journal.
 ///

@@ -60,14 +60,14 @@ public final class Store: Sendable {
     }
 }
 
-/// The writer connection behind a lock.
+/// A connection behind a lock: the store's writer, the tile cache's connection.
 ///
 /// `@unchecked Sendable`: the connection is only touched inside `with`, which holds the lock.
-final class LockedConnection: @unchecked Sendable {
+public final class LockedConnection: @unchecked Sendable {
     private let lock = NSLock()
     private let conn: Connection
-    init(_ c: Connection) { conn = c }
-    func with<T>(_ body: (Connection) throws -> T) throws -> T {
+    public init(_ c: Connection) { conn = c }
+    public func with<T>(_ body: (Connection) throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
         return try body(conn)

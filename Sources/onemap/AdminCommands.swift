@@ -3,12 +3,6 @@ import Foundation
 import OneMapCore
 import OneMapStore
 
-func storeCommand(_ body: () throws -> Void) throws {
-    do { try body() } catch let e as StoreError {
-        printError("error: \(e.description)")
-        throw ExitCode(1)
-    }
-}
 
 struct User: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Accounts: viewer, editor, admin.", subcommands: [UserAdd.self, UserList.self, UserRemove.self])
@@ -25,7 +19,7 @@ struct UserAdd: ParsableCommand {
             printError("error: --role must be viewer, editor or admin, got \"\(role)\"")
             throw ExitCode(1)
         }
-        try storeCommand {
+        try reportingErrors {
             let (a, token) = try store.open().addUser(name: name, role: r)
             print("added \(a.name) (\(a.role.rawValue)). Token — shown only now, keep it secret:")
             print(token)
@@ -37,7 +31,7 @@ struct UserList: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list")
     @OptionGroup var store: StoreOptions
     func run() throws {
-        try storeCommand { print(table(["name", "role", "id", "created"], try store.open().users().map { [$0.name, $0.role.rawValue, $0.id, $0.createdAt] })) }
+        try reportingErrors { print(table(["name", "role", "id", "created"], try store.open().users().map { [$0.name, $0.role.rawValue, $0.id, $0.createdAt] })) }
     }
 }
 
@@ -45,7 +39,7 @@ struct UserRemove: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "remove")
     @Argument var name: String
     @OptionGroup var store: StoreOptions
-    func run() throws { try storeCommand { try store.open().removeUser(name: name); print("removed \(name)") } }
+    func run() throws { try reportingErrors { try store.open().removeUser(name: name); print("removed \(name)") } }
 }
 
 struct Audit: ParsableCommand {
@@ -57,7 +51,7 @@ struct Audit: ParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() throws {
-        try storeCommand {
+        try reportingErrors {
             let rows = try store.open().audit(layer: layer, featureID: feature, limit: limit)
             if json {
                 for e in rows {
@@ -76,7 +70,7 @@ struct Backup: ParsableCommand {
     @Option(name: .shortAndLong) var out: String
     @OptionGroup var store: StoreOptions
     func run() throws {
-        try storeCommand {
+        try reportingErrors {
             let t0 = Date()
             try store.open().backup(to: out)
             print(String(format: "backed up %@ to %@ in %.2f s", store.db, out, Date().timeIntervalSince(t0)))
@@ -89,7 +83,7 @@ struct Restore: ParsableCommand {
     @Argument(help: "The backup file.") var file: String
     @OptionGroup var store: StoreOptions
     func run() throws {
-        try storeCommand {
+        try reportingErrors {
             try store.open().restore(from: file)
             print("restored \(store.db) from \(file)")
         }

@@ -32,15 +32,6 @@ func openAtlas(_ store: StoreOptions) throws -> VillageAtlas {
     }
 }
 
-func printCommand(_ body: () throws -> Void) throws {
-    do { try body() } catch let e as PrintError {
-        printError("error: \(e.description)")
-        throw ExitCode(1)
-    } catch let e as StoreError {
-        printError("error: \(e.description)")
-        throw ExitCode(1)
-    }
-}
 
 struct PrintMaps: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "print", abstract: "Print village hazard and evacuation maps (PDF or PNG).",
@@ -59,7 +50,7 @@ struct PrintVillage: ParsableCommand {
     func run() throws {
         let atlas = try openAtlas(store)
         let options = try page.options()
-        try printCommand {
+        try reportingErrors {
             let v = try atlas.village(village)
             let name = v["name"]?.stringValue ?? v.id
             let path = out ?? "\(name).\(png ? "png" : "pdf")"
@@ -87,7 +78,7 @@ struct PrintAtlas: ParsableCommand {
         }
         let atlas = try openAtlas(store)
         let options = try page.options()
-        try printCommand {
+        try reportingErrors {
             let villages = try atlas.villages(township: township)
             guard !villages.isEmpty else { throw PrintError("no villages to print") }
             let bar = ProgressBar("atlas")

@@ -35,16 +35,6 @@ func makeRouter(_ store: Store, profile: String? = nil) throws -> Router {
     return try Router(store: store, profile: p)
 }
 
-/// Runs a routing command body, turning errors into a sentence and exit code 1.
-func routingCommand(_ body: () throws -> Void) throws {
-    do { try body() } catch let e as RoutingError {
-        printError("error: \(e.description)")
-        throw ExitCode(1)
-    } catch let e as StoreError {
-        printError("error: \(e.description)")
-        throw ExitCode(1)
-    }
-}
 
 func minutes(_ s: Double?) -> String { s.map { String(format: "%.1f", $0 / 60) } ?? "—" }
 func km(_ m: Double?) -> String { m.map { String(format: "%.2f", $0 / 1000) } ?? "—" }
@@ -66,7 +56,7 @@ struct Nearest: ParsableCommand {
             printError("error: --at must be lon,lat inside the world, e.g. 82.98,46.20; got \"\(at)\"")
             throw ExitCode(1)
         }
-        try routingCommand {
+        try reportingErrors {
             let st = try store.open()
             let r = try routing.router(st)
             let kinds = kind.map { $0.split(separator: ",").map { String($0).replacingOccurrences(of: "-", with: "_") } } ?? Router.resourceKinds
@@ -110,7 +100,7 @@ struct Route: ParsableCommand {
             printError("error: --from and --to must be lon,lat inside the world")
             throw ExitCode(1)
         }
-        try routingCommand {
+        try reportingErrors {
             let st = try store.open()
             let r = try routing.router(st).route(from: a, to: b, options: routing.routeOptions)
             if let png, r.reachable {
@@ -149,7 +139,7 @@ struct Coverage: ParsableCommand {
     func run() throws {
         let k = kind.replacingOccurrences(of: "-", with: "_")
         let standard = (minutes ?? (k == "micro_fire_stations" ? 3 : 5)) * 60
-        try routingCommand {
+        try reportingErrors {
             let st = try store.open()
             let rows = try routing.router(st).coverage(kind: k, standardSeconds: standard, options: routing.routeOptions)
             let fc = CoverageRow.featureCollection(rows, kind: k, standardSeconds: standard)
@@ -194,7 +184,7 @@ struct Isochrone: ParsableCommand {
             printError("error: --from must be lon,lat inside the world")
             throw ExitCode(1)
         }
-        try routingCommand {
+        try reportingErrors {
             let st = try store.open()
             let pieces = try routing.router(st).isochrone(from: a, seconds: minutes * 60, options: routing.routeOptions)
             if let png {

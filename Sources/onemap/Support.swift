@@ -1,5 +1,9 @@
 import Foundation
 import OneMapCore
+import ArgumentParser
+import OneMapPrint
+import OneMapRender
+import OneMapRouting
 import OneMapStore
 
 /// The default store: the demonstration data imported on first use.
@@ -64,4 +68,21 @@ func table(_ header: [String], _ rows: [[String]]) -> String {
         r.enumerated().map { i, c in c + String(repeating: " ", count: max(0, w[i] - width(c))) }.joined(separator: "  ")
     }
     return ([line(header), w.map { String(repeating: "─", count: $0) }.joined(separator: "  ")] + rows.map(line)).joined(separator: "\n")
+}
+
+/// Runs a command body; the library's errors become one sentence on stderr and exit code 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do { try body() } catch let e as StoreError {
+        printError("error: \(e.description)")
+        throw ExitCode(1)
+    } catch let e as RoutingError {
+        printError("error: \(e.description)")
+        throw ExitCode(1)
+    } catch let e as PrintError {
+        printError("error: \(e.description)")
+        throw ExitCode(1)
+    } catch let e as RenderError {
+        printError("error: \(e.description)")
+        throw ExitCode(1)
+    }
 }

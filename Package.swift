@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "OneMapRender", dependencies: ["OneMapCore", "OneMapStore", "OneMapStyle", "CCairo", "CZlib"], swiftSettings: strict),
         .target(name: "OneMapRouting", dependencies: ["OneMapCore", "OneMapStore"], swiftSettings: strict),
         .target(
-            name: "OneMapPrint", dependencies: ["OneMapCore", "OneMapStore", "OneMapStyle", "OneMapRender", "OneMapRouting", "CCairo"],
+            name: "OneMapPrint", dependencies: ["OneMapCore", "OneMapStore", "OneMapStyle", "OneMapRender", "OneMapRouting"],
             swiftSettings: strict),
         .target(
             name: "OneMapServer",
@@ -84,6 +84,9 @@ let package = Package(
         .testTarget(
             name: "OneMapRenderTests", dependencies: ["OneMapTestSupport", "OneMapRender", "OneMapStyle", "OneMapStore", "OneMapCore", "CCairo"],
             exclude: ["References"], swiftSettings: strict),
+        .testTarget(
+            name: "OneMapUpgradeTests", dependencies: ["OneMapTestSupport", "OneMapStore", "OneMapRender", "OneMapRouting", "OneMapCore"],
+            swiftSettings: strict),
         .testTarget(
             name: "OneMapRoutingTests", dependencies: ["OneMapTestSupport", "OneMapRouting", "OneMapStore", "OneMapCore"],
             swiftSettings: strict),

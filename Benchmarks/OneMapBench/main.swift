@@ -75,7 +75,7 @@ case "routing":
     let count = args.count > 4 ? Int(args[4])! : 1000
     let store = try Store(path: path)
     let t0 = now()
-    let router = try Router(store: store)
+    let router = try RoadRouter(source: store)
     let s = try router.snapshot()
     print(String(format: "[%@] graph: %d nodes, %d edges; load + snapshot %.1f ms", label, s.graph.nodeCount, s.graph.edgeCount, (now() - t0) * 1000))
     let tmp = NSTemporaryDirectory() + "onemap-vr-\(getpid()).sqlite"
@@ -89,7 +89,7 @@ case "routing":
         let p = Coord(box.minLon + rng.next() * box.width, box.minLat + rng.next() * box.height)
         if (try? router.nearest(to: p, kinds: ["shelters"], k: 1, options: RouteOptions(maxSnap: 1500))) != nil { incidents.append(p) }
     }
-    let kinds = Router.resourceKinds
+    let kinds = RoadRouter.resourceKinds
     for p in incidents.prefix(50) { _ = try router.nearest(to: p, kinds: kinds, k: 3) }
     var snapTimes: [Double] = []
     for _ in 0..<1000 { let t = now(); _ = try router.snapshot(); snapTimes.append(now() - t) }
@@ -130,7 +130,7 @@ case "tiles":
     // tiles STORE STYLES METATILES_FILE THREADS: renders every metatile listed (z x y per line),
     // all 64 tiles each, PNG included; prints tiles/s per zoom.
     let store = try Store(path: args[2])
-    let map = try MapRenderer(store: store, stylesDirectory: args[3])
+    let map = try MapRenderer(source: store, stylesDirectory: args[3])
     let metas = try String(contentsOfFile: args[4], encoding: .utf8).split(separator: "\n").compactMap { line -> (Int, Int, Int)? in
         let p = line.split(separator: " ").compactMap { Int($0) }
         return p.count == 3 ? (p[0], p[1], p[2]) : nil
@@ -158,8 +158,8 @@ case "tiles":
 case "print":
     // print STORE STYLES: seconds per A3 page on one core, the whole atlas on all cores, KB per page.
     let store = try Store(path: args[2])
-    let map = try MapRenderer(store: store, stylesDirectory: args[3])
-    let atlas = try VillageAtlas(store: store, router: try Router(store: store), map: map)
+    let map = try MapRenderer(source: store, stylesDirectory: args[3])
+    let atlas = try VillageAtlas(source: store, router: try RoadRouter(source: store), map: map)
     let villages = try atlas.villages()
     var options = PageOptions()
     options.paper = .a3

@@ -1,5 +1,6 @@
 /// Why a GeoJSON geometry was refused.
-public struct GeometryError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct GeometryError: OneMapError, Equatable {
+    public var category: ErrorCategory { .badInput }
     public var reason: String
     public init(_ reason: String) { self.reason = reason }
     public var description: String { reason }

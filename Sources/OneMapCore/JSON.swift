@@ -75,7 +75,8 @@ public struct JSONObject: Sendable, Equatable, Sequence {
 }
 
 /// A JSON syntax error with its line and column (1-based).
-public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct JSONSyntaxError: OneMapError, Equatable {
+    public var category: ErrorCategory { .badInput }
     public var line: Int
     public var column: Int
     public var reason: String

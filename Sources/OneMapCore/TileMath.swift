@@ -6,8 +6,9 @@ public struct TileID: Sendable, Hashable, CustomStringConvertible {
     public static let maxZoom = 22
 
     /// Why a z/x/y triple is not a tile.
-    public struct Invalid: Error, Sendable, CustomStringConvertible {
+    public struct Invalid: OneMapError {
         public var description: String
+        public var category: ErrorCategory { .badInput }
     }
 
     public init(z: Int, x: Int, y: Int) throws(Invalid) {

@@ -1,6 +1,7 @@
 /// Well-Known Binary codec (little-endian output, both byte orders read), 2D only.
 public enum WKB {
-    public struct DecodeError: Error, Sendable, CustomStringConvertible {
+    public struct DecodeError: OneMapError {
+        public var category: ErrorCategory { .internal }
         public var description: String
     }
 

@@ -1,4 +1,3 @@
-import CCairo
 import Foundation
 import OneMapCore
 import OneMapRender
@@ -26,8 +25,8 @@ struct PageLayout {
     func t(_ cn: String, _ en: String) -> String { options.english ? en : cn }
 
     func draw() throws {
-        let canvas = Canvas(pdfSurface: cairo_surface_reference(page.surface), width: Int(page.width), height: Int(page.height))
-        let cr = canvas.cr
+        let cr = page.canvas
+        let canvas = cr
         let text = TextEngine()
         let W = page.width, H = page.height
         let k = min(W, H) / 841.89  // 1 on A3, 0.71 on A4
@@ -58,19 +57,19 @@ struct PageLayout {
         // Main map at a round scale.
         let (vp, denominator) = viewport(frame: mapFrame)
         var drawn = Set<String>()
-        cairo_save(cr)
-        cairo_rectangle(cr, mapFrame.x, mapFrame.y, mapFrame.w, mapFrame.h)
-        cairo_clip(cr)
-        cairo_translate(cr, mapFrame.x, mapFrame.y)
+        cr.save()
+        cr.rectangle(mapFrame.x, mapFrame.y, mapFrame.w, mapFrame.h)
+        cr.clip()
+        cr.translate(mapFrame.x, mapFrame.y)
         try atlas.map.draw(style: try atlas.map.style(atlas.styleName), viewport: vp, canvas: canvas, text: text, drawn: { drawn.insert($0) })
         drawOverlays(cr, text, vp, k)
         graticule(cr, text, vp, frame: mapFrame, k: k, labels: false)
-        cairo_restore(cr)
+        cr.restore()
         graticule(cr, text, vp, frame: mapFrame, k: k, labels: true)
-        cairo_set_source_rgb(cr, 0.1, 0.1, 0.1)
-        cairo_set_line_width(cr, 1.2 * k)
-        cairo_rectangle(cr, mapFrame.x, mapFrame.y, mapFrame.w, mapFrame.h)
-        cairo_stroke(cr)
+        cr.setSourceRGB(0.1, 0.1, 0.1)
+        cr.setLineWidth(1.2 * k)
+        cr.rectangle(mapFrame.x, mapFrame.y, mapFrame.w, mapFrame.h)
+        cr.stroke()
         northArrow(cr, text, x: mapFrame.x + 14 * k, y: mapFrame.y + 14 * k, k: k)
         scaleBar(cr, text, vp, denominator: denominator, x: mapFrame.x + 12 * k, y: mapFrame.y + mapFrame.h - 12 * k, k: k, maxWidth: mapFrame.w * 0.3)
         try overview(cr, text, vp, frame: (mapFrame.x + mapFrame.w - 170 * k - 10 * k, mapFrame.y + 10 * k, 170 * k, 140 * k), k: k)
@@ -87,7 +86,7 @@ struct PageLayout {
             summary(cr, text, box: (side.x + lw, side.y, sw - 8 * k, side.h), k: k)
             persons(cr, text, box: (side.x + lw + sw, side.y, side.w - lw - sw, side.h), k: k)
         }
-        cairo_surface_flush(page.surface)
+        try canvas.check("draw the page of \(name)")
     }
 
     // MARK: map
@@ -115,34 +114,34 @@ struct PageLayout {
         return (vp, d)
     }
 
-    func drawOverlays(_ cr: OpaquePointer, _ text: TextEngine, _ vp: Viewport, _ k: Double) {
+    func drawOverlays(_ cr: Canvas, _ text: TextEngine, _ vp: Viewport, _ k: Double) {
         // Village boundary.
-        cairo_new_path(cr)
+        cr.newPath()
         for poly in sheet.boundary {
             for ring in poly {
-                for (i, c) in ring.enumerated() { let p = vp.local(c); i == 0 ? cairo_move_to(cr, p.0, p.1) : cairo_line_to(cr, p.0, p.1) }
-                cairo_close_path(cr)
+                for (i, c) in ring.enumerated() { let p = vp.local(c); i == 0 ? cr.moveTo(p.0, p.1) : cr.lineTo(p.0, p.1) }
+                cr.closePath()
             }
         }
-        cairo_set_source_rgba(cr, 0.45, 0.15, 0.55, 0.9)
-        cairo_set_line_width(cr, 2.6 * k)
-        cairo_set_dash(cr, [8 * k, 3 * k, 2 * k, 3 * k], 4, 0)
-        cairo_stroke(cr)
-        cairo_set_dash(cr, nil, 0, 0)
+        cr.setSourceRGBA(0.45, 0.15, 0.55, 0.9)
+        cr.setLineWidth(2.6 * k)
+        cr.setDash([8 * k, 3 * k, 2 * k, 3 * k])
+        cr.stroke()
+        cr.setDash([])
         // Evacuation routes, green with arrows along them.
         for e in sheet.evacuation {
             let pts = e.route.map(vp.local)
             guard pts.count > 1 else { continue }
-            cairo_new_path(cr)
-            for (i, p) in pts.enumerated() { i == 0 ? cairo_move_to(cr, p.0, p.1) : cairo_line_to(cr, p.0, p.1) }
-            cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND)
-            cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND)
-            cairo_set_source_rgb(cr, 1, 1, 1)
-            cairo_set_line_width(cr, 6.5 * k)
-            cairo_stroke_preserve(cr)
-            cairo_set_source_rgb(cr, Self.green.r, Self.green.g, Self.green.b)
-            cairo_set_line_width(cr, 3.6 * k)
-            cairo_stroke(cr)
+            cr.newPath()
+            for (i, p) in pts.enumerated() { i == 0 ? cr.moveTo(p.0, p.1) : cr.lineTo(p.0, p.1) }
+            cr.setLineCap(.round)
+            cr.setLineJoin(.round)
+            cr.setSourceRGB(1, 1, 1)
+            cr.setLineWidth(6.5 * k)
+            cr.strokePreserve()
+            cr.setSourceRGB(Self.green.r, Self.green.g, Self.green.b)
+            cr.setLineWidth(3.6 * k)
+            cr.stroke()
             arrows(cr, pts, every: 55 * k, size: 7 * k)
         }
         // Assembly point at the village centre, shelters with capacity and the person in charge,
@@ -170,7 +169,7 @@ struct PageLayout {
         }
     }
 
-    func arrows(_ cr: OpaquePointer, _ pts: [(Double, Double)], every: Double, size: Double) {
+    func arrows(_ cr: Canvas, _ pts: [(Double, Double)], every: Double, size: Double) {
         var acc = every / 2
         for i in 1..<pts.count {
             let a = pts[i - 1], b = pts[i]
@@ -180,20 +179,20 @@ struct PageLayout {
             while t < len {
                 let x = a.0 + (b.0 - a.0) * t / len, y = a.1 + (b.1 - a.1) * t / len
                 let ang = atan2(b.1 - a.1, b.0 - a.0)
-                cairo_save(cr)
-                cairo_translate(cr, x, y)
-                cairo_rotate(cr, ang)
-                cairo_move_to(cr, size, 0)
-                cairo_line_to(cr, -size * 0.7, size * 0.75)
-                cairo_line_to(cr, -size * 0.3, 0)
-                cairo_line_to(cr, -size * 0.7, -size * 0.75)
-                cairo_close_path(cr)
-                cairo_set_source_rgb(cr, 1, 1, 1)
-                cairo_set_line_width(cr, size * 0.25)
-                cairo_stroke_preserve(cr)
-                cairo_set_source_rgb(cr, Self.green.r, Self.green.g, Self.green.b)
-                cairo_fill(cr)
-                cairo_restore(cr)
+                cr.save()
+                cr.translate(x, y)
+                cr.rotate(ang)
+                cr.moveTo(size, 0)
+                cr.lineTo(-size * 0.7, size * 0.75)
+                cr.lineTo(-size * 0.3, 0)
+                cr.lineTo(-size * 0.7, -size * 0.75)
+                cr.closePath()
+                cr.setSourceRGB(1, 1, 1)
+                cr.setLineWidth(size * 0.25)
+                cr.strokePreserve()
+                cr.setSourceRGB(Self.green.r, Self.green.g, Self.green.b)
+                cr.fill()
+                cr.restore()
                 t += every
             }
             acc = t - len
@@ -201,7 +200,7 @@ struct PageLayout {
     }
 
     /// Longitude/latitude lines (inside the clip) or their labels (outside the frame).
-    func graticule(_ cr: OpaquePointer, _ text: TextEngine, _ vp: Viewport, frame: (x: Double, y: Double, w: Double, h: Double), k: Double, labels: Bool) {
+    func graticule(_ cr: Canvas, _ text: TextEngine, _ vp: Viewport, frame: (x: Double, y: Double, w: Double, h: Double), k: Double, labels: Bool) {
         let box = vp.bbox()
         let span = max(box.width, box.height)
         let step = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5].first { span / $0 <= 6 } ?? 1
@@ -215,7 +214,7 @@ struct PageLayout {
             if labels {
                 txt(text, cr, dms(lon, "E", "W"), x: frame.x + x - 30 * k, y: frame.y + frame.h + 2 * k, size: 8 * k, width: 60 * k, align: .center, colour: Color(0.3, 0.3, 0.3))
             } else {
-                cairo_move_to(cr, x, 0); cairo_line_to(cr, x, frame.h)
+                cr.moveTo(x, 0); cr.lineTo(x, frame.h)
             }
             lon += step
         }
@@ -226,45 +225,45 @@ struct PageLayout {
                 guard y > 70 * k, y < frame.h - 50 * k else { lat += step; continue }
                 label(text, cr, dms(lat, "N", "S"), x: frame.x + 3 * k, y: frame.y + y - 11 * k, size: 8 * k, colour: Color(0.3, 0.3, 0.3))
             } else {
-                cairo_move_to(cr, 0, y); cairo_line_to(cr, frame.w, y)
+                cr.moveTo(0, y); cr.lineTo(frame.w, y)
             }
             lat += step
         }
         if !labels {
-            cairo_set_source_rgba(cr, 0.25, 0.25, 0.3, 0.45)
-            cairo_set_line_width(cr, 0.5 * k)
-            cairo_stroke(cr)
+            cr.setSourceRGBA(0.25, 0.25, 0.3, 0.45)
+            cr.setLineWidth(0.5 * k)
+            cr.stroke()
         }
     }
 
-    func northArrow(_ cr: OpaquePointer, _ text: TextEngine, x: Double, y: Double, k: Double) {
+    func northArrow(_ cr: Canvas, _ text: TextEngine, x: Double, y: Double, k: Double) {
         let w = 30 * k, h = 48 * k
-        cairo_rectangle(cr, x, y, w, h)
-        cairo_set_source_rgba(cr, 1, 1, 1, 0.85)
-        cairo_fill(cr)
+        cr.rectangle(x, y, w, h)
+        cr.setSourceRGBA(1, 1, 1, 0.85)
+        cr.fill()
         let cx = x + w / 2
-        cairo_move_to(cr, cx, y + 16 * k); cairo_line_to(cr, cx + 9 * k, y + h - 6 * k); cairo_line_to(cr, cx, y + h - 13 * k); cairo_close_path(cr)
-        cairo_set_source_rgb(cr, 0.1, 0.1, 0.1); cairo_fill(cr)
-        cairo_move_to(cr, cx, y + 16 * k); cairo_line_to(cr, cx - 9 * k, y + h - 6 * k); cairo_line_to(cr, cx, y + h - 13 * k); cairo_close_path(cr)
-        cairo_set_line_width(cr, 0.8 * k); cairo_stroke(cr)
+        cr.moveTo(cx, y + 16 * k); cr.lineTo(cx + 9 * k, y + h - 6 * k); cr.lineTo(cx, y + h - 13 * k); cr.closePath()
+        cr.setSourceRGB(0.1, 0.1, 0.1); cr.fill()
+        cr.moveTo(cx, y + 16 * k); cr.lineTo(cx - 9 * k, y + h - 6 * k); cr.lineTo(cx, y + h - 13 * k); cr.closePath()
+        cr.setLineWidth(0.8 * k); cr.stroke()
         txt(text, cr, t("北", "N"), x: x, y: y + 1 * k, size: 11 * k, bold: true, width: w, align: .center)
     }
 
-    func scaleBar(_ cr: OpaquePointer, _ text: TextEngine, _ vp: Viewport, denominator: Double, x: Double, y: Double, k: Double, maxWidth: Double) {
+    func scaleBar(_ cr: Canvas, _ text: TextEngine, _ vp: Viewport, denominator: Double, x: Double, y: Double, k: Double, maxWidth: Double) {
         let mPerPt = denominator * 0.0254 / 72
         let lengths: [Double] = [50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 50000]
         let L = lengths.last { $0 / mPerPt <= maxWidth } ?? 50
         let w = L / mPerPt, h = 5 * k
-        cairo_rectangle(cr, x - 6 * k, y - 30 * k, w + 56 * k, 34 * k)
-        cairo_set_source_rgba(cr, 1, 1, 1, 0.85)
-        cairo_fill(cr)
+        cr.rectangle(x - 6 * k, y - 30 * k, w + 56 * k, 34 * k)
+        cr.setSourceRGBA(1, 1, 1, 0.85)
+        cr.fill()
         for i in 0..<4 {
-            cairo_rectangle(cr, x + w * Double(i) / 4, y - h - 4 * k, w / 4, h)
-            if i % 2 == 0 { cairo_set_source_rgb(cr, 0.1, 0.1, 0.1) } else { cairo_set_source_rgb(cr, 1, 1, 1) }
-            cairo_fill_preserve(cr)
-            cairo_set_source_rgb(cr, 0.1, 0.1, 0.1)
-            cairo_set_line_width(cr, 0.6 * k)
-            cairo_stroke(cr)
+            cr.rectangle(x + w * Double(i) / 4, y - h - 4 * k, w / 4, h)
+            if i % 2 == 0 { cr.setSourceRGB(0.1, 0.1, 0.1) } else { cr.setSourceRGB(1, 1, 1) }
+            cr.fillPreserve()
+            cr.setSourceRGB(0.1, 0.1, 0.1)
+            cr.setLineWidth(0.6 * k)
+            cr.stroke()
         }
         func fmt(_ v: Double) -> String { v >= 1000 ? (v.truncatingRemainder(dividingBy: 1000) == 0 ? "\(Int(v / 1000)) km" : String(format: "%.1f km", v / 1000)) : "\(Int(v)) m" }
         for (f, s) in [(0.0, "0"), (0.5, fmt(L / 2)), (1.0, fmt(L))] {
@@ -274,9 +273,9 @@ struct PageLayout {
     }
 
     /// The county with its townships, the village and the main map's extent.
-    func overview(_ cr: OpaquePointer, _ text: TextEngine, _ vp: Viewport, frame f: (x: Double, y: Double, w: Double, h: Double), k: Double) throws {
-        let county = try atlas.store.allFeatures(of: "county").first
-        let townships = try atlas.store.allFeatures(of: "townships")
+    func overview(_ cr: Canvas, _ text: TextEngine, _ vp: Viewport, frame f: (x: Double, y: Double, w: Double, h: Double), k: Double) throws {
+        let county = try atlas.source.all("county").first
+        let townships = try atlas.source.all("townships")
         let box = county?.geometry.bbox ?? townships.reduce(BBox.empty) { $0.union($1.geometry.bbox) }
         guard !box.isEmpty else { return }
         let ov = Viewport.fitting(box.expanded(by: 0.02), width: f.w, height: f.h, scale: 1, maxZoom: 14)
@@ -287,53 +286,53 @@ struct PageLayout {
             let g = ov.globalPixel(c)
             return (f.x + 4 * k + (g.0 - a.0) * sc + ((f.w - 8 * k) - (b.0 - a.0) * sc) / 2, f.y + 4 * k + (g.1 - a.1) * sc + ((f.h - 8 * k) - (b.1 - a.1) * sc) / 2)
         }
-        cairo_rectangle(cr, f.x, f.y, f.w, f.h)
-        cairo_set_source_rgba(cr, 1, 1, 1, 0.95)
-        cairo_fill_preserve(cr)
-        cairo_set_source_rgb(cr, 0.2, 0.2, 0.2)
-        cairo_set_line_width(cr, 0.8 * k)
-        cairo_stroke(cr)
+        cr.rectangle(f.x, f.y, f.w, f.h)
+        cr.setSourceRGBA(1, 1, 1, 0.95)
+        cr.fillPreserve()
+        cr.setSourceRGB(0.2, 0.2, 0.2)
+        cr.setLineWidth(0.8 * k)
+        cr.stroke()
         func polys(_ g: Geometry) {
             for poly in g.polygons {
                 for ring in poly {
-                    for (i, c) in ring.enumerated() { let q = p(c); i == 0 ? cairo_move_to(cr, q.0, q.1) : cairo_line_to(cr, q.0, q.1) }
-                    cairo_close_path(cr)
+                    for (i, c) in ring.enumerated() { let q = p(c); i == 0 ? cr.moveTo(q.0, q.1) : cr.lineTo(q.0, q.1) }
+                    cr.closePath()
                 }
             }
         }
         for tw in townships { polys(tw.geometry) }
-        cairo_set_source_rgb(cr, 0.55, 0.5, 0.62); cairo_set_line_width(cr, 0.5 * k); cairo_stroke(cr)
-        if let county { polys(county.geometry); cairo_set_source_rgb(cr, 0.42, 0.31, 0.54); cairo_set_line_width(cr, 1.2 * k); cairo_stroke(cr) }
+        cr.setSourceRGB(0.55, 0.5, 0.62); cr.setLineWidth(0.5 * k); cr.stroke()
+        if let county { polys(county.geometry); cr.setSourceRGB(0.42, 0.31, 0.54); cr.setLineWidth(1.2 * k); cr.stroke() }
         let ext = vp.bbox()
         let q1 = p(Coord(ext.minLon, ext.maxLat)), q2 = p(Coord(ext.maxLon, ext.minLat))
-        cairo_rectangle(cr, q1.0, q1.1, max(3 * k, q2.0 - q1.0), max(3 * k, q2.1 - q1.1))
-        cairo_set_source_rgb(cr, 0.85, 0, 0); cairo_set_line_width(cr, 1.5 * k); cairo_stroke(cr)
+        cr.rectangle(q1.0, q1.1, max(3 * k, q2.0 - q1.0), max(3 * k, q2.1 - q1.1))
+        cr.setSourceRGB(0.85, 0, 0); cr.setLineWidth(1.5 * k); cr.stroke()
         txt(text, cr, t("位置示意", "Location"), x: f.x + 4 * k, y: f.y + 2 * k, size: 8 * k, colour: Color(0.3, 0.3, 0.3))
     }
 
     // MARK: panels
 
-    func panel(_ cr: OpaquePointer, _ text: TextEngine, _ title: String, _ box: (Double, Double, Double, Double), _ k: Double) -> Double {
-        cairo_rectangle(cr, box.0, box.1, box.2, box.3)
-        cairo_set_source_rgb(cr, 0.15, 0.15, 0.15)
-        cairo_set_line_width(cr, 0.8 * k)
-        cairo_stroke(cr)
-        cairo_rectangle(cr, box.0, box.1, box.2, 18 * k)
-        cairo_set_source_rgb(cr, 0.93, 0.93, 0.9)
-        cairo_fill(cr)
+    func panel(_ cr: Canvas, _ text: TextEngine, _ title: String, _ box: (Double, Double, Double, Double), _ k: Double) -> Double {
+        cr.rectangle(box.0, box.1, box.2, box.3)
+        cr.setSourceRGB(0.15, 0.15, 0.15)
+        cr.setLineWidth(0.8 * k)
+        cr.stroke()
+        cr.rectangle(box.0, box.1, box.2, 18 * k)
+        cr.setSourceRGB(0.93, 0.93, 0.9)
+        cr.fill()
         txt(text, cr, title, x: box.0 + 6 * k, y: box.1 + 2.5 * k, size: 11 * k, bold: true)
         return box.1 + 24 * k
     }
 
     /// Only what this page shows: levels of the zones drawn, the style's layers that drew
     /// something (their titles come from the style's "onemap:legend" metadata), and the page's own marks.
-    func legend(_ cr: OpaquePointer, _ text: TextEngine, drawn: Set<String>, box: (Double, Double, Double, Double), k: Double) {
+    func legend(_ cr: Canvas, _ text: TextEngine, drawn: Set<String>, box: (Double, Double, Double, Double), k: Double) {
         var y = panel(cr, text, t("图　例", "Legend"), box, k)
         let x = box.0 + 8 * k, sw = 22 * k, row = 15.5 * k
         let bottom = box.1 + box.3 - 4 * k
         func entry(_ label: String, _ swatch: () -> Void) {
             guard y + row <= bottom else { return }
-            cairo_save(cr); swatch(); cairo_restore(cr)
+            cr.save(); swatch(); cr.restore()
             txt(text, cr, label, x: x + sw + 6 * k, y: y - 1 * k, size: 9 * k, width: box.2 - sw - 20 * k)
             y += row
         }
@@ -343,49 +342,27 @@ struct PageLayout {
         for l in levels {
             entry(levelName[l] ?? "") {
                 let c = Self.levelColour[l]!
-                cairo_rectangle(cr, x, y, sw, 10 * k)
-                cairo_set_source_rgba(cr, c.r, c.g, c.b, 0.35); cairo_fill_preserve(cr)
-                cairo_set_source_rgb(cr, c.r, c.g, c.b); cairo_set_line_width(cr, 1 * k); cairo_stroke(cr)
+                cr.rectangle(x, y, sw, 10 * k)
+                cr.setSourceRGBA(c.r, c.g, c.b, 0.35); cr.fillPreserve()
+                cr.setSourceRGB(c.r, c.g, c.b); cr.setLineWidth(1 * k); cr.stroke()
             }
         }
         entry(t("避险转移路线", "Evacuation route")) {
-            cairo_move_to(cr, x, y + 5 * k); cairo_line_to(cr, x + sw, y + 5 * k)
-            cairo_set_source_rgb(cr, Self.green.r, Self.green.g, Self.green.b); cairo_set_line_width(cr, 3.2 * k); cairo_stroke(cr)
+            cr.moveTo(x, y + 5 * k); cr.lineTo(x + sw, y + 5 * k)
+            cr.setSourceRGB(Self.green.r, Self.green.g, Self.green.b); cr.setLineWidth(3.2 * k); cr.stroke()
             arrows(cr, [(x, y + 5 * k), (x + sw, y + 5 * k)], every: 30 * k, size: 5 * k)
         }
         entry(t("集合点", "Assembly point")) { Icons.draw("assembly-point", cr, x: x + sw / 2, y: y + 5 * k, size: 12 * k) }
         entry(t("村界", "Village boundary")) {
-            cairo_move_to(cr, x, y + 5 * k); cairo_line_to(cr, x + sw, y + 5 * k)
-            cairo_set_source_rgb(cr, 0.45, 0.15, 0.55); cairo_set_line_width(cr, 2 * k); cairo_set_dash(cr, [5 * k, 2 * k], 2, 0); cairo_stroke(cr)
+            cr.moveTo(x, y + 5 * k); cr.lineTo(x + sw, y + 5 * k)
+            cr.setSourceRGB(0.45, 0.15, 0.55); cr.setLineWidth(2 * k); cr.setDash([5 * k, 2 * k]); cr.stroke()
         }
         guard let style else { return }
         let ctx = EvaluationContext(zoom: 14)
         for l in style.layers where drawn.contains(l.id) || (l.type == .symbol && (l.layout["icon-image"].map { e in drawn.contains("icon:" + (e.evaluate(ctx).stringValue ?? "")) } ?? false)) {
             guard let title = l.legend, l.sourceLayer != "hazard_zones" else { continue }
             let label = options.english ? (title.split(separator: " ", maxSplits: 1).last.map(String.init) ?? title) : (title.split(separator: " ").first.map(String.init) ?? title)
-            entry(label) {
-                switch l.type {
-                case .fill:
-                    cairo_rectangle(cr, x, y, sw, 10 * k)
-                    let c = atlas.map.color(l.value("fill-color", ctx)) ?? Color(0.8, 0.8, 0.8)
-                    cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a); cairo_fill(cr)
-                case .line:
-                    let c = atlas.map.color(l.value("line-color", ctx)) ?? Color(0.3, 0.3, 0.3)
-                    let w = min(6, max(1, (l.value("line-width", ctx)?.doubleValue ?? 1))) * k
-                    if c.r + c.g + c.b > 2.6 {  // a white road: show its casing so the swatch is visible
-                        cairo_move_to(cr, x, y + 5 * k); cairo_line_to(cr, x + sw, y + 5 * k)
-                        cairo_set_source_rgb(cr, 0.55, 0.55, 0.55); cairo_set_line_width(cr, w + 1.6 * k); cairo_stroke(cr)
-                    }
-                    cairo_move_to(cr, x, y + 5 * k); cairo_line_to(cr, x + sw, y + 5 * k)
-                    cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a)
-                    cairo_set_line_width(cr, min(6, max(1, (l.value("line-width", ctx)?.doubleValue ?? 1))) * k)
-                    if let d = l.value("line-dasharray", ctx)?.arrayValue?.compactMap(\.doubleValue), !d.isEmpty { cairo_set_dash(cr, d.map { $0 * 2 * k }, Int32(d.count), 0) }
-                    cairo_stroke(cr)
-                case .symbol:
-                    if let icon = l.value("icon-image", ctx)?.stringValue { Icons.draw(icon, cr, x: x + sw / 2, y: y + 5 * k, size: 13 * k) }
-                default: break
-                }
-            }
+            entry(label) { LayerTypes.drawSwatch(l, zoom: 14, on: cr, x: x, y: y, w: sw, h: 10 * k, k: k) }
         }
         let types = Set(sheet.zones.compactMap { $0["type"]?.stringValue }).sorted()
         if !types.isEmpty, y + 2 * row <= bottom {
@@ -394,7 +371,7 @@ struct PageLayout {
         }
     }
 
-    func summary(_ cr: OpaquePointer, _ text: TextEngine, box: (Double, Double, Double, Double), k: Double) {
+    func summary(_ cr: Canvas, _ text: TextEngine, box: (Double, Double, Double, Double), k: Double) {
         var y = panel(cr, text, t("风险与应急信息", "Risk and response"), box, k)
         let x = box.0 + 8 * k, w = box.2 - 16 * k
         func para(_ s: String, bold: Bool = false) {
@@ -421,7 +398,7 @@ struct PageLayout {
         }
     }
 
-    func persons(_ cr: OpaquePointer, _ text: TextEngine, box: (Double, Double, Double, Double), k: Double) {
+    func persons(_ cr: Canvas, _ text: TextEngine, box: (Double, Double, Double, Double), k: Double) {
         var y = panel(cr, text, t("责任人及联系电话", "Responsible persons"), box, k)
         var rows: [(String, String, String)] = []
         let roles = options.english ? Self.roleEN : Self.roleCN
@@ -441,8 +418,8 @@ struct PageLayout {
         y += row
         for r in rows {
             guard y + row <= box.1 + box.3 - 4 * k else { break }
-            cairo_move_to(cr, x, y - 2 * k); cairo_line_to(cr, x + w, y - 2 * k)
-            cairo_set_source_rgb(cr, 0.85, 0.85, 0.85); cairo_set_line_width(cr, 0.4 * k); cairo_stroke(cr)
+            cr.moveTo(x, y - 2 * k); cr.lineTo(x + w, y - 2 * k)
+            cr.setSourceRGB(0.85, 0.85, 0.85); cr.setLineWidth(0.4 * k); cr.stroke()
             txt(text, cr, r.0, x: cols[0], y: y, size: 8.5 * k, width: cols[1] - cols[0] - 4 * k, ellipsize: true)
             txt(text, cr, r.1, x: cols[1], y: y, size: 8.5 * k, width: cols[2] - cols[1] - 4 * k, ellipsize: true)
             txt(text, cr, r.2, x: cols[2], y: y, size: 8.5 * k)
@@ -456,25 +433,21 @@ struct PageLayout {
 
     /// Draws text with its top-left at (x, y); returns its height.
     @discardableResult
-    func txt(_ text: TextEngine, _ cr: OpaquePointer, _ s: String, x: Double, y: Double, size: Double, bold: Bool = false, width: Double? = nil,
+    func txt(_ text: TextEngine, _ cr: Canvas, _ s: String, x: Double, y: Double, size: Double, bold: Bool = false, width: Double? = nil,
              align: Align = .left, colour: Color = Color(0.08, 0.08, 0.08), ellipsize: Bool = false) -> Double
     {
         let l = text.layout(s, size: size, bold: bold)
-        defer { TextEngine.free(l) }
         if let width {
-            pango_layout_set_width(l, Int32(width * Double(PANGO_SCALE)))
-            if ellipsize { pango_layout_set_ellipsize(l, PANGO_ELLIPSIZE_END) } else { pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR) }
-            pango_layout_set_alignment(l, align == .center ? PANGO_ALIGN_CENTER : (align == .right ? PANGO_ALIGN_RIGHT : PANGO_ALIGN_LEFT))
+            let a: TextLayout.Alignment = align == .center ? .center : (align == .right ? .right : .left)
+            if ellipsize { l.ellipsize(width: width, align: a) } else { l.wrap(width: width, align: a) }
         }
-        text.draw(l, on: cr, x: x, y: y, color: (colour.r, colour.g, colour.b, colour.a), halo: nil, haloWidth: 0)
-        return TextEngine.size(l).h
+        cr.draw(l, x: x, y: y, color: colour)
+        return l.size.h
     }
 
     /// A map label with a white halo.
-    func label(_ text: TextEngine, _ cr: OpaquePointer, _ s: String, x: Double, y: Double, size: Double, colour: Color) {
-        let l = text.layout(s, size: size, bold: true)
-        defer { TextEngine.free(l) }
-        text.draw(l, on: cr, x: x, y: y, color: (colour.r, colour.g, colour.b, 1), halo: (1, 1, 1, 0.95), haloWidth: 1.6)
+    func label(_ text: TextEngine, _ cr: Canvas, _ s: String, x: Double, y: Double, size: Double, colour: Color) {
+        cr.draw(text.layout(s, size: size, bold: true), x: x, y: y, color: Color(colour.r, colour.g, colour.b), halo: Color(1, 1, 1, 0.95), haloWidth: 1.6)
     }
 }
 
@@ -485,10 +458,8 @@ final class OverlayLabels {
 
     func occupy(_ p: (Double, Double), radius r: Double) { taken.append((p.0 - r, p.1 - r, p.0 + r, p.1 + r)) }
 
-    func place(_ page: PageLayout, _ text: TextEngine, _ cr: OpaquePointer, _ s: String, at p: (Double, Double), radius r: Double, size: Double, colour: Color) {
-        let l = text.layout(s, size: size, bold: true)
-        let (w, h) = TextEngine.size(l)
-        TextEngine.free(l)
+    func place(_ page: PageLayout, _ text: TextEngine, _ cr: Canvas, _ s: String, at p: (Double, Double), radius r: Double, size: Double, colour: Color) {
+        let (w, h) = text.layout(s, size: size, bold: true).size
         let gap = 3.0
         let candidates = [(p.0 + r + gap, p.1 - h / 2), (p.0 - r - gap - w, p.1 - h / 2), (p.0 - w / 2, p.1 - r - gap - h), (p.0 - w / 2, p.1 + r + gap)]
         func free(_ c: (Double, Double)) -> Bool {

@@ -1,4 +1,3 @@
-import CCairo
 import Foundation
 import OneMapCore
 import OneMapRender
@@ -39,54 +38,49 @@ public struct ResultMap {
         let vp = Viewport(zoom: fit.zoom, originX: (a.0 + b.0) / 2 - width / s / 2, originY: (a.1 + b.1) / 2 - (height - 60) / s / 2,
                           width: width / s, height: (height - 60) / s, scale: s)
         let canvas = Canvas(width: Int(width), height: Int(height))
-        let cr = canvas.cr
+        let cr = canvas
         let text = TextEngine()
         canvas.fillAll(Color(1, 1, 1))
-        cairo_save(cr)
-        cairo_translate(cr, 0, 60)
-        cairo_rectangle(cr, 0, 0, width, height - 60)
-        cairo_clip(cr)
+        cr.save()
+        cr.translate(0, 60)
+        cr.rectangle(0, 0, width, height - 60)
+        cr.clip()
         try map.draw(style: try map.style(style), viewport: vp, canvas: canvas, text: text)
         for l in lines where l.coords.count > 1 {
-            cairo_new_path(cr)
-            for (i, c) in l.coords.enumerated() { let p = vp.local(c); i == 0 ? cairo_move_to(cr, p.0, p.1) : cairo_line_to(cr, p.0, p.1) }
-            cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND); cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND)
-            cairo_set_source_rgba(cr, 1, 1, 1, 0.9); cairo_set_line_width(cr, l.width + 3); cairo_stroke_preserve(cr)
-            cairo_set_source_rgba(cr, l.colour.r, l.colour.g, l.colour.b, l.colour.a); cairo_set_line_width(cr, l.width); cairo_stroke(cr)
+            cr.newPath()
+            for (i, c) in l.coords.enumerated() { let p = vp.local(c); i == 0 ? cr.moveTo(p.0, p.1) : cr.lineTo(p.0, p.1) }
+            cr.setLineCap(.round); cr.setLineJoin(.round)
+            cr.setSourceRGBA(1, 1, 1, 0.9); cr.setLineWidth(l.width + 3); cr.strokePreserve()
+            cr.setSourceRGBA(l.colour.r, l.colour.g, l.colour.b, l.colour.a); cr.setLineWidth(l.width); cr.stroke()
         }
         for p in points {
             let (x, y) = vp.local(p.at)
             if let icon = p.icon { Icons.draw(icon, cr, x: x, y: y, size: 22) } else {
-                cairo_new_path(cr)
-                cairo_arc(cr, x, y, 7, 0, 2 * .pi)
-                cairo_set_source_rgba(cr, p.colour.r, p.colour.g, p.colour.b, 1); cairo_fill_preserve(cr)
-                cairo_set_source_rgb(cr, 1, 1, 1); cairo_set_line_width(cr, 2); cairo_stroke(cr)
+                cr.newPath()
+                cr.arc(x, y, 7, 0, 2 * .pi)
+                cr.setSourceRGBA(p.colour.r, p.colour.g, p.colour.b, 1); cr.fillPreserve()
+                cr.setSourceRGB(1, 1, 1); cr.setLineWidth(2); cr.stroke()
             }
             if let label = p.label {
-                let l = text.layout(label, size: 12, bold: true)
-                text.draw(l, on: cr, x: x + 10, y: y - 8, color: (0.1, 0.1, 0.1, 1), halo: (1, 1, 1, 0.95), haloWidth: 2)
-                TextEngine.free(l)
+                cr.draw(text.layout(label, size: 12, bold: true), x: x + 10, y: y - 8, color: Color(0.1, 0.1, 0.1), halo: Color(1, 1, 1, 0.95), haloWidth: 2)
             }
         }
-        cairo_restore(cr)
+        cr.restore()
         // Title bar and legend.
-        cairo_rectangle(cr, 0, 0, width, 60)
-        cairo_set_source_rgb(cr, 0.1, 0.13, 0.18); cairo_fill(cr)
-        let t = text.layout(title, size: 22, bold: true)
-        text.draw(t, on: cr, x: 16, y: 14, color: (1, 1, 1, 1), halo: nil, haloWidth: 0)
-        TextEngine.free(t)
+        cr.rectangle(0, 0, width, 60)
+        cr.setSourceRGB(0.1, 0.13, 0.18); cr.fill()
+        cr.draw(text.layout(title, size: 22, bold: true), x: 16, y: 14, color: Color(1, 1, 1))
         var lx = width - 16
         for (name, c) in legend.reversed() {
             let l = text.layout(name, size: 14)
-            let w = TextEngine.size(l).w
+            let w = l.size.w
             lx -= w
-            text.draw(l, on: cr, x: lx, y: 20, color: (1, 1, 1, 1), halo: nil, haloWidth: 0)
-            TextEngine.free(l)
+            cr.draw(l, x: lx, y: 20, color: Color(1, 1, 1))
             lx -= 24
-            cairo_rectangle(cr, lx, 22, 16, 16)
-            cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a); cairo_fill(cr)
+            cr.rectangle(lx, 22, 16, 16)
+            cr.setSourceRGBA(c.r, c.g, c.b, c.a); cr.fill()
             lx -= 20
         }
-        return canvas.png(x: 0, y: 0, w: canvas.width, h: canvas.height)
+        return try canvas.png(x: 0, y: 0, w: canvas.width, h: canvas.height)
     }
 }

@@ -1,5 +1,5 @@
-import CCairo
 import Foundation
+import Synchronization
 import OneMapCore
 import OneMapRender
 import OneMapRouting
@@ -29,9 +29,11 @@ public struct PageOptions: Sendable {
 }
 
 /// Print errors as sentences.
-public struct PrintError: Error, Sendable, CustomStringConvertible {
+public struct PrintError: OneMapError {
+    public var category: ErrorCategory
     public var description: String
-    public init(_ d: String) { description = d }
+    public init(_ d: String) { self.init(.badInput, d) }
+    public init(_ category: ErrorCategory, _ d: String) { self.category = category; description = d }
 }
 
 /// Everything one village page shows, gathered before drawing.
@@ -50,26 +52,27 @@ struct VillageSheet: Sendable {
 
 /// Lays out and draws village hazard and evacuation maps (PDF, vector) and atlases.
 public final class VillageAtlas: Sendable {
-    public let store: Store
-    public let router: Router
+    /// Where villages, zones, shelters and officers come from.
+    public let source: any FeatureSource
+    public let router: RoadRouter
     public let map: MapRenderer
     public let styleName: String
 
-    public init(store: Store, router: Router, map: MapRenderer, style: String = "print") throws {
-        self.store = store; self.router = router; self.map = map; self.styleName = style
+    public init(source: any FeatureSource, router: RoadRouter, map: MapRenderer, style: String = "print") throws {
+        self.source = source; self.router = router; self.map = map; self.styleName = style
         _ = try map.style(style)
     }
 
     /// Finds a village by id, code or name; an unknown one is an error listing close matches.
     public func village(_ key: String) throws -> Feature {
-        let all = try store.allFeatures(of: "villages")
-        guard !all.isEmpty else { throw PrintError("no village \"\(key)\": the store has no villages; import data first") }
+        let all = try source.all("villages")
+        guard !all.isEmpty else { throw PrintError(.notFound, "no village \"\(key)\": the store has no villages; import data first") }
         if let v = all.first(where: { $0.id == key || $0["code"]?.stringValue == key || $0["name"]?.stringValue == key }) { return v }
         let names = all.compactMap { v -> (String, Int)? in
             guard let n = v["name"]?.stringValue else { return nil }
             return (n, VillageAtlas.distance(Array(key), Array(n)) - (n.contains(key) || key.contains(n) ? 3 : 0))
         }.sorted { $0.1 < $1.1 }.prefix(5).map { $0.0 }
-        throw PrintError("no village \"\(key)\"; did you mean: \(names.joined(separator: ", "))?")
+        throw PrintError(.notFound, "no village \"\(key)\"; did you mean: \(names.joined(separator: ", "))?")
     }
 
     /// Levenshtein distance over characters.
@@ -88,30 +91,45 @@ public final class VillageAtlas: Sendable {
         let code = v["code"]?.stringValue ?? ""
         let centre = v["center"]?.arrayValue.flatMap { a in a.count == 2 ? Coord(a[0].doubleValue ?? 0, a[1].doubleValue ?? 0) : nil } ?? v.geometry.representativePoint
         let box = v.geometry.bbox
-        let township = try store.allFeatures(of: "townships").first { $0["code"] == v["township"] }?["name"]?.stringValue ?? ""
-        let zones = try store.features(in: "hazard_zones", bbox: box).filter { z in
+        let township = try source.all("townships").first { $0["code"] == v["township"] }?["name"]?.stringValue ?? ""
+        let zones = try source.features(FeatureQuery(layer: "hazard_zones", bbox: box, predicate: .geometry)).filter { z in
             // Zones that touch the village: any vertex inside the other, or overlapping envelopes with the centre inside.
             v.geometry.polygons.contains { poly in z.geometry.allCoords.contains { Planar.polygonContains(poly, $0) } }
                 || z.geometry.polygons.contains { poly in v.geometry.allCoords.contains { Planar.polygonContains(poly, $0) } }
         }
-        let points = try store.features(in: "hazard_points", bbox: box.expanded(by: 0.03)).filter { $0["village"]?.stringValue == code }
-        var shelters = try store.features(in: "shelters", bbox: box.expanded(by: 0.1)).filter { $0["village"]?.stringValue == code }
-        if shelters.isEmpty { shelters = try store.nearest(in: "shelters", to: centre, k: 1).map(\.feature) }
-        let officers = try store.allFeatures(of: "info_officers").filter { $0["village"]?.stringValue == code }
+        let points = try source.features(FeatureQuery(layer: "hazard_points", bbox: box.expanded(by: 0.03), predicate: .geometry)).filter { $0["village"]?.stringValue == code }
+        var shelters = try source.features(FeatureQuery(layer: "shelters", bbox: box.expanded(by: 0.1), predicate: .geometry)).filter { $0["village"]?.stringValue == code }
+        if shelters.isEmpty { shelters = try nearestShelter(to: centre).map { [$0] } ?? [] }
+        let officers = try source.all("info_officers").filter { $0["village"]?.stringValue == code }
         // Evacuation: from the village centre and each hazard point to the village's shelters.
         var evacuation: [(Coord, Feature, [Coord], Double)] = []
         for origin in [centre] + points.map({ $0.geometry.representativePoint }) {
             var best: (Feature, [Coord], Double)?
             for s in shelters {
-                if let r = try? router.route(from: origin, to: s.geometry.representativePoint), r.reachable, let secs = r.seconds, secs < (best?.2 ?? .infinity) {
-                    best = (s, r.route, secs)
-                }
+                // A shelter or origin too far from any road has no route; any other failure is an error.
+                let r: RouteAnswer
+                do { r = try router.route(from: origin, to: s.geometry.representativePoint) } catch let e as RoutingError where e.category == .unprocessable { continue }
+                if r.reachable, let secs = r.seconds, secs < (best?.2 ?? .infinity) { best = (s, r.route, secs) }
             }
             if let best { evacuation.append((origin, best.0, best.1, best.2)) }
         }
-        let nearest = (try? router.nearest(to: centre, kinds: ["fire_stations", "micro_fire_stations", "warehouses"], k: 1).hits) ?? []
+        let nearest: [ResourceHit]
+        do { nearest = try router.nearest(to: centre, kinds: ["fire_stations", "micro_fire_stations", "warehouses"], k: 1).hits } catch let e as RoutingError where e.category == .unprocessable {
+            nearest = []
+        }
         return VillageSheet(village: v, township: township, boundary: v.geometry.polygons, centre: centre, zones: zones, hazardPoints: points,
                             shelters: shelters, officers: officers, evacuation: evacuation.map { (from: $0.0, to: $0.1, route: $0.2, seconds: $0.3) }, nearest: nearest)
+    }
+
+    /// The shelter nearest `p` in a straight line, searched in growing boxes (≈11, 33, 110, 330 km).
+    func nearestShelter(to p: Coord) throws -> Feature? {
+        for d in [0.1, 0.3, 1, 3] {
+            let box = BBox(minLon: p.lon - d, minLat: p.lat - d, maxLon: p.lon + d, maxLat: p.lat + d)
+            let hits = try source.features(FeatureQuery(layer: "shelters", bbox: box)).map { ($0, Store.distance(from: p, to: $0.geometry)) }
+            // Only a hit within the box's inscribed radius is surely the nearest.
+            if let best = hits.min(by: { ($0.1, $0.0.id) < ($1.1, $1.0.id) }), best.1 <= d * 111_000 * cos(p.lat * .pi / 180) { return best.0 }
+        }
+        return nil
     }
 
     /// One village as a one-page PDF.
@@ -128,18 +146,18 @@ public final class VillageAtlas: Sendable {
         let k = dpi / 72
         let size = options.pageSize
         let canvas = Canvas(width: Int((size.w * k).rounded()), height: Int((size.h * k).rounded()))
-        cairo_scale(canvas.cr, k, k)
-        page.replay(on: canvas.cr)
-        return canvas.png(x: 0, y: 0, w: canvas.width, h: canvas.height)
+        canvas.scale(k, k)
+        canvas.draw(page.canvas)
+        return try canvas.png(x: 0, y: 0, w: canvas.width, h: canvas.height)
     }
 
     /// Villages of the county, or of one township (by name or code), in code order.
     public func villages(township: String? = nil) throws -> [Feature] {
-        var all = try store.allFeatures(of: "villages")
+        var all = try source.all("villages")
         if let t = township {
-            let ts = try store.allFeatures(of: "townships")
+            let ts = try source.all("townships")
             guard let tw = ts.first(where: { $0["name"]?.stringValue == t || $0["code"]?.stringValue == t }) else {
-                throw PrintError("no township \"\(t)\"; the townships are: \(ts.compactMap { $0["name"]?.stringValue }.joined(separator: ", "))")
+                throw PrintError(.notFound, "no township \"\(t)\"; the townships are: \(ts.compactMap { $0["name"]?.stringValue }.joined(separator: ", "))")
             }
             all = all.filter { $0["township"] == tw["code"] }
         }
@@ -152,11 +170,11 @@ public final class VillageAtlas: Sendable {
         let out = PageSlots(count: villages.count)
         DispatchQueue.concurrentPerform(iterations: max(1, min(threads, villages.count))) { _ in
             while let i = out.next() {
-                do { out.set(i, try record(villages[i], options)) } catch { out.fail("\(villages[i]["name"]?.stringValue ?? villages[i].id): \(error)") }
+                do { out.set(i, try record(villages[i], options)) } catch { out.fail(PrintError(ErrorCategory.of(error), "\(villages[i]["name"]?.stringValue ?? villages[i].id): \(error)")) }
                 progress?(out.finished, villages.count)
             }
         }
-        if let f = out.failure { throw PrintError(f) }
+        if let f = out.failure { throw f }
         return out.pages
     }
 
@@ -175,69 +193,51 @@ public final class VillageAtlas: Sendable {
     }
 }
 
-/// A page recorded as vector drawing operations, replayable onto a PDF or image surface.
+/// A page recorded as vector drawing operations, replayable onto a PDF or image canvas.
 ///
-/// `@unchecked Sendable`: recorded once by one thread, then only replayed (read).
+/// `@unchecked Sendable`: recorded once by one thread, then only replayed (read) — Cairo
+/// recording surfaces may be used as a source from several threads once finished.
 public final class RecordedPage: @unchecked Sendable {
-    let surface: OpaquePointer
+    let canvas: Canvas
+    /// Points (1/72 in).
     public let width: Double, height: Double
 
     init(width: Double, height: Double) {
         self.width = width; self.height = height
-        var extents = cairo_rectangle_t(x: 0, y: 0, width: width, height: height)
-        surface = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &extents)
-    }
-    deinit { cairo_surface_destroy(surface) }
-
-    func replay(on cr: OpaquePointer) {
-        cairo_save(cr)
-        cairo_set_source_surface(cr, surface, 0, 0)
-        cairo_paint(cr)
-        cairo_restore(cr)
+        canvas = Canvas(recordingWidth: width, height: height)
     }
 }
 
 /// Writes recorded pages into one PDF with fonts embedded and subset.
 enum PDFWriter {
-    final class Sink { var bytes: [UInt8] = [] }
-
     static func write(pages: [RecordedPage], size: (w: Double, h: Double)) throws -> [UInt8] {
-        let sink = Sink()
-        let box = Unmanaged.passRetained(sink)
-        defer { box.release() }
-        let surface = cairo_pdf_surface_create_for_stream({ closure, data, length in
-            Unmanaged<Sink>.fromOpaque(closure!).takeUnretainedValue().bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length)))
-            return CAIRO_STATUS_SUCCESS
-        }, box.toOpaque(), size.w, size.h)!
-        cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, "裕民县村级灾害风险与避险转移图")
-        cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "onemap")
-        let cr = cairo_create(surface)!
-        for p in pages {
-            p.replay(on: cr)
-            cairo_show_page(cr)
-        }
-        cairo_destroy(cr)
-        cairo_surface_finish(surface)
-        let status = cairo_surface_status(surface)
-        cairo_surface_destroy(surface)
-        guard status == CAIRO_STATUS_SUCCESS else { throw PrintError("PDF writing failed: \(String(cString: cairo_status_to_string(status)))") }
-        return sink.bytes
+        try PDFDocument.write(pages: pages.map(\.canvas), width: size.w, height: size.h, title: "裕民县村级灾害风险与避险转移图")
     }
 }
 
-/// `@unchecked Sendable`: all state under `lock`.
-final class PageSlots: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [RecordedPage?]
-    private var nextIndex = 0
-    private(set) var finishedCount = 0
-    private(set) var failure: String?
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func next() -> Int? { lock.withLock { guard nextIndex < slots.count, failure == nil else { return nil }; defer { nextIndex += 1 }; return nextIndex } }
-    func set(_ i: Int, _ p: RecordedPage) { lock.withLock { slots[i] = p; finishedCount += 1 } }
-    func fail(_ s: String) { lock.withLock { if failure == nil { failure = s } } }
-    var finished: Int { lock.withLock { finishedCount } }
-    var pages: [RecordedPage] { lock.withLock { slots.compactMap { $0 } } }
+/// The pages of an atlas being recorded on several threads: the next village to take, the
+/// pages done, and the first failure (which stops the others taking more).
+final class PageSlots: Sendable {
+    private struct State {
+        var slots: [RecordedPage?]
+        var nextIndex = 0
+        var finished = 0
+        var failure: (any Error)?
+    }
+    private let state: Mutex<State>
+    init(count: Int) { state = Mutex(State(slots: Array(repeating: nil, count: count))) }
+    func next() -> Int? {
+        state.withLock { s in
+            guard s.nextIndex < s.slots.count, s.failure == nil else { return nil }
+            defer { s.nextIndex += 1 }
+            return s.nextIndex
+        }
+    }
+    func set(_ i: Int, _ p: RecordedPage) { state.withLock { $0.slots[i] = p; $0.finished += 1 } }
+    func fail(_ e: any Error) { state.withLock { if $0.failure == nil { $0.failure = e } } }
+    var finished: Int { state.withLock { $0.finished } }
+    var failure: (any Error)? { state.withLock { $0.failure } }
+    var pages: [RecordedPage] { state.withLock { $0.slots.compactMap { $0 } } }
 }
 
 extension VillageAtlas {

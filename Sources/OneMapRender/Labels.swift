@@ -9,6 +9,7 @@ struct PlacedLabel: Sendable {
     var icon: String?
     var iconSize: Double
     var iconColor: Color?
+    var iconOpacity: Double
     var text: String?
     var textSize: Double
     var bold: Bool
@@ -19,6 +20,7 @@ struct PlacedLabel: Sendable {
     var textH: Double
     var angle: Double
     var textColor: Color
+    var textOpacity: Double
     var halo: Color?
     var haloWidth: Double
     var box: (Double, Double, Double, Double)
@@ -71,34 +73,19 @@ enum LabelPlacer {
             for f in fs {
                 let ctx = EvaluationContext(zoom: z, properties: f.properties, geometryType: f.geometry.kind.rawValue)
                 if let filter = layer.filter, filter.evaluate(ctx) != .bool(true) { continue }
-                let str = layer.value("text-field", ctx).map { v -> String in
-                    if case .string(let s) = v { return s }
-                    return v.isNull ? "" : JSONWriter.string(v)
-                } ?? ""
-                let icon = layer.value("icon-image", ctx)?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
-                if str.isEmpty && icon == nil { continue }
-                let size = layer.value("text-size", ctx)?.doubleValue ?? 12
-                let iconSize = 16 * (layer.value("icon-size", ctx)?.doubleValue ?? 1)
-                let sortKey = layer.value("symbol-sort-key", ctx)?.doubleValue ?? Double(li)
-                let line = layer.value("symbol-placement", ctx)?.stringValue == "line"
-                var label = PlacedLabel(x: 0, y: 0, icon: icon, iconSize: iconSize, iconColor: layer.value("icon-color", ctx)?.stringValue.flatMap(Color.parse),
-                                        text: str.isEmpty ? nil : str, textSize: size, bold: false, textDX: 0, textDY: 0, textW: 0, textH: 0, angle: 0,
-                                        textColor: layer.value("text-color", ctx)?.stringValue.flatMap(Color.parse) ?? Color(0.1, 0.1, 0.1),
-                                        halo: layer.value("text-halo-color", ctx)?.stringValue.flatMap(Color.parse),
-                                        haloWidth: layer.value("text-halo-width", ctx)?.doubleValue ?? 0, box: (0, 0, 0, 0))
+                guard let sym = LayerTypes.symbol.resolve(layer, ctx) else { continue }
+                let size = sym.textSize, iconSize = sym.iconSize, icon = sym.icon, pad = sym.textPadding
+                let line = sym.alongLine
+                var label = PlacedLabel(x: 0, y: 0, icon: icon, iconSize: iconSize, iconColor: sym.iconColor, iconOpacity: sym.iconOpacity,
+                                        text: sym.text, textSize: size, bold: false, textDX: 0, textDY: 0, textW: 0, textH: 0, angle: 0,
+                                        textColor: sym.textColor, textOpacity: sym.textOpacity, halo: sym.halo, haloWidth: sym.haloWidth, box: (0, 0, 0, 0))
                 var tw = 0.0, th = 0.0
                 if let t = label.text {
-                    let maxW = layer.value("text-max-width", ctx)?.doubleValue.map { $0 * size }
-                    let l = text.layout(t, size: size, maxWidth: line ? nil : maxW)
-                    (tw, th) = TextEngine.size(l)
-                    TextEngine.free(l)
+                    (tw, th) = text.layout(t, size: size, maxWidth: line ? nil : sym.textMaxWidth.map { $0 * size }).size
                 }
                 label.textW = tw; label.textH = th
-                let pad = layer.value("text-padding", ctx)?.doubleValue ?? 2
-                var cand = Candidate(priority: sortKey, order: li, id: f.id, label: label, iconBox: nil, textBox: nil,
-                                     textOptional: layer.value("text-optional", ctx) == .bool(true),
-                                     allowOverlap: layer.value("text-allow-overlap", ctx) == .bool(true) || layer.value("icon-allow-overlap", ctx) == .bool(true),
-                                     dedupeText: nil, spacing: layer.value("symbol-spacing", ctx)?.doubleValue ?? 250)
+                var cand = Candidate(priority: sym.sortKey ?? Double(li), order: li, id: f.id, label: label, iconBox: nil, textBox: nil,
+                                     textOptional: sym.textOptional, allowOverlap: sym.allowOverlap, dedupeText: nil, spacing: sym.spacing)
                 if line {
                     // Along the longest straight piece of the line, if the text fits on it.
                     guard label.text != nil else { continue }
@@ -136,8 +123,8 @@ enum LabelPlacer {
                         cand.iconBox = (g.0 - iconSize / 2, g.1 - iconSize / 2, g.0 + iconSize / 2, g.1 + iconSize / 2)
                     }
                     if label.text != nil {
-                        let anchor = layer.value("text-anchor", ctx)?.stringValue ?? "center"
-                        let off = layer.value("text-offset", ctx)?.arrayValue?.compactMap(\.doubleValue) ?? [0, 0]
+                        let anchor = sym.textAnchor
+                        let off = sym.textOffset
                         var dx = -tw / 2, dy = -th / 2
                         switch anchor {
                         case "top": dy = 0

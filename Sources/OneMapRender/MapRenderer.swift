@@ -1,67 +1,75 @@
-import CCairo
 import Foundation
 import OneMapCore
 import OneMapStore
 import OneMapStyle
 
 /// Rendering errors, as sentences.
-public struct RenderError: Error, Sendable, CustomStringConvertible {
+public struct RenderError: OneMapError {
+    public var category: ErrorCategory
     public var description: String
-    public init(_ d: String) { description = d }
+    public init(_ d: String) { self.init(.badInput, d) }
+    public init(_ category: ErrorCategory, _ d: String) { self.category = category; description = d }
 }
 
-/// Draws the store's layers with a style into Cairo surfaces.
+/// Draws a feature source's layers with a style onto a `Canvas`.
 ///
-/// Thread-safe: every call builds its own Cairo surface and Pango context; the shared label
-/// placements are immutable values behind a lock, rebuilt when the store's journal moves.
+/// Thread-safe: every call builds its own canvas and Pango context; the shared label
+/// placements are immutable values behind a lock, rebuilt when the source's revision moves.
 public final class MapRenderer: Sendable {
-    public let store: Store
+    /// Where features come from (the SpatiaLite store today).
+    public let source: any FeatureSource
     public let styles: [String: Style]
     private let placements = PlacementCache()
 
-    public init(store: Store, styles: [Style]) {
-        self.store = store
+    public init(source: any FeatureSource, styles: [Style]) {
+        self.source = source
         self.styles = Dictionary(uniqueKeysWithValues: styles.map { ($0.name, $0) })
     }
 
-    /// Loads every `*.json` style in a directory (except routing profiles).
-    public convenience init(store: Store, stylesDirectory: String) throws {
+    /// Loads every `*.json` style in a directory (except routing profiles), checking each
+    /// against the layer types onemap draws. Throws `StyleError` naming style, layer and key.
+    public convenience init(source: any FeatureSource, stylesDirectory: String) throws {
         let files = try FileManager.default.contentsOfDirectory(atPath: stylesDirectory).filter { $0.hasSuffix(".json") && !$0.hasPrefix("routing") }.sorted()
-        let styles = try files.map { try Style.load(path: (stylesDirectory as NSString).appendingPathComponent($0)) }
-        self.init(store: store, styles: styles)
+        let styles = try files.map { f throws(StyleError) in try LayerTypes.loadStyle(path: (stylesDirectory as NSString).appendingPathComponent(f)) }
+        self.init(source: source, styles: styles)
     }
+
+    /// Reads a style file with the keys onemap's layer types accept (for tools and tests).
+    public static func loadStyle(path: String) throws(StyleError) -> Style { try LayerTypes.loadStyle(path: path) }
+    /// Checks a style document with the keys onemap's layer types accept.
+    public static func parseStyle(_ v: JSONValue, name: String) throws(StyleError) -> Style { try LayerTypes.parseStyle(v, name: name) }
 
     public var styleNames: [String] { styles.keys.sorted() }
 
     public func style(_ name: String) throws(RenderError) -> Style {
         guard let s = styles[name] else {
-            throw RenderError("unknown style \"\(name)\"; the styles are: \(styleNames.joined(separator: ", "))")
+            throw RenderError(.notFound, "unknown style \"\(name)\"; the styles are: \(styleNames.joined(separator: ", "))")
         }
         return s
     }
 
     /// Labels of a style at a zoom, placed once over all data and reused until the data changes.
     func labels(_ style: Style, zoom: Int) throws -> [PlacedLabel] {
-        let seq = try store.journalSequence()
+        let seq = try source.revision()
         let key = "\(style.name)/\(zoom)/\(seq)"
         if let hit = placements.get(key) { return hit }
         var features: [String: [Feature]] = [:]
         for l in style.layers where l.type == .symbol {
             guard let src = l.sourceLayer, features[src] == nil else { continue }
-            features[src] = try store.allFeatures(of: src)
+            features[src] = try source.all(src, attributes: style.attributes(of: src))
         }
-        let text = TextEngine()
-        let placed = LabelPlacer.place(style: style, zoom: zoom, features: features, text: text)
+        let placed = LabelPlacer.place(style: style, zoom: zoom, features: features, text: TextEngine())
         placements.put(key, placed, seq: seq)
         return placed
     }
 
-    /// Draws a viewport: background, geometry layers in order, then the placed labels.
+    /// Draws a viewport: background, geometry layers in order (each by its layer type), then the
+    /// placed labels. `drawn` hears the id of every layer that put ink in the viewport (and
+    /// "icon:NAME" for icons), for print legends.
     /// Returns which cells of a `grid`×`grid` split of the viewport received any feature.
     @discardableResult
     package func draw(style: Style, viewport vp: Viewport, canvas: Canvas, text: TextEngine, grid: Int = 1, drawn: ((String) -> Void)? = nil) throws -> [Bool] {
         let z = Double(vp.zoom)
-        let cr = canvas.cr
         var touched = [Bool](repeating: false, count: grid * grid)
         let cellW = vp.width * vp.scale / Double(grid), cellH = vp.height * vp.scale / Double(grid)
         func touch(_ b: (Double, Double, Double, Double)) {
@@ -70,145 +78,42 @@ public final class MapRenderer: Sendable {
             guard x0 <= x1, y0 <= y1 else { return }
             for x in x0...x1 { for y in y0...y1 { touched[y * grid + x] = true } }
         }
-        // One query per source layer for the whole viewport.
-        let margin = 24.0
-        let box = vp.bbox(margin: margin)
+        // One query per source layer for the whole viewport, with the attributes the style reads.
+        let box = vp.bbox(margin: 24)
         var cache: [String: [Feature]] = [:]
         func features(_ src: String) throws -> [Feature] {
             if let f = cache[src] { return f }
-            let f = try store.features(in: src, bbox: box, predicate: .envelope)
+            let f = Array(try source.features(FeatureQuery(layer: src, bbox: box, predicate: .envelope, zoom: vp.zoom, attributes: style.attributes(of: src))))
             cache[src] = f
             return f
         }
-        let tolerance = 0.35 * vp.scale
         for layer in style.layers where layer.visible(atZoom: z) && layer.type != .symbol {
-            if layer.type == .background {
-                let c = EvaluationContext(zoom: z)
-                let color = color(layer.value("background-color", c)) ?? Color(1, 1, 1)
-                canvas.fillAll(color.withAlpha(layer.value("background-opacity", c)?.doubleValue ?? 1))
-                continue
-            }
-            guard let src = layer.sourceLayer else { continue }
-            for f in try features(src) {
-                let ctx = EvaluationContext(zoom: z, properties: f.properties, geometryType: f.geometry.kind.rawValue)
-                if let filter = layer.filter, filter.evaluate(ctx) != .bool(true) { continue }
-                switch layer.type {
-                case .fill:
-                    guard !f.geometry.polygons.isEmpty, let c = color(layer.value("fill-color", ctx)) else { continue }
-                    let opacity = layer.value("fill-opacity", ctx)?.doubleValue ?? 1
-                    cairo_new_path(cr)
-                    var b = (Double.infinity, Double.infinity, -Double.infinity, -Double.infinity)
-                    for poly in f.geometry.polygons {
-                        for ring in poly {
-                            let pts = Geometry2D.simplify(ring.map(vp.local), tolerance: tolerance)
-                            canvas.path(Geometry2D.clipRing(pts, vp.width * vp.scale, vp.height * vp.scale, pad: 64 * vp.scale), close: true)
-                            for p in pts { b = (min(b.0, p.0), min(b.1, p.1), max(b.2, p.0), max(b.3, p.1)) }
-                        }
-                    }
-                    cairo_set_fill_rule(cr, CAIRO_FILL_RULE_EVEN_ODD)
-                    canvas.setColor(c, opacity: opacity)
-                    if let o = color(layer.value("fill-outline-color", ctx)) {
-                        cairo_fill_preserve(cr)
-                        cairo_set_line_width(cr, 1 * vp.scale)
-                        canvas.setColor(o, opacity: opacity)
-                        cairo_stroke(cr)
-                    } else {
-                        cairo_fill(cr)
-                    }
-                    touch(b)
-                    drawn?(layer.id)
-                case .line:
-                    guard let c = color(layer.value("line-color", ctx)) else { continue }
-                    let w = (layer.value("line-width", ctx)?.doubleValue ?? 1) * vp.scale
-                    guard w > 0 else { continue }
-                    cairo_new_path(cr)
-                    var b = (Double.infinity, Double.infinity, -Double.infinity, -Double.infinity)
-                    for path in f.geometry.paths {
-                        let pts = Geometry2D.simplify(path.map(vp.local), tolerance: tolerance)
-                        canvas.path(pts, close: false)
-                        for p in pts { b = (min(b.0, p.0), min(b.1, p.1), max(b.2, p.0), max(b.3, p.1)) }
-                    }
-                    cairo_set_line_width(cr, w)
-                    switch layer.value("line-cap", ctx)?.stringValue {
-                    case "round": cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND)
-                    case "square": cairo_set_line_cap(cr, CAIRO_LINE_CAP_SQUARE)
-                    default: cairo_set_line_cap(cr, CAIRO_LINE_CAP_BUTT)
-                    }
-                    switch layer.value("line-join", ctx)?.stringValue {
-                    case "bevel": cairo_set_line_join(cr, CAIRO_LINE_JOIN_BEVEL)
-                    case "miter": cairo_set_line_join(cr, CAIRO_LINE_JOIN_MITER)
-                    default: cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND)
-                    }
-                    if let dash = layer.value("line-dasharray", ctx)?.arrayValue?.compactMap(\.doubleValue), !dash.isEmpty {
-                        let d = dash.map { max(0.01, $0 * w) }
-                        cairo_set_dash(cr, d, Int32(d.count), 0)
-                    } else {
-                        cairo_set_dash(cr, nil, 0, 0)
-                    }
-                    canvas.setColor(c, opacity: layer.value("line-opacity", ctx)?.doubleValue ?? 1)
-                    cairo_stroke(cr)
-                    cairo_set_dash(cr, nil, 0, 0)
-                    touch((b.0 - w, b.1 - w, b.2 + w, b.3 + w))
-                    drawn?(layer.id)
-                case .circle:
-                    let r = (layer.value("circle-radius", ctx)?.doubleValue ?? 5) * vp.scale
-                    let c = color(layer.value("circle-color", ctx)) ?? Color(0, 0, 0)
-                    let sw = (layer.value("circle-stroke-width", ctx)?.doubleValue ?? 0) * vp.scale
-                    let opacity = layer.value("circle-opacity", ctx)?.doubleValue ?? 1
-                    let pts: [Coord]
-                    switch f.geometry {
-                    case .point(let p): pts = [p]
-                    case .multiPoint(let ps): pts = ps
-                    default: pts = [f.geometry.representativePoint]
-                    }
-                    for p in pts {
-                        let (x, y) = vp.local(p)
-                        cairo_new_path(cr)
-                        cairo_arc(cr, x, y, r, 0, 2 * .pi)
-                        canvas.setColor(c, opacity: opacity)
-                        if sw > 0, let sc = color(layer.value("circle-stroke-color", ctx)) {
-                            cairo_fill_preserve(cr)
-                            cairo_set_line_width(cr, sw)
-                            canvas.setColor(sc, opacity: opacity)
-                            cairo_stroke(cr)
-                        } else {
-                            cairo_fill(cr)
-                        }
-                        touch((x - r - sw, y - r - sw, x + r + sw, y + r + sw))
-                        drawn?(layer.id)
-                    }
-                default: break
-                }
+            let ink: (_ box: (Double, Double, Double, Double)) -> Void = { b in touch(b); drawn?(layer.id) }
+            switch layer.type {
+            case .background: LayerTypes.background.draw(layer, on: canvas, zoom: z)
+            case .fill: LayerTypes.fill.draw(layer, try features(layer.sourceLayer!), on: canvas, vp, drawn: ink)
+            case .line: LayerTypes.line.draw(layer, try features(layer.sourceLayer!), on: canvas, vp, drawn: ink)
+            case .circle: LayerTypes.circle.draw(layer, try features(layer.sourceLayer!), on: canvas, vp, drawn: ink)
+            case .symbol: break
             }
         }
         // Labels: those whose box touches the viewport, drawn whole.
         let left = vp.originX - 8, top = vp.originY - 8, right = vp.originX + vp.width + 8, bottom = vp.originY + vp.height + 8
         for l in try labels(style, zoom: vp.zoom) where !(l.box.2 < left || l.box.0 > right || l.box.3 < top || l.box.1 > bottom) {
-            let x = (l.x - vp.originX) * vp.scale, y = (l.y - vp.originY) * vp.scale
-            if let icon = l.icon {
-                Icons.draw(icon, cr, x: x, y: y, size: l.iconSize * vp.scale, tint: l.iconColor)
-                drawn?("icon:" + icon)
-            }
-            if let t = l.text {
-                let layout = text.layout(t, size: l.textSize * vp.scale)
-                let c = l.textColor
-                text.draw(layout, on: cr, x: x + l.textDX * vp.scale, y: y + l.textDY * vp.scale, angle: l.angle, color: (c.r, c.g, c.b, c.a),
-                          halo: l.halo.map { ($0.r, $0.g, $0.b, $0.a) }, haloWidth: l.haloWidth * vp.scale)
-                TextEngine.free(layout)
-            }
+            LayerTypes.symbol.draw(l, on: canvas, vp, text: text)
+            if let icon = l.icon { drawn?("icon:" + icon) }
             touch(((l.box.0 - vp.originX) * vp.scale, (l.box.1 - vp.originY) * vp.scale, (l.box.2 - vp.originX) * vp.scale, (l.box.3 - vp.originY) * vp.scale))
         }
+        try canvas.check("draw style \(style.name)")
         return touched
     }
-
-    package func color(_ v: JSONValue?) -> Color? { v?.stringValue.flatMap(Color.parse) }
 
     /// Renders any viewport to PNG (for whole-area images, coverage maps and the seam test).
     public func renderPNG(style name: String, viewport: Viewport) throws -> [UInt8] {
         let style = try style(name)
         let canvas = Canvas(width: Int((viewport.width * viewport.scale).rounded()), height: Int((viewport.height * viewport.scale).rounded()))
         try draw(style: style, viewport: viewport, canvas: canvas, text: TextEngine())
-        return canvas.png(x: 0, y: 0, w: canvas.width, h: canvas.height)
+        return try canvas.png(x: 0, y: 0, w: canvas.width, h: canvas.height)
     }
 
     /// For every label of a style at a zoom, how many glyphs the font lacks (should be 0).
@@ -216,9 +121,7 @@ public final class MapRenderer: Sendable {
         let text = TextEngine()
         return try labels(try style(name), zoom: zoom).compactMap { l in
             guard let t = l.text else { return nil }
-            let layout = text.layout(t, size: l.textSize)
-            defer { TextEngine.free(layout) }
-            return (t, TextEngine.unknownGlyphs(layout))
+            return (t, text.layout(t, size: l.textSize).unknownGlyphs)
         }
     }
 

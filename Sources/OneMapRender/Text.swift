@@ -3,9 +3,11 @@ import Foundation
 
 /// Pango text for one thread: a context from the thread's own font map, metrics unhinted so
 /// sizes are the same at every scale and on every tile.
+///
+/// Not Sendable: one engine per thread (Pango contexts are not thread-safe).
 package final class TextEngine {
     static let family = "Noto Sans CJK SC"
-    package let context: OpaquePointer
+    let context: OpaquePointer
     private var fonts: [Int: OpaquePointer] = [:]
 
     package init() {
@@ -24,7 +26,7 @@ package final class TextEngine {
         g_object_unref(UnsafeMutableRawPointer(context))
     }
 
-    package func font(size: Double, bold: Bool = false) -> OpaquePointer {
+    func font(size: Double, bold: Bool) -> OpaquePointer {
         let key = Int(size * 64) * 2 + (bold ? 1 : 0)
         if let f = fonts[key] { return f }
         let f = pango_font_description_new()!
@@ -35,54 +37,55 @@ package final class TextEngine {
         return f
     }
 
-    /// A laid-out text. The caller owns the layout (release with `free`).
-    package func layout(_ text: String, size: Double, bold: Bool = false, maxWidth: Double? = nil) -> OpaquePointer {
-        let l = pango_layout_new(context)!
-        pango_layout_set_font_description(l, font(size: size, bold: bold))
-        pango_layout_set_text(l, text, -1)
-        if let maxWidth {
-            pango_layout_set_width(l, Int32(maxWidth * Double(PANGO_SCALE)))
-            pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR)
-            pango_layout_set_alignment(l, PANGO_ALIGN_CENTER)
-        }
+    /// Lays out `text` at `size` device units. With `maxWidth` it wraps at word or character
+    /// boundaries and centres the lines (map labels).
+    package func layout(_ text: String, size: Double, bold: Bool = false, maxWidth: Double? = nil) -> TextLayout {
+        let l = TextLayout(engine: self, text: text, size: size, bold: bold)
+        if let maxWidth { l.wrap(width: maxWidth, align: .center) }
         return l
     }
+}
 
-    package static func free(_ l: OpaquePointer) { g_object_unref(UnsafeMutableRawPointer(l)) }
+/// Laid-out text, freed when the last reference goes. Sizes are in device units.
+package final class TextLayout {
+    package enum Alignment { case left, center, right }
+    let raw: OpaquePointer
+    let engine: TextEngine
 
-    /// Logical size of a layout in pixels.
-    package static func size(_ l: OpaquePointer) -> (w: Double, h: Double) {
+    init(engine: TextEngine, text: String, size: Double, bold: Bool) {
+        self.engine = engine
+        raw = pango_layout_new(engine.context)!
+        pango_layout_set_font_description(raw, engine.font(size: size, bold: bold))
+        pango_layout_set_text(raw, text, -1)
+    }
+
+    deinit { g_object_unref(UnsafeMutableRawPointer(raw)) }
+
+    /// Wraps lines to `width` at word (else character) boundaries, aligned as given.
+    package func wrap(width: Double, align: Alignment) {
+        pango_layout_set_width(raw, Int32(width * Double(PANGO_SCALE)))
+        pango_layout_set_wrap(raw, PANGO_WRAP_WORD_CHAR)
+        setAlignment(align)
+    }
+
+    /// One line cut to `width` with an ellipsis at the end.
+    package func ellipsize(width: Double, align: Alignment) {
+        pango_layout_set_width(raw, Int32(width * Double(PANGO_SCALE)))
+        pango_layout_set_ellipsize(raw, PANGO_ELLIPSIZE_END)
+        setAlignment(align)
+    }
+
+    private func setAlignment(_ a: Alignment) {
+        pango_layout_set_alignment(raw, a == .center ? PANGO_ALIGN_CENTER : (a == .right ? PANGO_ALIGN_RIGHT : PANGO_ALIGN_LEFT))
+    }
+
+    /// The logical size (advance width, line height × lines).
+    package var size: (w: Double, h: Double) {
         var ink = PangoRectangle(), logical = PangoRectangle()
-        pango_layout_get_extents(l, &ink, &logical)
+        pango_layout_get_extents(raw, &ink, &logical)
         return (Double(logical.width) / Double(PANGO_SCALE), Double(logical.height) / Double(PANGO_SCALE))
     }
 
-    /// Glyphs the font could not draw (shown as boxes).
-    package static func unknownGlyphs(_ l: OpaquePointer) -> Int { Int(pango_layout_get_unknown_glyphs_count(l)) }
-
-    /// Draws a layout with its top-left at (x, y), rotated by `angle` about its centre, with a halo.
-    package func draw(_ l: OpaquePointer, on cr: OpaquePointer, x: Double, y: Double, angle: Double = 0, color: (Double, Double, Double, Double),
-              halo: (Double, Double, Double, Double)?, haloWidth: Double)
-    {
-        pango_cairo_update_context(cr, context)
-        pango_layout_context_changed(l)
-        let (w, h) = TextEngine.size(l)
-        cairo_save(cr)
-        cairo_translate(cr, x + w / 2, y + h / 2)
-        if angle != 0 { cairo_rotate(cr, angle) }
-        cairo_translate(cr, -w / 2, -h / 2)
-        if let halo, haloWidth > 0, halo.3 > 0 {
-            cairo_new_path(cr)
-            pango_cairo_layout_path(cr, l)
-            cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND)
-            cairo_set_line_width(cr, haloWidth * 2)
-            cairo_set_source_rgba(cr, halo.0, halo.1, halo.2, halo.3)
-            cairo_stroke(cr)
-        }
-        cairo_move_to(cr, 0, 0)
-        cairo_set_source_rgba(cr, color.0, color.1, color.2, color.3)
-        pango_cairo_show_layout(cr, l)
-        cairo_new_path(cr)
-        cairo_restore(cr)
-    }
+    /// Glyphs the font could not draw (they would show as boxes); 0 when every glyph exists.
+    package var unknownGlyphs: Int { Int(pango_layout_get_unknown_glyphs_count(raw)) }
 }

@@ -52,7 +52,7 @@ public final class TileRenderer: Sendable {
         let ts = 256 * scale
         for t in m.tiles {
             let dx = t.x - m.x * MetatileID.size, dy = t.y - m.y * MetatileID.size
-            out[t] = touched[dy * span + dx] ? canvas.png(x: dx * ts, y: dy * ts, w: ts, h: ts) : empty
+            out[t] = touched[dy * span + dx] ? try canvas.png(x: dx * ts, y: dy * ts, w: ts, h: ts) : empty
         }
         return out
     }
@@ -67,11 +67,8 @@ public final class TileRenderer: Sendable {
         if let e = empties.get(name, scale) { return e }
         let style = try map.style(name)
         let canvas = Canvas(width: 256 * scale, height: 256 * scale)
-        if let bg = style.layers.first(where: { $0.type == .background }) {
-            let c = EvaluationContext(zoom: 0)
-            canvas.fillAll((map.color(bg.value("background-color", c)) ?? Color(1, 1, 1)).withAlpha(bg.value("background-opacity", c)?.doubleValue ?? 1))
-        }
-        let png = canvas.png(x: 0, y: 0, w: canvas.width, h: canvas.height)
+        if let bg = style.layers.first(where: { $0.type == .background }) { LayerTypes.background.draw(bg, on: canvas, zoom: 0) }
+        let png = try canvas.png(x: 0, y: 0, w: canvas.width, h: canvas.height)
         empties.put(name, scale, png)
         return png
     }
@@ -81,10 +78,10 @@ public final class TileRenderer: Sendable {
 
     /// The union of the extents of the layers a style draws, cached per journal position.
     func dataExtent(_ style: Style) throws -> BBox {
-        let seq = try map.store.journalSequence()
+        let seq = try map.source.revision()
         if let e = extents.get(style.name, seq) { return e }
         let layers = style.sourceLayers
-        let e = try map.store.layerInfo().filter { layers.contains($0.name) }.compactMap(\.extent).reduce(BBox.empty) { $0.union($1) }
+        let e = try map.source.layerInfo().filter { layers.contains($0.name) }.compactMap(\.extent).reduce(BBox.empty) { $0.union($1) }
         extents.put(style.name, seq, e)
         return e
     }

@@ -60,12 +60,20 @@ public struct RoutingProfile: Sendable, Equatable {
 }
 
 /// Routing errors, as sentences.
-public enum RoutingError: Error, Sendable, CustomStringConvertible, Equatable {
+public enum RoutingError: OneMapError, Equatable {
     case tooFarFromRoad(what: String, point: Coord, distance: Double, limit: Double)
     case noRoads
     case unknownKind(String)
     case invalidProfile(String)
     case invalidRequest(String)
+
+    public var category: ErrorCategory {
+        switch self {
+        case .tooFarFromRoad: .unprocessable
+        case .noRoads, .invalidProfile: .internal
+        case .unknownKind, .invalidRequest: .badInput
+        }
+    }
 
     public var description: String {
         switch self {
@@ -74,7 +82,7 @@ public enum RoutingError: Error, Sendable, CustomStringConvertible, Equatable {
                 ? String(format: "%@ at %.5f,%.5f is %.0f m from the nearest usable road, more than the %.0f m limit", what, p.lon, p.lat, d, limit)
                 : String(format: "%@ at %.5f,%.5f has no usable road within %.0f m", what, p.lon, p.lat, limit)
         case .noRoads: return "the store has no roads to route on; import a roads layer first"
-        case .unknownKind(let k): return "unknown resource kind \"\(k)\"; use one of \(Router.resourceKinds.joined(separator: ", "))"
+        case .unknownKind(let k): return "unknown resource kind \"\(k)\"; use one of \(RoadRouter.resourceKinds.joined(separator: ", "))"
         case .invalidProfile(let s): return "routing profile: \(s)"
         case .invalidRequest(let s): return s
         }

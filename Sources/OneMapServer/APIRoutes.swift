@@ -80,7 +80,7 @@ func addAPIRoutes(_ router: Hummingbird.Router<BasicRequestContext>, _ s: OneMap
 
     router.get("/api/features/:layer") { request, context -> Response in
         let layer = try context.parameters.require("layer")
-        guard Layers.byName[layer] != nil else { throw APIError(.notFound, StoreError.unknownLayer(layer).description) }
+        guard Layers.byName[layer] != nil else { throw StoreError.unknownLayer(layer) }
         var box = BBox.world
         if let b = request.query("bbox") {
             guard let parsed = BBox.parse(b) else {
@@ -105,7 +105,7 @@ func addAPIRoutes(_ router: Hummingbird.Router<BasicRequestContext>, _ s: OneMap
         let layer = try context.parameters.require("layer")
         let rawID = try context.parameters.require("id")
         let id = rawID.removingPercentEncoding ?? rawID
-        guard Layers.byName[layer] != nil else { throw APIError(.notFound, StoreError.unknownLayer(layer).description) }
+        guard Layers.byName[layer] != nil else { throw StoreError.unknownLayer(layer) }
         guard let f = try await s.blocking({ try s.store.feature(in: layer, id: id) }) else {
             throw APIError(.notFound, "\(layer) has no feature with id \"\(id)\"")
         }
@@ -128,9 +128,9 @@ func addAPIRoutes(_ router: Hummingbird.Router<BasicRequestContext>, _ s: OneMap
 
     router.get("/api/nearest") { request, _ -> Response in
         let at = try request.coord(lon: "lon", lat: "lat")
-        let kinds = (request.query("kind") ?? OneMapRouting.Router.resourceKinds.joined(separator: ",")).split(separator: ",").map { String($0).replacingOccurrences(of: "-", with: "_") }
-        for k in kinds where !OneMapRouting.Router.resourceKinds.contains(k) {
-            throw APIError(.badRequest, "unknown kind \"\(k)\"; use one of \(OneMapRouting.Router.resourceKinds.joined(separator: ", "))")
+        let kinds = (request.query("kind") ?? RoadRouter.resourceKinds.joined(separator: ",")).split(separator: ",").map { String($0).replacingOccurrences(of: "-", with: "_") }
+        for k in kinds where !RoadRouter.resourceKinds.contains(k) {
+            throw APIError(.badRequest, "unknown kind \"\(k)\"; use one of \(RoadRouter.resourceKinds.joined(separator: ", "))")
         }
         let k = try request.integer("k", default: 3, range: 1...20)
         let options = try request.routeOptions()

@@ -40,7 +40,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 }
 
-/// Turns every error into JSON with a message saying what was wrong.
+/// Turns every error into JSON with a message saying what was wrong: onemap's errors by their
+/// category (one switch, `status(for:)`), Hummingbird's by their own status.
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -50,33 +51,29 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let e as HTTPError {
             let msg = e.body ?? (e.status == .notFound ? "no such resource: \(request.uri.path)" : e.status.reasonPhrase)
             throw APIError(e.status, msg, headers: e.headers)
-        } catch let e as StoreError {
-            switch e.kind {
-            case .unknownLayer, .notFound: throw APIError(.notFound, e.description)
-            case .invalidInput: throw APIError(.badRequest, e.description)
-            case .conflict: throw APIError(.conflict, e.description)
-            case .preconditionFailed: throw APIError(.preconditionFailed, e.description)
-            case .database:
-                context.logger.error("store error", metadata: ["error": .string(e.description)])
-                throw APIError(.internalServerError, "the store failed: \(e.description)")
-            }
-        } catch let e as RoutingError {
-            switch e {
-            case .invalidProfile, .noRoads: throw APIError(.internalServerError, e.description)
-            case .tooFarFromRoad: throw APIError(.unprocessableContent, e.description)
-            default: throw APIError(.badRequest, e.description)
-            }
-        } catch let e as RenderError {
-            throw APIError(e.description.hasPrefix("unknown style") ? .notFound : .badRequest, e.description)
-        } catch let e as TileID.Invalid {
-            throw APIError(.badRequest, e.description)
-        } catch let e as FeatureProblem {
-            throw APIError(.badRequest, e.description)
         } catch let e as ImportFailure {
             throw APIError(.badRequest, e.problems.prefix(20).map(\.description).joined(separator: "; "))
+        } catch let e as any OneMapError {
+            let status = Self.status(for: e.category)
+            if e.category == .internal { context.logger.error("internal error", metadata: ["error": .string(e.description)]) }
+            throw APIError(status, e.category == .internal ? "internal error: \(e.description)" : e.description,
+                           headers: e.category == .unavailable ? [.retryAfter: "1"] : [:])
         } catch {
             context.logger.error("unexpected error", metadata: ["error": .string("\(error)")])
             throw APIError(.internalServerError, "internal error: \(error)")
+        }
+    }
+
+    /// The HTTP status of each error category.
+    static func status(for c: ErrorCategory) -> HTTPResponse.Status {
+        switch c {
+        case .badInput: .badRequest
+        case .unprocessable: .unprocessableContent
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .preconditionFailed: .preconditionFailed
+        case .unavailable: .serviceUnavailable
+        case .internal: .internalServerError
         }
     }
 }

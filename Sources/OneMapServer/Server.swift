@@ -42,7 +42,7 @@ public struct ServerConfiguration: Sendable {
 public final class OneMapServices: Sendable {
     public let config: ServerConfiguration
     public let store: Store
-    public let router: OneMapRouting.Router
+    public let router: RoadRouter
     public let map: MapRenderer
     public let tiles: TileRenderer
     public let cache: TileCache
@@ -65,14 +65,14 @@ public final class OneMapServices: Sendable {
         }
         let profilePath = (config.styles as NSString).appendingPathComponent("routing-profile.json")
         let profile = FileManager.default.fileExists(atPath: profilePath) ? try RoutingProfile.load(path: profilePath) : .emergency
-        router = try OneMapRouting.Router(store: store, profile: profile)
-        map = try MapRenderer(store: store, stylesDirectory: config.styles)
+        router = try RoadRouter(source: store, profile: profile)
+        map = try MapRenderer(source: store, stylesDirectory: config.styles)
         tiles = TileRenderer(map: map)
         let cachePath = (config.database.hasSuffix(".sqlite") ? String(config.database.dropLast(7)) : config.database) + ".tiles.sqlite"
         cache = try TileCache(path: cachePath)
         try cache.sync(with: store)
         metrics = ServerMetrics()
-        atlas = try VillageAtlas(store: store, router: router, map: map)
+        atlas = try VillageAtlas(source: store, router: router, map: map)
         renderPool = NIOThreadPool(numberOfThreads: max(1, config.renderThreads))
         renderPool.start()
         queue = RenderQueue(limit: config.renderQueueLimit)

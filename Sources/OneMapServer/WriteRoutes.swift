@@ -41,7 +41,7 @@ func ifMatch(_ request: Request) throws -> Int? {
 
 func knownLayer(_ context: BasicRequestContext) throws -> String {
     let layer = try context.parameters.require("layer")
-    guard Layers.byName[layer] != nil else { throw APIError(.notFound, StoreError.unknownLayer(layer).description) }
+    guard Layers.byName[layer] != nil else { throw StoreError.unknownLayer(layer) }
     return layer
 }
 
@@ -124,7 +124,7 @@ func addWriteRoutes(_ router: Hummingbird.Router<BasicRequestContext>, _ s: OneM
     router.get("/api/audit") { request, _ -> Response in
         _ = try await authorize(request, s, .editor)
         let layer = request.query("layer"), feature = request.query("feature")
-        if let layer, Layers.byName[layer] == nil { throw APIError(.notFound, StoreError.unknownLayer(layer).description) }
+        if let layer, Layers.byName[layer] == nil { throw StoreError.unknownLayer(layer) }
         let limit = try request.integer("limit", default: 100, range: 1...10000)
         let since = Int64(try request.integer("since", default: 0, range: 0...Int.max))
         let rows = try await s.blocking { try s.store.audit(layer: layer, featureID: feature, since: since, limit: limit) }

@@ -21,19 +21,19 @@ extension Store {
     /// Tokens look like `om_<id>_<secret>`: the id finds the account, the secret proves it.
     public func addUser(name: String, role: Role) throws(StoreError) -> (account: Account, token: String) {
         let trimmed = name.trimmingCharacters(in: .whitespaces)
-        guard !trimmed.isEmpty, trimmed.count <= 100 else { throw StoreError(.invalidInput, "a user name must be 1–100 characters") }
+        guard !trimmed.isEmpty, trimmed.count <= 100 else { throw StoreError(.badInput, "a user name must be 1–100 characters") }
         var rng = SystemRandomNumberGenerator()
         let id = (0..<5).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
         let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
         let salt = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
         let token = "om_\(id)_" + SHA256.hex(secret)
         let hash = SHA256.hash(salt + Array(token.utf8))
-        do {
-            try write { c in
+        try write { c in
+            do {
                 try c.run("INSERT INTO users (id, name, role, salt, token_hash) VALUES (?, ?, ?, ?, ?)", [.text(id), .text(trimmed), .text(role.rawValue), .blob(salt), .blob(hash)])
+            } catch let e as SQLiteError where e.isUniqueViolation {
+                throw StoreError(.conflict, "a user named \"\(trimmed)\" already exists")
             }
-        } catch let e where e.description.contains("UNIQUE") {
-            throw StoreError(.conflict, "a user named \"\(trimmed)\" already exists")
         }
         return (Account(id: id, name: trimmed, role: role, createdAt: Store.timestamp()), token)
     }
@@ -76,15 +76,15 @@ extension Store {
 
     /// Replaces the store's content with a backup after checking it (integrity, schema version).
     public func restore(from path: String) throws(StoreError) {
-        guard FileManager.default.fileExists(atPath: path) else { throw StoreError(.invalidInput, "no such backup file: \(path)") }
+        guard FileManager.default.fileExists(atPath: path) else { throw StoreError(.badInput, "no such backup file: \(path)") }
         let src: Connection
-        do { src = try Connection(path: path, readOnly: true) } catch { throw StoreError(.invalidInput, "\(path) is not a SQLite database: \(error.message)") }
+        do { src = try Connection(path: path, readOnly: true) } catch { throw StoreError(.badInput, "\(path) is not a SQLite database: \(error.message)") }
         do {
-            guard case .text("ok")? = try src.scalar("PRAGMA integrity_check") else { throw StoreError(.invalidInput, "\(path) fails PRAGMA integrity_check") }
+            guard case .text("ok")? = try src.scalar("PRAGMA integrity_check") else { throw StoreError(.badInput, "\(path) fails PRAGMA integrity_check") }
             let v = src.userVersion
-            guard v >= 1, v <= Schema.currentVersion else { throw StoreError(.invalidInput, "\(path) has schema version \(v); this onemap reads 1…\(Schema.currentVersion)") }
+            guard v >= 1, v <= Schema.currentVersion else { throw StoreError(.badInput, "\(path) has schema version \(v); this onemap reads 1…\(Schema.currentVersion)") }
             try write { c in try src.backup(into: c) }
             try write { c in try Schema.migrate(c) }
-        } catch let e as StoreError { throw e } catch let e as SQLiteError { throw StoreError(.database, e.description) } catch { throw StoreError(.database, "\(error)") }
+        } catch let e as StoreError { throw e } catch let e as SQLiteError { throw StoreError(.internal, e.description) } catch { throw StoreError(.internal, "\(error)") }
     }
 }

@@ -79,7 +79,7 @@ extension Store {
                 }
                 var before = old.feature
                 if codec.layer.hasStock { before = try attachStock(c, [before])[0] }
-                do { try c.run("DELETE FROM \(layer) WHERE id = ?", [.text(id)]) } catch let e as SQLiteError where e.message.contains("FOREIGN KEY") {
+                do { try c.run("DELETE FROM \(layer) WHERE id = ?", [.text(id)]) } catch let e as SQLiteError where e.isForeignKeyViolation {
                     throw StoreError(.conflict, "\(layer)/\(id) is still referred to by other features (e.g. villages, shelters or officers); change those first")
                 }
                 try Store.journal(c, actor: actor, action: "delete", layer: layer, id: id, box: before.geometry.bbox, before: before, after: nil)
@@ -96,18 +96,18 @@ extension Store {
 
     /// Changes one stock line of a warehouse: add `delta` (may be negative) or `set` a quantity.
     public func changeStock(warehouse id: String, item: String, unit: String?, delta: Double?, set: Double?, ifVersion: Int?, actor: String) throws {
-        guard (delta == nil) != (set == nil) else { throw StoreError(.invalidInput, "give exactly one of \"delta\" or \"set\"") }
-        guard !item.trimmingCharacters(in: .whitespaces).isEmpty else { throw StoreError(.invalidInput, "\"item\" must be a non-empty string") }
+        guard (delta == nil) != (set == nil) else { throw StoreError(.badInput, "give exactly one of \"delta\" or \"set\"") }
+        guard !item.trimmingCharacters(in: .whitespaces).isEmpty else { throw StoreError(.badInput, "\"item\" must be a non-empty string") }
         guard let current = try feature(in: "warehouses", id: id) else { throw StoreError(.notFound, "warehouses has no feature with id \"\(id)\"") }
         var rows = current.feature["stock"]?.arrayValue ?? []
         if let i = rows.firstIndex(where: { $0["item"]?.stringValue == item }) {
             let q = (set ?? ((rows[i]["quantity"]?.doubleValue ?? 0) + (delta ?? 0)))
-            guard q >= 0 else { throw StoreError(.invalidInput, "\(item): only \(rows[i]["quantity"]?.doubleValue ?? 0) in stock, cannot take \(-(delta ?? 0))") }
+            guard q >= 0 else { throw StoreError(.badInput, "\(item): only \(rows[i]["quantity"]?.doubleValue ?? 0) in stock, cannot take \(-(delta ?? 0))") }
             rows[i] = ["item": .string(item), "unit": .string(unit ?? rows[i]["unit"]?.stringValue ?? ""), "quantity": .number(q)]
         } else {
             let q = set ?? delta ?? 0
-            guard q >= 0 else { throw StoreError(.invalidInput, "\(item) is not in stock at \(id)") }
-            guard let unit, !unit.isEmpty else { throw StoreError(.invalidInput, "a new item needs a \"unit\"") }
+            guard q >= 0 else { throw StoreError(.badInput, "\(item) is not in stock at \(id)") }
+            guard let unit, !unit.isEmpty else { throw StoreError(.badInput, "a new item needs a \"unit\"") }
             rows.append(["item": .string(item), "unit": .string(unit), "quantity": .number(q)])
         }
         try patch(layer: "warehouses", id: id, changes: ["properties": ["stock": .array(rows)]], ifVersion: ifVersion ?? current.version, actor: actor)

@@ -1,17 +1,31 @@
 import OneMapCore
+import Synchronization
 
 /// How features of one layer map to rows: the SELECT list, the upsert statement and the decoding.
-struct FeatureCodec {
+struct FeatureCodec: Sendable {
     let layer: LayerSpec
     let select: String
     let upsert: String
+    /// The columns `select` reads and `decode` decodes: all of the layer's, or a projection.
+    let columns: [PropertySpec]
+    let pointColumns: [PropertySpec]
+    /// Whether the `extra` column (properties outside the schema) is read.
+    let readsExtra: Bool
+    /// Whether warehouse stock is attached to decoded features.
+    let readsStock: Bool
 
-    init(_ layer: LayerSpec) {
+    /// A codec reading only `attributes` (all when nil): readers that need a few properties
+    /// (a style, the router) skip decoding the rest.
+    init(_ layer: LayerSpec, attributes: Set<String>? = nil) {
         self.layer = layer
+        columns = attributes.map { a in layer.columns.filter { a.contains($0.name) } } ?? layer.columns
+        pointColumns = attributes.map { a in layer.pointColumns.filter { a.contains($0.name) } } ?? layer.pointColumns
+        readsExtra = attributes.map { a in !a.isSubset(of: Set(layer.properties.map(\.name))) } ?? true
+        readsStock = layer.hasStock && (attributes?.contains("stock") ?? true)
         var sel = ["id", "AsBinary(geom)", "version"]
-        sel += layer.columns.map { "\"\($0.name)\"" }
-        sel += layer.pointColumns.map { "AsBinary(\"\($0.name)\")" }
-        sel.append("extra")
+        sel += columns.map { "\"\($0.name)\"" }
+        sel += pointColumns.map { "AsBinary(\"\($0.name)\")" }
+        sel.append(readsExtra ? "extra" : "NULL")
         select = sel.joined(separator: ", ")
 
         var cols = ["id", "geom"] + layer.columns.map { "\"\($0.name)\"" } + layer.pointColumns.map { "\"\($0.name)\"" } + ["extra"]
@@ -27,6 +41,20 @@ struct FeatureCodec {
         guard let c = all[layer] else { throw StoreError.unknownLayer(layer) }
         return c
     }
+
+    /// The codec for a projection of a layer, made once per distinct attribute set.
+    static func of(_ layer: String, attributes: Set<String>?) throws(StoreError) -> FeatureCodec {
+        guard let attributes else { return try of(layer) }
+        guard let spec = Layers.byName[layer] else { throw StoreError.unknownLayer(layer) }
+        let key = layer + "\u{1}" + attributes.sorted().joined(separator: "\u{1}")
+        return projections.withLock { p in
+            if let c = p[key] { return c }
+            let c = FeatureCodec(spec, attributes: attributes)
+            p[key] = c
+            return c
+        }
+    }
+    private static let projections = Mutex<[String: FeatureCodec]>([:])
 
     /// Binding values for the upsert.
     func bindings(_ v: ValidFeature) -> [SQLValue] {
@@ -57,11 +85,11 @@ struct FeatureCodec {
     func decode(_ s: Statement, base: Int = 0) throws -> (feature: Feature, version: Int) {
         let id = s.text(base) ?? ""
         guard let geom = try s.withBlob(base + 1, { (p: UnsafeRawBufferPointer) throws -> Geometry in try WKB.decode(p) }) else {
-            throw StoreError(.database, "feature \(id) of \(layer.name) has no geometry")
+            throw StoreError(.internal, "feature \(id) of \(layer.name) has no geometry")
         }
         var props: [String: JSONValue] = [:]
         var i = base + 3
-        for p in layer.columns {
+        for p in columns {
             defer { i += 1 }
             if s.isNull(i) { continue }
             switch p.type {
@@ -71,7 +99,7 @@ struct FeatureCodec {
             default: props[p.name] = .string(s.text(i) ?? "")
             }
         }
-        for p in layer.pointColumns {
+        for p in pointColumns {
             defer { i += 1 }
             if let g = try s.withBlob(i, { (b: UnsafeRawBufferPointer) throws -> Geometry in try WKB.decode(b) }), case .point(let c) = g {
                 props[p.name] = [.number(c.lon), .number(c.lat)]

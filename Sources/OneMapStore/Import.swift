@@ -8,7 +8,8 @@ public struct ImportReport: Sendable {
 }
 
 /// An import refused: every problem found (up to `ImportFailure.keep`) and how many there were.
-public struct ImportFailure: Error, Sendable, CustomStringConvertible {
+public struct ImportFailure: OneMapError {
+    public var category: ErrorCategory { .badInput }
     public static let keep = 1000
     public var problems: [FeatureProblem]
     public var total: Int
@@ -77,12 +78,12 @@ extension Store {
     static func geoJSONFiles(at path: String) throws -> [String] {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw StoreError(.invalidInput, "no such file or directory: \(path)")
+            throw StoreError(.badInput, "no such file or directory: \(path)")
         }
         guard isDir.boolValue else { return [path] }
         let names = try FileManager.default.contentsOfDirectory(atPath: path)
             .filter { $0.hasSuffix(".geojson") || $0.hasSuffix(".json") }
-        guard !names.isEmpty else { throw StoreError(.invalidInput, "\(path) holds no .geojson files") }
+        guard !names.isEmpty else { throw StoreError(.badInput, "\(path) holds no .geojson files") }
         return names.map { (path as NSString).appendingPathComponent($0) }
             .sorted { (Layers.order(layerName(of: $0)), $0) < (Layers.order(layerName(of: $1)), $1) }
     }
@@ -244,7 +245,6 @@ extension Store {
     }
 }
 
-extension FeatureProblem: Error {}
 
 /// Problems found so far: the first `ImportFailure.keep` kept, all counted.
 struct ProblemList {

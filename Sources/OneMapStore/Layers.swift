@@ -237,15 +237,16 @@ public enum Layers {
     static func order(_ name: String) -> Int { all.firstIndex { $0.name == name } ?? Int.max }
 }
 
-/// Errors of the store, as sentences a user can act on.
-public struct StoreError: Error, Sendable, CustomStringConvertible, Equatable {
-    public enum Kind: Sendable, Equatable { case unknownLayer, notFound, invalidInput, database, conflict, preconditionFailed }
-    public let kind: Kind
+/// Errors of the store, as sentences a user can act on, with the category the HTTP and CLI
+/// funnels map (bad input, not found, conflict, precondition failed, unavailable, internal).
+public struct StoreError: OneMapError, Equatable {
+    public let category: ErrorCategory
     public let description: String
-    public init(_ kind: Kind, _ description: String) { self.kind = kind; self.description = description }
+    public init(_ category: ErrorCategory, _ description: String) { self.category = category; self.description = description }
 
     public static func unknownLayer(_ name: String) -> StoreError {
-        StoreError(.unknownLayer, "unknown layer \"\(name)\"; the layers are: \(Layers.names.joined(separator: ", "))")
+        StoreError(.notFound, "unknown layer \"\(name)\"; the layers are: \(Layers.names.joined(separator: ", "))")
     }
-    static func db(_ e: SQLiteError) -> StoreError { StoreError(.database, e.description) }
+    /// A SQLite failure, categorised by its result code (busy → unavailable, constraint → conflict).
+    static func db(_ e: SQLiteError) -> StoreError { StoreError(e.category, e.description) }
 }

@@ -13,17 +13,17 @@ public final class Reprojector {
     /// `source` is anything PROJ understands: "EPSG:4549", "EPSG:3857", "urn:ogc:def:crs:EPSG::4490", a PROJ string.
     public init(from source: String) throws(StoreError) {
         self.source = source
-        guard let c = proj_context_create() else { throw StoreError(.database, "cannot create a PROJ context") }
+        guard let c = proj_context_create() else { throw StoreError(.internal, "cannot create a PROJ context") }
         guard let raw = proj_create_crs_to_crs(c, source, "EPSG:4326", nil) else {
             let why = String(cString: proj_context_errno_string(c, proj_context_errno(c)))
             proj_context_destroy(c)
-            throw StoreError(.invalidInput, "unknown coordinate reference system \"\(source)\": \(why)")
+            throw StoreError(.badInput, "unknown coordinate reference system \"\(source)\": \(why)")
         }
         // Axis order lon, lat whatever the CRS definitions say.
         guard let norm = proj_normalize_for_visualization(c, raw) else {
             proj_destroy(raw)
             proj_context_destroy(c)
-            throw StoreError(.invalidInput, "cannot normalise the axis order of \"\(source)\"")
+            throw StoreError(.badInput, "cannot normalise the axis order of \"\(source)\"")
         }
         proj_destroy(raw)
         ctx = c

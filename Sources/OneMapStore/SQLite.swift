@@ -1,12 +1,30 @@
 import CSpatiaLite
 import Foundation
+import OneMapCore
 
-/// An error from SQLite or SpatiaLite, with the call that failed and the library's own message.
-public struct SQLiteError: Error, Sendable, CustomStringConvertible {
+/// An error from SQLite or SpatiaLite, with the call that failed, the library's own message and
+/// its extended result code (<https://sqlite.org/rescode.html>), so callers branch on codes, not text.
+public struct SQLiteError: OneMapError {
+    /// The extended result code (the connection has extended codes on); `code & 0xff` is the primary one.
     public var code: Int32
     public var call: String
     public var message: String
     public var description: String { "\(call) failed (\(code)): \(message)" }
+
+    /// The primary result code (SQLITE_CONSTRAINT, SQLITE_BUSY…).
+    public var primaryCode: Int32 { code & 0xff }
+    /// A UNIQUE or PRIMARY KEY constraint failed.
+    public var isUniqueViolation: Bool { code == 2067 || code == 1555 }  // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY
+    /// A FOREIGN KEY constraint failed.
+    public var isForeignKeyViolation: Bool { code == 787 }  // SQLITE_CONSTRAINT_FOREIGNKEY (macros Swift does not import)
+
+    public var category: ErrorCategory {
+        switch primaryCode {
+        case SQLITE_BUSY, SQLITE_LOCKED, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_READONLY: .unavailable
+        case SQLITE_CONSTRAINT: .conflict
+        default: .internal
+        }
+    }
 }
 
 /// A value bound to or read from a statement.
@@ -41,6 +59,7 @@ public final class Connection: @unchecked Sendable {
             if let h { sqlite3_close_v2(h) }
             throw SQLiteError(code: rc, call: "open \(path)", message: msg)
         }
+        sqlite3_extended_result_codes(h, 1)
         self.db = h
         self.path = path
         self.cache = spatialite_alloc_connection()

@@ -37,7 +37,11 @@ extension Store {
     /// Features of a layer intersecting `bbox`, through the spatial index, then filtered exactly.
     /// Ordered by feature id within the window; `limit`/`offset` page through them.
     public func features(in layer: String, bbox: BBox, predicate: BBoxPredicate = .geometry, limit: Int? = nil, offset: Int = 0) throws(StoreError) -> [Feature] {
-        let codec = try FeatureCodec.of(layer)
+        try features(try FeatureCodec.of(layer), bbox: bbox, predicate: predicate, limit: limit, offset: offset)
+    }
+
+    func features(_ codec: FeatureCodec, bbox: BBox, predicate: BBoxPredicate, limit: Int? = nil, offset: Int = 0) throws(StoreError) -> [Feature] {
+        let layer = codec.layer.name
         return try read { c in
             // The R*Tree keeps float32 boxes rounded outward, so it returns a superset; the exact
             // test below removes the extra candidates.
@@ -51,17 +55,18 @@ extension Store {
             }
             if offset > 0 { out = Array(out.dropFirst(offset)) }
             if let limit, out.count > limit { out = Array(out.prefix(limit)) }
-            if codec.layer.hasStock { out = try attachStock(c, out) }
+            if codec.readsStock { out = try attachStock(c, out) }
             return out
         }
     }
 
     /// Every feature of a layer, ordered by id.
-    public func allFeatures(of layer: String) throws(StoreError) -> [Feature] {
-        let codec = try FeatureCodec.of(layer)
-        return try read { c in
-            let out = try c.query("SELECT \(codec.select) FROM \(layer) ORDER BY id") { try codec.decode($0).feature }
-            return codec.layer.hasStock ? try attachStock(c, out) : out
+    public func allFeatures(of layer: String) throws(StoreError) -> [Feature] { try allFeatures(try FeatureCodec.of(layer)) }
+
+    func allFeatures(_ codec: FeatureCodec) throws(StoreError) -> [Feature] {
+        try read { c in
+            let out = try c.query("SELECT \(codec.select) FROM \(codec.layer.name) ORDER BY id") { try codec.decode($0).feature }
+            return codec.readsStock ? try attachStock(c, out) : out
         }
     }
 
@@ -102,7 +107,7 @@ extension Store {
     /// The k features of a layer nearest to `point` by straight-line distance (metres), found by
     /// widening an index window until the k-th hit is provably inside it.
     public func nearest(in layer: String, to point: Coord, k: Int, maxDistance: Double = 500_000) throws(StoreError) -> [(feature: Feature, distance: Double)] {
-        guard point.isInWorld else { throw StoreError(.invalidInput, "point \(point) is outside the world") }
+        guard point.isInWorld else { throw StoreError(.badInput, "point \(point) is outside the world") }
         guard k > 0 else { return [] }
         let codec = try FeatureCodec.of(layer)
         return try read { c in

@@ -23,9 +23,9 @@ public final class Store: Sendable {
         } catch let e as StoreError {
             throw e
         } catch let e as SQLiteError {
-            throw StoreError(.database, "cannot open the store at \(path): \(e.message)")
+            throw StoreError(.internal, "cannot open the store at \(path): \(e.message)")
         } catch {
-            throw StoreError(.database, "cannot open the store at \(path): \(error)")
+            throw StoreError(.internal, "cannot open the store at \(path): \(error)")
         }
     }
 
@@ -56,7 +56,7 @@ public final class Store: Sendable {
     static func wrap(_ error: any Error) -> StoreError {
         if let e = error as? StoreError { return e }
         if let e = error as? SQLiteError { return .db(e) }
-        return StoreError(.database, "\(error)")
+        return StoreError(.internal, "\(error)")
     }
 }
 

@@ -1,7 +1,8 @@
 import OneMapCore
 
 /// One reason a feature was refused: where it is and what is wrong.
-public struct FeatureProblem: Sendable, Equatable, CustomStringConvertible {
+public struct FeatureProblem: OneMapError, Equatable {
+    public var category: ErrorCategory { .badInput }
     public var file: String
     /// The feature's index in its collection, or nil for a problem with the whole file.
     public var index: Int?

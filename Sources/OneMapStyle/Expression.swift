@@ -36,6 +36,21 @@ public indirect enum Expression: Sendable {
         }
     }
 
+    /// The literal values the expression can return as its result (the outputs of `match`,
+    /// `case`, `step`, `interpolate` stops and `coalesce`); computed results are not included.
+    /// Style loading checks each against the property's value kind.
+    public var outputLiterals: [JSONValue] {
+        switch self {
+        case .literal(let v): [v]
+        case .get, .has, .zoom, .compare, .inList, .all, .any, .not, .concat, .toString, .arithmetic: []
+        case .interpolate(_, let s): s.flatMap { $0.1.outputLiterals }
+        case .step(_, let b, let s): b.outputLiterals + s.flatMap { $0.1.outputLiterals }
+        case .match(_, let c, let f): c.flatMap { $0.1.outputLiterals } + f.outputLiterals
+        case .caseOf(let c, let f): c.flatMap { $0.1.outputLiterals } + f.outputLiterals
+        case .coalesce(let xs): xs.flatMap(\.outputLiterals)
+        }
+    }
+
     /// Property names the expression reads.
     public var properties: Set<String> {
         switch self {

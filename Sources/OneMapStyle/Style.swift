@@ -2,7 +2,8 @@ import Foundation
 import OneMapCore
 
 /// A style load error: which style, layer and key, and what is wrong.
-public struct StyleError: Error, Sendable, CustomStringConvertible {
+public struct StyleError: OneMapError {
+    public var category: ErrorCategory { .badInput }
     public var style: String
     public var layer: String?
     public var key: String?
@@ -34,10 +35,43 @@ public struct StyleLayer: Sendable {
 
     public func visible(atZoom z: Double) -> Bool { z >= minzoom && z < maxzoom && (layout["visibility"].map { $0.evaluate(EvaluationContext(zoom: z)) != .string("none") } ?? true) }
 
+    /// Whether any paint or layout value depends on feature properties (else the layer's
+    /// properties are resolved once per zoom).
+    public var isDataDriven: Bool { paint.values.contains { $0.usesProperties } || layout.values.contains { $0.usesProperties } }
+
+    /// The feature properties the layer reads (filter, paint, layout).
+    public var featureProperties: Set<String> {
+        var out = filter?.properties ?? []
+        for e in paint.values { out.formUnion(e.properties) }
+        for e in layout.values { out.formUnion(e.properties) }
+        out.remove("$type")
+        return out
+    }
+
     /// Paint or layout value at a zoom for a feature.
     public func value(_ key: String, _ c: EvaluationContext) -> JSONValue? {
         (paint[key] ?? layout[key])?.evaluate(c)
     }
+}
+
+/// The value a style property takes, checked at load on every literal the expression can give.
+public enum ValueKind: Sendable {
+    case color, number, numbers, string, boolean
+    /// One of these strings (a MapLibre enum, or the names of onemap's icons).
+    case enumeration([String])
+    /// A formatted string: any scalar is shown as text.
+    case text
+}
+
+/// What one style layer type (background, fill, line, circle, symbol) accepts: the keys of its
+/// `paint` and `layout` objects and their value kinds. Each layer type in `OneMapRender`
+/// declares its own, and style loading takes the accepted keys from there, so the keys a style
+/// may use are exactly the keys that are drawn (MapLibre Native's layer-owned properties).
+public protocol StyleLayerSpec: Sendable {
+    var type: StyleLayerType { get }
+    var paintKeys: [String: ValueKind] { get }
+    /// Besides `visibility`, which every layer type takes.
+    var layoutKeys: [String: ValueKind] { get }
 }
 
 /// A style document: a documented subset of the MapLibre GL style specification (v8).
@@ -46,30 +80,11 @@ public struct Style: Sendable {
     public var layers: [StyleLayer]
     public var metadata: JSONObject
 
-    /// Keys accepted per layer type, with their value kind.
-    enum Kind { case color, number, numbers, string, enumeration([String]), any }
-    static let paintKeys: [StyleLayerType: [String: Kind]] = [
-        .background: ["background-color": .color, "background-opacity": .number],
-        .fill: ["fill-color": .color, "fill-opacity": .number, "fill-outline-color": .color, "fill-antialias": .any],
-        .line: ["line-color": .color, "line-width": .number, "line-opacity": .number, "line-dasharray": .numbers, "line-offset": .number, "line-gap-width": .number],
-        .circle: ["circle-color": .color, "circle-radius": .number, "circle-opacity": .number, "circle-stroke-color": .color, "circle-stroke-width": .number],
-        .symbol: ["text-color": .color, "text-halo-color": .color, "text-halo-width": .number, "text-opacity": .number, "icon-color": .color, "icon-opacity": .number, "icon-halo-color": .color],
-    ]
-    static let layoutKeys: [StyleLayerType: [String: Kind]] = [
-        .background: ["visibility": .enumeration(["visible", "none"])],
-        .fill: ["visibility": .enumeration(["visible", "none"]), "fill-sort-key": .number],
-        .line: ["visibility": .enumeration(["visible", "none"]), "line-cap": .enumeration(["butt", "round", "square"]), "line-join": .enumeration(["bevel", "round", "miter"]), "line-sort-key": .number],
-        .circle: ["visibility": .enumeration(["visible", "none"]), "circle-sort-key": .number],
-        .symbol: [
-            "visibility": .enumeration(["visible", "none"]), "text-field": .any, "text-size": .number, "text-font": .any, "text-offset": .numbers,
-            "text-anchor": .enumeration(["center", "left", "right", "top", "bottom"]), "text-max-width": .number, "text-allow-overlap": .any,
-            "icon-image": .string, "icon-size": .number, "icon-allow-overlap": .any, "symbol-placement": .enumeration(["point", "line"]),
-            "symbol-sort-key": .number, "symbol-spacing": .number, "text-padding": .number, "text-optional": .any,
-        ],
-    ]
     static let layerKeys: Set<String> = ["id", "type", "source", "source-layer", "minzoom", "maxzoom", "filter", "paint", "layout", "metadata"]
 
-    public static func load(path: String) throws -> Style {
+    /// Reads and checks a style file against the layer types given (see `parse`).
+    /// Throws `StyleError` naming the style, layer and key of the first problem.
+    public static func load(path: String, types: [any StyleLayerSpec]) throws(StyleError) -> Style {
         let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         let bytes: [UInt8]
         do { bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
@@ -79,11 +94,15 @@ public struct Style: Sendable {
         do { v = try JSONParser.parse(bytes) } catch {
             throw StyleError(style: name, reason: error.description)
         }
-        return try parse(v, name: name)
+        return try parse(v, name: name, types: types)
     }
 
-    public static func parse(_ v: JSONValue, name: String) throws(StyleError) -> Style {
+    /// Checks a style document: known top-level and layer keys, a layer type from `types`, only
+    /// the paint/layout keys that type declares, expressions well-formed with the right number of
+    /// arguments, and every literal a property can take of the kind the type declares.
+    public static func parse(_ v: JSONValue, name: String, types: [any StyleLayerSpec]) throws(StyleError) -> Style {
         func fail(_ layer: String?, _ key: String?, _ reason: String) -> StyleError { StyleError(style: name, layer: layer, key: key, reason: reason) }
+        let specs = Dictionary(types.map { ($0.type.rawValue, $0) }, uniquingKeysWith: { a, _ in a })
         guard let o = v.objectValue else { throw fail(nil, nil, "a style must be a JSON object") }
         guard o["version"]?.intValue == 8 else { throw fail(nil, "version", "must be 8 (MapLibre GL style specification v8)") }
         for (k, _) in o where !["version", "name", "metadata", "sources", "layers", "glyphs", "sprite", "center", "zoom"].contains(k) {
@@ -97,9 +116,10 @@ public struct Style: Sendable {
             guard let id = l["id"]?.stringValue, !id.isEmpty else { throw fail("#\(n)", "id", "every layer needs a string id") }
             guard ids.insert(id).inserted else { throw fail(id, "id", "duplicate layer id") }
             for (k, _) in l where !layerKeys.contains(k) { throw fail(id, k, "unknown layer key; allowed: \(layerKeys.sorted().joined(separator: ", "))") }
-            guard let t = l["type"]?.stringValue, let type = StyleLayerType(rawValue: t) else {
-                throw fail(id, "type", "type must be one of background, fill, line, circle, symbol")
+            guard let t = l["type"]?.stringValue, let spec = specs[t] else {
+                throw fail(id, "type", "type must be one of \(types.map(\.type.rawValue).joined(separator: ", "))")
             }
+            let type = spec.type
             let source = l["source-layer"]?.stringValue
             if type != .background && source == nil { throw fail(id, "source-layer", "a \(t) layer needs a source-layer (a store layer name)") }
             func zoom(_ k: String, _ d: Double) throws(StyleError) -> Double {
@@ -111,38 +131,55 @@ public struct Style: Sendable {
             if let f = l["filter"] {
                 do { filter = try ExpressionParser.parse(f, filter: true) } catch { throw fail(id, "filter", error.reason) }
             }
-            func props(_ section: String, _ allowed: [String: Kind]) throws(StyleError) -> [String: Expression] {
+            func props(_ section: String, _ allowed: [String: ValueKind]) throws(StyleError) -> [String: Expression] {
                 guard let v = l[section] else { return [:] }
                 guard let obj = v.objectValue else { throw fail(id, section, "must be an object") }
                 var out: [String: Expression] = [:]
                 for (k, value) in obj {
                     guard let kind = allowed[k] else {
-                        throw fail(id, k, "unknown \(section) property for a \(t) layer; allowed: \(allowed.keys.sorted().joined(separator: ", "))")
+                        throw fail(id, k, "unknown or unsupported \(section) property for a \(t) layer; onemap draws: \(allowed.keys.sorted().joined(separator: ", "))")
                     }
                     let e: Expression
                     do { e = try ExpressionParser.parse(value, filter: false) } catch { throw fail(id, k, error.reason) }
-                    if case .literal(let lit) = e, let reason = check(lit, kind) { throw fail(id, k, reason) }
+                    for lit in e.outputLiterals { if let reason = check(lit, kind) { throw fail(id, k, reason) } }
                     out[k] = e
                 }
                 return out
             }
-            let paint = try props("paint", paintKeys[type]!)
-            let layout = try props("layout", layoutKeys[type]!)
+            let paint = try props("paint", spec.paintKeys)
+            var layoutKeys = spec.layoutKeys
+            layoutKeys["visibility"] = .enumeration(["visible", "none"])
+            let layout = try props("layout", layoutKeys)
             out.append(StyleLayer(id: id, type: type, sourceLayer: source, minzoom: try zoom("minzoom", 0), maxzoom: try zoom("maxzoom", 24.01),
                                   filter: filter, paint: paint, layout: layout, legend: l["metadata"]?["onemap:legend"]?.stringValue))
         }
         return Style(name: name, layers: out, metadata: o["metadata"]?.objectValue ?? JSONObject())
     }
 
-    static func check(_ v: JSONValue, _ kind: Kind) -> String? {
+    /// Why a literal is not of `kind`, or nil when it is.
+    static func check(_ v: JSONValue, _ kind: ValueKind) -> String? {
+        if v.isNull { return nil }  // a data-driven value that is absent: the type's default
         switch kind {
         case .color: return v.stringValue.flatMap(Color.parse) == nil ? "not a colour: \(JSONWriter.string(v))" : nil
         case .number: return v.doubleValue == nil ? "must be a number, got \(JSONWriter.string(v))" : nil
-        case .numbers: return v.arrayValue?.allSatisfy({ $0.doubleValue != nil }) == true ? nil : "must be an array of numbers"
-        case .string: return v.stringValue == nil ? "must be a string" : nil
-        case .enumeration(let vals): return v.stringValue.map(vals.contains) == true ? nil : "must be one of \(vals.joined(separator: ", "))"
-        case .any: return nil
+        case .numbers: return v.arrayValue?.allSatisfy({ $0.doubleValue != nil }) == true ? nil : "must be an array of numbers, got \(JSONWriter.string(v))"
+        case .string: return v.stringValue == nil ? "must be a string, got \(JSONWriter.string(v))" : nil
+        case .boolean: return v.boolValue == nil ? "must be true or false, got \(JSONWriter.string(v))" : nil
+        case .enumeration(let vals):
+            return v.stringValue.map(vals.contains) == true ? nil : "\(JSONWriter.string(v)) is not one of \(vals.joined(separator: ", "))"
+        case .text: return v.arrayValue != nil || v.objectValue != nil ? "must be text, got \(JSONWriter.string(v))" : nil
         }
+    }
+
+    /// The feature properties the style reads from a store layer: what its layers need, plus
+    /// the label anchors (`center`, `seat`) symbol layers place point labels at.
+    public func attributes(of sourceLayer: String) -> Set<String> {
+        var out = Set<String>()
+        for l in layers where l.sourceLayer == sourceLayer {
+            out.formUnion(l.featureProperties)
+            if l.type == .symbol { out.formUnion(["center", "seat"]) }
+        }
+        return out
     }
 
     /// The store layers this style reads.
@@ -177,6 +214,16 @@ public enum ExpressionParser {
             return try arg(i)
         }
         let legacy = filter && a.count > 1 && a[1].stringValue != nil
+        // Argument counts as the MapLibre expression reference gives them; a wrong count is a
+        // load error, never a crash or a silent default at render time.
+        let arity: [String: ClosedRange<Int>] = [
+            "zoom": 0...0, "!": 1...1, "to-string": 1...1, "-": 1...2, "/": 2...2, "+": 2...Int.max, "*": 2...Int.max,
+            "concat": 1...Int.max, "coalesce": 1...Int.max,
+        ]
+        if let r = arity[op], !r.contains(a.count - 1) {
+            let want = r.lowerBound == r.upperBound ? "\(r.lowerBound)" : (r.upperBound == Int.max ? "at least \(r.lowerBound)" : "\(r.lowerBound) or \(r.upperBound)")
+            throw ExpressionError(reason: "\"\(op)\" takes \(want) argument\(want == "1" ? "" : "s"), got \(a.count - 1)")
+        }
         switch op {
         case "literal": guard a.count == 2 else { throw ExpressionError(reason: "literal takes one value") }; return .literal(a[1])
         case "get": guard a.count == 2, let k = a[1].stringValue else { throw ExpressionError(reason: "get takes a property name") }; return .get(k)
@@ -205,7 +252,7 @@ public enum ExpressionParser {
         case "none": return .not(.any(try (1..<a.count).map { (i: Int) throws(ExpressionError) -> Expression in try arg(i) }))
         case "!": return .not(try arg(1))
         case "interpolate":
-            guard a.count >= 5, a[1].arrayValue?.first?.stringValue == "linear" else {
+            guard a.count >= 5, a.count % 2 == 1, a[1].arrayValue?.first?.stringValue == "linear" else {
                 throw ExpressionError(reason: "interpolate must be [\"interpolate\", [\"linear\"], input, stop, value, …]")
             }
             var stops: [(Double, Expression)] = []
@@ -221,8 +268,10 @@ public enum ExpressionParser {
             guard a.count >= 3 else { throw ExpressionError(reason: "step needs an input and a base value") }
             var stops: [(Double, Expression)] = []
             var i = 3
+            guard a.count % 2 == 1 else { throw ExpressionError(reason: "step must be [\"step\", input, base, stop, value, …]: a stop has no value") }
             while i + 1 < a.count {
                 guard let z = a[i].doubleValue else { throw ExpressionError(reason: "step stops must be numbers") }
+                if let last = stops.last, z <= last.0 { throw ExpressionError(reason: "step stops must increase") }
                 stops.append((z, try arg(i + 1)))
                 i += 2
             }

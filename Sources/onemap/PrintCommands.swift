@@ -26,7 +26,7 @@ struct PageArguments: ParsableArguments {
 func openAtlas(_ store: StoreOptions) throws -> VillageAtlas {
     let s = try store.open()
     let map = try openRenderer(s)
-    do { return try VillageAtlas(store: s, router: try makeRouter(s), map: map) } catch let e as RoutingError {
+    do { return try VillageAtlas(source: s, router: try makeRouter(s), map: map) } catch let e as RoutingError {
         printError("error: \(e.description)")
         throw ExitCode(1)
     }

@@ -17,11 +17,11 @@ struct RoutingOptionGroup: ParsableArguments {
         RouteOptions(avoidRisks: avoidRisks?.split(separator: ",").map(String.init) ?? [], avoidZoneLevel: avoidZoneLevel, maxSnap: maxSnap)
     }
 
-    func router(_ store: Store) throws -> Router { try makeRouter(store, profile: profile) }
+    func router(_ store: Store) throws -> RoadRouter { try makeRouter(store, profile: profile) }
 }
 
 /// A router with the given profile, or the shipped Styles/routing-profile.json, or the defaults.
-func makeRouter(_ store: Store, profile: String? = nil) throws -> Router {
+func makeRouter(_ store: Store, profile: String? = nil) throws -> RoadRouter {
     let shipped = (Paths.styles as NSString).appendingPathComponent("routing-profile.json")
     let path = profile ?? (FileManager.default.fileExists(atPath: shipped) ? shipped : nil)
     let p: RoutingProfile
@@ -32,7 +32,7 @@ func makeRouter(_ store: Store, profile: String? = nil) throws -> Router {
         printError("error: cannot read the routing profile \(path ?? ""): \(error.localizedDescription)")
         throw ExitCode(1)
     }
-    return try Router(store: store, profile: p)
+    return try RoadRouter(source: store, profile: p)
 }
 
 
@@ -44,7 +44,7 @@ func lineJSON(_ pts: [Coord]) -> JSONValue { GeoJSON.json(.lineString(pts)) }
 struct Nearest: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The resources that reach an incident first by road.")
     @Option(help: "Incident lon,lat, e.g. 82.98,46.20") var at: String
-    @Option(help: "Resource kinds, comma-separated: \(Router.resourceKinds.joined(separator: ", ")) (default all).") var kind: String?
+    @Option(help: "Resource kinds, comma-separated: \(RoadRouter.resourceKinds.joined(separator: ", ")) (default all).") var kind: String?
     @Option var k = 3
     @Flag(help: "JSON output.") var json = false
     @Option(help: "Also draw the incident and the routes as a PNG map.") var png: String?
@@ -59,7 +59,7 @@ struct Nearest: ParsableCommand {
         try reportingErrors {
             let st = try store.open()
             let r = try routing.router(st)
-            let kinds = kind.map { $0.split(separator: ",").map { String($0).replacingOccurrences(of: "-", with: "_") } } ?? Router.resourceKinds
+            let kinds = kind.map { $0.split(separator: ",").map { String($0).replacingOccurrences(of: "-", with: "_") } } ?? RoadRouter.resourceKinds
             let a = try r.nearest(to: p, kinds: kinds, k: k, options: routing.routeOptions)
             if let png {
                 var m = ResultMap(title: String(format: "事发点 %.4f, %.4f 最近应急资源与路线", p.lon, p.lat))

@@ -70,19 +70,11 @@ func table(_ header: [String], _ rows: [[String]]) -> String {
     return ([line(header), w.map { String(repeating: "─", count: $0) }.joined(separator: "  ")] + rows.map(line)).joined(separator: "\n")
 }
 
-/// Runs a command body; the library's errors become one sentence on stderr and exit code 1.
+/// Runs a command body; onemap's errors become one sentence on stderr and the exit status of
+/// their category (`ErrorCategory.exitCode`: 65 bad input, 66 not found, 69 unavailable, 70 internal).
 func reportingErrors(_ body: () throws -> Void) throws {
-    do { try body() } catch let e as StoreError {
+    do { try body() } catch let e as any OneMapError {
         printError("error: \(e.description)")
-        throw ExitCode(1)
-    } catch let e as RoutingError {
-        printError("error: \(e.description)")
-        throw ExitCode(1)
-    } catch let e as PrintError {
-        printError("error: \(e.description)")
-        throw ExitCode(1)
-    } catch let e as RenderError {
-        printError("error: \(e.description)")
-        throw ExitCode(1)
+        throw ExitCode(e.category.exitCode)
     }
 }

@@ -11,7 +11,7 @@ enum Paths {
 }
 
 func openRenderer(_ store: Store) throws -> MapRenderer {
-    do { return try MapRenderer(store: store, stylesDirectory: Paths.styles) } catch let e as StyleError {
+    do { return try MapRenderer(source: store, stylesDirectory: Paths.styles) } catch let e as StyleError {
         printError("error: \(e.description)")
         throw ExitCode(1)
     }

@@ -17,7 +17,7 @@ let shared = TempDir("print")
 let atlas: VillageAtlas = {
     let s = try! Store(path: shared.file("demo.sqlite"))
     _ = try! s.importGeoJSON(at: repoRoot + "/GeoData")
-    return try! VillageAtlas(store: s, router: try! Router(store: s), map: try! MapRenderer(store: s, stylesDirectory: repoRoot + "/Styles"))
+    return try! VillageAtlas(source: s, router: try! RoadRouter(source: s), map: try! MapRenderer(source: s, stylesDirectory: repoRoot + "/Styles"))
 }()
 
 /// Runs a poppler tool and returns its standard output.
@@ -48,7 +48,7 @@ func fixedOptions() -> PageOptions {
         #expect(text.contains("新地乡"))
         #expect(text.contains("图") && text.contains("例"))
         // Every information officer of the village, with phone number, is printed as text.
-        let officers = try atlas.store.allFeatures(of: "info_officers").filter { $0["village"] == v["code"] }
+        let officers = try atlas.source.all("info_officers").filter { $0["village"] == v["code"] }
         #expect(officers.count >= 3)
         for o in officers {
             #expect(text.contains(o["phone"]!.stringValue!), "phone of \(o["name"]!.stringValue!) missing")

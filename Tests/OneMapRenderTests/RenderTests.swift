@@ -21,7 +21,7 @@ let sharedStore: Store = {
     _ = try! s.importGeoJSON(at: repoRoot + "/GeoData")
     return s
 }()
-let sharedMap = try! MapRenderer(store: sharedStore, stylesDirectory: repoRoot + "/Styles")
+let sharedMap = try! MapRenderer(source: sharedStore, stylesDirectory: repoRoot + "/Styles")
 
 typealias Pixels = PNGPixels
 
@@ -102,11 +102,11 @@ typealias Pixels = PNGPixels
 }
 
 @Suite struct StyleTests {
-    func load(_ json: String) throws -> Style { try Style.parse(try JSONParser.parse(json), name: "t") }
+    func load(_ json: String) throws -> Style { try MapRenderer.parseStyle(try JSONParser.parse(json), name: "t") }
 
     @Test func shippedStylesLoad() throws {
         for name in ["command", "command-dark"] {
-            let s = try Style.load(path: repoRoot + "/Styles/\(name).json")
+            let s = try MapRenderer.loadStyle(path: repoRoot + "/Styles/\(name).json")
             #expect(s.layers.count > 20)
             #expect(s.sourceLayers.isSuperset(of: ["hazard_zones", "fire_stations", "micro_fire_stations", "warehouses", "base_stations", "shelters", "road_risks", "roads"]))
         }

@@ -72,7 +72,7 @@ func villageSeconds(_ coords: [(Double, Double)]) -> Double {
         var n = square()
         n.roads[0].oneway = true  // a → b only
         let dir = TempDir()
-        let r = try Router(store: n.write(to: dir))
+        let r = try RoadRouter(source: n.write(to: dir))
         let ab = try r.route(from: Coord(82.00, 46.00), to: Coord(82.01, 46.00))
         let ba = try r.route(from: Coord(82.01, 46.00), to: Coord(82.00, 46.00))
         #expect(abs(ab.seconds! - villageSeconds([(82.00, 46.00), (82.01, 46.00)])) < 0.01)
@@ -86,10 +86,10 @@ func villageSeconds(_ coords: [(Double, Double)]) -> Double {
         n.risks = [("r1", [(82.00, 46.00), (82.01, 46.00)], "closed")]
         let dir = TempDir()
         let store = try n.write(to: dir)
-        let r = try Router(store: store)
+        let r = try RoadRouter(source: store)
         let round = villageSeconds([(82.01, 46.00), (82.01, 46.01), (82.00, 46.01), (82.00, 46.00)])
         #expect(abs(try r.route(from: Coord(82.00, 46.00), to: Coord(82.01, 46.00)).seconds! - round) < 0.01)
-        // The status changes through the store; the very next query sees it (no new Router).
+        // The status changes through the store; the very next query sees it (no new RoadRouter).
         _ = try store.importGeoJSON(text: #"{"type":"Feature","id":"r1","geometry":{"type":"LineString","coordinates":[[82.00,46.00],[82.01,46.00]]},"properties":{"risk_type":"landslide","level":1,"status":"restricted","updated_at":"2026-11-29T09:00:00+08:00"}}"#, layer: "road_risks", actor: "test")
         let slow = villageSeconds([(82.00, 46.00), (82.01, 46.00)]) * RoutingProfile.emergency.restrictedFactor
         #expect(abs(try r.route(from: Coord(82.00, 46.00), to: Coord(82.01, 46.00)).seconds! - min(slow, round)) < 0.01)
@@ -105,7 +105,7 @@ func villageSeconds(_ coords: [(Double, Double)]) -> Double {
         n.roads = [("long", [(82.00, 46.00), (82.04, 46.00)], "village", false)]
         n.facilities = [("fire_stations", "f1", (82.00, 46.001))]  // ~111 m north of the west end
         let dir = TempDir()
-        let r = try Router(store: n.write(to: dir))
+        let r = try RoadRouter(source: n.write(to: dir))
         let a = try r.nearest(to: Coord(82.03, 45.999), kinds: ["fire_stations"], k: 1)
         #expect(abs(a.snapMetres - 111.2) < 1)
         #expect(abs(a.snappedTo.lon - 82.03) < 1e-6 && abs(a.snappedTo.lat - 46.00) < 1e-6)
@@ -131,7 +131,7 @@ func villageSeconds(_ coords: [(Double, Double)]) -> Double {
         n.facilities = [("warehouses", "w-near", (82.02, 46.01)), ("warehouses", "w-far", (82.00, 46.01))]
         n.risks = [("cut", [(82.01, 46.01), (82.02, 46.01)], "closed")]
         let dir = TempDir()
-        let r = try Router(store: n.write(to: dir))
+        let r = try RoadRouter(source: n.write(to: dir))
         let a = try r.nearest(to: Coord(82.00, 46.00), kinds: ["warehouses"], k: 2)
         #expect(a.hits.map(\.id) == ["w-far", "w-near"])
         #expect(a.hits[0].reachable && !a.hits[1].reachable)
@@ -146,7 +146,7 @@ func villageSeconds(_ coords: [(Double, Double)]) -> Double {
             ("ns", [(82.01, 45.99), (82.01, 46.00), (82.01, 46.01)], "village", false),
         ]
         let dir = TempDir()
-        let r = try Router(store: n.write(to: dir))
+        let r = try RoadRouter(source: n.write(to: dir))
         let a = try r.route(from: Coord(82.00, 46.00), to: Coord(82.01, 46.01))
         #expect(abs(a.seconds! - villageSeconds([(82.00, 46.00), (82.01, 46.00), (82.01, 46.01)])) < 0.01)
         #expect(a.route.contains(Coord(82.01, 46.00)))
@@ -158,7 +158,7 @@ func villageSeconds(_ coords: [(Double, Double)]) -> Double {
         var n = square()
         n.zones = [("z", [(82.004, 45.998), (82.006, 45.998), (82.006, 46.002), (82.004, 46.002)], 2)]
         let dir = TempDir()
-        let r = try Router(store: n.write(to: dir))
+        let r = try RoadRouter(source: n.write(to: dir))
         let direct = villageSeconds([(82.00, 46.00), (82.01, 46.00)])
         let round = villageSeconds([(82.01, 46.00), (82.01, 46.01), (82.00, 46.01), (82.00, 46.00)])
         #expect(abs(try r.route(from: Coord(82, 46), to: Coord(82.01, 46)).seconds! - direct) < 0.01)
@@ -170,7 +170,7 @@ func villageSeconds(_ coords: [(Double, Double)]) -> Double {
         var n = Net()
         n.roads = [("long", [(82.00, 46.00), (82.04, 46.00)], "village", false)]
         let dir = TempDir()
-        let r = try Router(store: n.write(to: dir))
+        let r = try RoadRouter(source: n.write(to: dir))
         let pieces = try r.isochrone(from: Coord(82.00, 46.00), seconds: 60)
         let reached = pieces.map { Geodesy.length($0) }.reduce(0, +)
         #expect(abs(reached - 35 / 3.6 * 60) < 1)
@@ -232,7 +232,7 @@ func referenceCosts(roads: [(id: String, coords: [(Double, Double)], cls: String
             n.facilities.append((layer, "\(layer)-\(k)", at))
         }
         let dir = TempDir()
-        let r = try Router(store: n.write(to: dir))
+        let r = try RoadRouter(source: n.write(to: dir))
         for _ in 0..<6 {
             let incident = p(rng.int(size), rng.int(size))
             let ic = Coord(incident.0, incident.1)
@@ -270,7 +270,7 @@ let repoRoot = repositoryRoot()
         let dir = TempDir()
         let store = try Store(path: dir.path + "/demo.sqlite")
         _ = try store.importGeoJSON(at: repoRoot + "/GeoData")
-        let s = try Router(store: store).snapshot()
+        let s = try RoadRouter(source: store).snapshot()
         #expect(s.graph.edgeCount >= 2000)
         let vr = try VirtualRoutingNetwork(snapshot: s, path: dir.path + "/vr.sqlite")
         let arcs = s.arcList
@@ -310,9 +310,9 @@ let repoRoot = repositoryRoot()
         let dir = TempDir()
         let store = try Store(path: dir.path + "/demo.sqlite")
         _ = try store.importGeoJSON(at: repoRoot + "/GeoData")
-        let r = try Router(store: store)
-        let a = try r.nearest(to: Coord(82.98, 46.20), kinds: Router.resourceKinds, k: 3)
-        for kind in Router.resourceKinds { #expect(a.hits.filter { $0.kind == kind && $0.reachable }.count == 3) }
+        let r = try RoadRouter(source: store)
+        let a = try r.nearest(to: Coord(82.98, 46.20), kinds: RoadRouter.resourceKinds, k: 3)
+        for kind in RoadRouter.resourceKinds { #expect(a.hits.filter { $0.kind == kind && $0.reachable }.count == 3) }
         #expect(a.hits.first { $0.kind == "fire_stations" }?.name == "裕民县消防救援大队")
         // Coverage against a 10-minute standard: a mix, and each village's time is the best
         // station's own route time (checked against point-to-point routes from every station).

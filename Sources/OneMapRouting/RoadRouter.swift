@@ -70,46 +70,48 @@ public struct RouteOptions: Sendable {
 /// Holds one immutable `RoutingSnapshot`; before each query it checks the store's edit journal
 /// and, when roads, road risks, hazard zones or resources changed, builds a new snapshot and
 /// swaps it in atomically.
-public final class Router: Sendable {
+public final class RoadRouter: Sendable {
     public static let resourceKinds = ["fire_stations", "micro_fire_stations", "warehouses", "shelters"]
-    public let store: Store
+    /// Where roads, road risks, hazard zones and resources come from.
+    public let source: any FeatureSource
     public let profile: RoutingProfile
     private let box: SnapshotBox
 
-    public init(store: Store, profile: RoutingProfile = .emergency) throws {
-        self.store = store
+    /// Builds the road graph and the first snapshot. Throws `StoreError` when the source fails.
+    public init(source: any FeatureSource, profile: RoutingProfile = .emergency) throws {
+        self.source = source
         self.profile = profile
-        let seq = try store.journalSequence()
-        let graph = try Router.loadGraph(store, profile)
-        box = SnapshotBox(try Router.buildSnapshot(store, graph, profile, seq))
+        let seq = try source.revision()
+        let graph = try RoadRouter.loadGraph(source, profile)
+        box = SnapshotBox(try RoadRouter.buildSnapshot(source, graph, profile, seq))
     }
 
     /// The current snapshot, rebuilt first if the store changed since it was taken.
     public func snapshot() throws -> RoutingSnapshot {
         let current = box.value
-        let seq = try store.journalSequence()
+        let seq = try source.revision()
         guard seq != current.journalSeq else { return current }
         return try box.replace(ifStillAt: current.journalSeq) {
-            let layers = try store.layersEdited(since: current.journalSeq)
-            let graph = layers.contains("roads") ? try Router.loadGraph(store, profile) : current.graph
-            return try Router.buildSnapshot(store, graph, profile, seq)
+            let layers = try source.layersChanged(since: current.journalSeq)
+            let graph = layers.contains("roads") ? try RoadRouter.loadGraph(source, profile) : current.graph
+            return try RoadRouter.buildSnapshot(source, graph, profile, seq)
         }
     }
 
-    static func loadGraph(_ store: Store, _ profile: RoutingProfile) throws -> RoadGraph {
-        let roads = try store.allFeatures(of: "roads").map { f in
+    static func loadGraph(_ source: any FeatureSource, _ profile: RoutingProfile) throws -> RoadGraph {
+        let roads = try source.all("roads", attributes: ["class", "oneway", "maxspeed"]).map { f in
             RoadGraph.Road(id: f.id, parts: f.geometry.paths, roadClass: f["class"]?.stringValue ?? "village",
                            oneway: f["oneway"]?.boolValue ?? false, maxspeed: f["maxspeed"]?.doubleValue)
         }
         return RoadGraph(roads: roads, profile: profile)
     }
 
-    static func buildSnapshot(_ store: Store, _ graph: RoadGraph, _ profile: RoutingProfile, _ seq: Int64) throws -> RoutingSnapshot {
-        let risks = try store.allFeatures(of: "road_risks").map { (id: $0.id, status: $0["status"]?.stringValue ?? "open", line: $0.geometry.paths) }
-        let zones = try store.allFeatures(of: "hazard_zones").map { (level: $0["level"]?.intValue ?? 4, polygons: $0.geometry.polygons) }
+    static func buildSnapshot(_ source: any FeatureSource, _ graph: RoadGraph, _ profile: RoutingProfile, _ seq: Int64) throws -> RoutingSnapshot {
+        let risks = try source.all("road_risks", attributes: ["status"]).map { (id: $0.id, status: $0["status"]?.stringValue ?? "open", line: $0.geometry.paths) }
+        let zones = try source.all("hazard_zones", attributes: ["level"]).map { (level: $0["level"]?.intValue ?? 4, polygons: $0.geometry.polygons) }
         var facilities: [Facility] = []
         for kind in resourceKinds {
-            for f in try store.allFeatures(of: kind) {
+            for f in try source.all(kind, attributes: ["name"]) {
                 facilities.append(Facility(kind: kind, id: f.id, name: f["name"]?.stringValue ?? f.id, point: f.geometry.representativePoint))
             }
         }
@@ -142,7 +144,7 @@ public final class Router: Sendable {
     /// The k resources of each kind that reach `incident` first by road, in one reverse search
     /// that stops as soon as k of every kind are settled.
     public func nearest(to incident: Coord, kinds: [String], k: Int, options: RouteOptions = RouteOptions()) throws -> NearestAnswer {
-        for kind in kinds where !Router.resourceKinds.contains(kind) { throw RoutingError.unknownKind(kind) }
+        for kind in kinds where !RoadRouter.resourceKinds.contains(kind) { throw RoutingError.unknownKind(kind) }
         guard (1...50).contains(k) else { throw RoutingError.invalidRequest("k must be 1…50, got \(k)") }
         let s = try snapshot()
         let avoid = try avoidance(s, options)

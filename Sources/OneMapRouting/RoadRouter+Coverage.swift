@@ -1,11 +1,11 @@
 import OneMapCore
 import OneMapStore
 
-extension Router {
+extension RoadRouter {
     /// Each village's best response time from all resources of `kind` (one multi-source forward
     /// search) and whether it meets the standard. Response = turnout + drive.
     public func coverage(kind: String = "fire_stations", standardSeconds: Double, options: RouteOptions = RouteOptions()) throws -> [CoverageRow] {
-        guard Router.resourceKinds.contains(kind) else { throw RoutingError.unknownKind(kind) }
+        guard RoadRouter.resourceKinds.contains(kind) else { throw RoutingError.unknownKind(kind) }
         guard standardSeconds > 0, standardSeconds.isFinite else { throw RoutingError.invalidRequest("the standard must be a positive number of minutes") }
         let s = try snapshot()
         let avoid = try avoidance(s, options)
@@ -15,8 +15,8 @@ extension Router {
         for (i, f) in facilities.enumerated() { seeds += s.seeds(at: f.snap!, arriving: false, avoid: avoid, label: Int32(i)) }
         let st = s.dijkstra(seeds: seeds, reverse: false, avoid: avoid)
         let turnout = profile.turnout[kind] ?? 0
-        let townships = Dictionary(try store.allFeatures(of: "townships").map { ($0["code"]?.stringValue ?? "", $0["name"]?.stringValue ?? "") }, uniquingKeysWith: { a, _ in a })
-        return try store.allFeatures(of: "villages").map { v in
+        let townships = Dictionary(try source.all("townships", attributes: ["code", "name"]).map { ($0["code"]?.stringValue ?? "", $0["name"]?.stringValue ?? "") }, uniquingKeysWith: { a, _ in a })
+        return try source.all("villages").map { v in
             let p = v["center"]?.arrayValue.flatMap { a in a.count == 2 ? Coord(a[0].doubleValue ?? 0, a[1].doubleValue ?? 0) : nil } ?? v.geometry.representativePoint
             var best = Double.infinity
             var station: Int32 = -1

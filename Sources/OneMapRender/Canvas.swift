@@ -1,0 +1,249 @@
+import CCairo
+import Foundation
+import OneMapCore
+import OneMapStyle
+
+/// A Cairo call that left its context or surface in an error state.
+///
+/// Cairo records the first failure in the context and ignores later drawing; `Canvas.check`
+/// turns that status into this error, naming the operation that was being finished (the model
+/// is swift-nio's `syscall` funnel: one place turns a C status into a typed error).
+public struct CanvasError: OneMapError {
+    /// What onemap was doing ("encode tile", "write PDF").
+    public var operation: String
+    /// Cairo's status code (`cairo_status_t`).
+    public var status: UInt32
+    /// Cairo's own sentence for the status.
+    public var message: String
+    public var category: ErrorCategory { status == CAIRO_STATUS_NO_MEMORY.rawValue ? .unavailable : .internal }
+    public var description: String { "\(operation): Cairo failed (\(status)): \(message)" }
+
+    init(_ operation: String, _ s: cairo_status_t) {
+        self.operation = operation
+        status = s.rawValue
+        message = String(cString: cairo_status_to_string(s))
+    }
+}
+
+/// The one funnel from a Cairo status to a Swift error.
+@inline(__always)
+func cairoCheck(_ s: cairo_status_t, _ operation: @autoclosure () -> String) throws(CanvasError) {
+    guard s == CAIRO_STATUS_SUCCESS else { throw CanvasError(operation(), s) }
+}
+
+/// How stroked line ends look (Cairo `cairo_line_cap_t`, MapLibre `line-cap`).
+package enum LineCap: String, Sendable { case butt, round, square }
+/// How stroked corners look (Cairo `cairo_line_join_t`, MapLibre `line-join`).
+package enum LineJoin: String, Sendable { case bevel, round, miter }
+/// Which side of a self-crossing path is inside.
+package enum FillRule: Sendable { case winding, evenOdd }
+
+/// A drawing surface and its context: the only type in onemap that calls Cairo (besides the
+/// PNG encoder reading finished pixels and the PDF writer replaying recorded pages).
+///
+/// Device units are pixels on an image canvas and points (1/72 in) on a recording (PDF) canvas.
+/// The drawing calls are Cairo's, named in Swift: a path is built (`moveTo`, `lineTo`, `arc`…),
+/// then painted (`fill`, `stroke`…) with the current source, line width, dash, cap and join.
+///
+/// Not Sendable: a canvas is created, drawn and encoded inside one render call, on one thread.
+package final class Canvas {
+    let surface: OpaquePointer
+    let cr: OpaquePointer
+    /// Size in device units.
+    package let width: Int
+    package let height: Int
+
+    /// An ARGB32 image canvas of `width`×`height` pixels, transparent.
+    package init(width: Int, height: Int) {
+        self.width = width
+        self.height = height
+        surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, Int32(width), Int32(height))
+        cr = cairo_create(surface)
+    }
+
+    /// A vector canvas that records drawing operations (for PDF pages), `width`×`height` points.
+    package init(recordingWidth width: Double, height: Double) {
+        self.width = Int(width.rounded())
+        self.height = Int(height.rounded())
+        var extents = cairo_rectangle_t(x: 0, y: 0, width: width, height: height)
+        surface = cairo_recording_surface_create(CAIRO_CONTENT_COLOR_ALPHA, &extents)
+        cr = cairo_create(surface)
+    }
+
+    deinit {
+        cairo_destroy(cr)
+        cairo_surface_destroy(surface)
+    }
+
+    /// Throws if any drawing on this canvas failed (Cairo keeps the first error).
+    package func check(_ operation: @autoclosure () -> String) throws(CanvasError) {
+        try cairoCheck(cairo_status(cr), operation())
+        try cairoCheck(cairo_surface_status(surface), operation())
+    }
+
+    // MARK: state
+
+    package func save() { cairo_save(cr) }
+    package func restore() { cairo_restore(cr) }
+    /// Runs `body` with the graphics state (transform, clip, source, line style) restored after.
+    package func withSavedState<T>(_ body: () throws -> T) rethrows -> T {
+        cairo_save(cr)
+        defer { cairo_restore(cr) }
+        return try body()
+    }
+    package func translate(_ x: Double, _ y: Double) { cairo_translate(cr, x, y) }
+    package func rotate(_ radians: Double) { cairo_rotate(cr, radians) }
+    package func scale(_ sx: Double, _ sy: Double) { cairo_scale(cr, sx, sy) }
+    package func clip() { cairo_clip(cr) }
+
+    // MARK: paths
+
+    package func newPath() { cairo_new_path(cr) }
+    package func newSubPath() { cairo_new_sub_path(cr) }
+    package func moveTo(_ x: Double, _ y: Double) { cairo_move_to(cr, x, y) }
+    package func lineTo(_ x: Double, _ y: Double) { cairo_line_to(cr, x, y) }
+    package func curveTo(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, _ x3: Double, _ y3: Double) { cairo_curve_to(cr, x1, y1, x2, y2, x3, y3) }
+    package func closePath() { cairo_close_path(cr) }
+    package func rectangle(_ x: Double, _ y: Double, _ w: Double, _ h: Double) { cairo_rectangle(cr, x, y, w, h) }
+    /// A circular arc about (x, y), angles in radians clockwise from +x.
+    package func arc(_ x: Double, _ y: Double, _ r: Double, _ a0: Double, _ a1: Double) { cairo_arc(cr, x, y, r, a0, a1) }
+    /// A polyline (closed when `close`) through device points.
+    package func path(_ pts: [(Double, Double)], close: Bool) {
+        guard let f = pts.first else { return }
+        cairo_move_to(cr, f.0, f.1)
+        for p in pts.dropFirst() { cairo_line_to(cr, p.0, p.1) }
+        if close { cairo_close_path(cr) }
+    }
+
+    // MARK: paint
+
+    package func setSourceRGB(_ r: Double, _ g: Double, _ b: Double) { cairo_set_source_rgb(cr, r, g, b) }
+    package func setSourceRGBA(_ r: Double, _ g: Double, _ b: Double, _ a: Double) { cairo_set_source_rgba(cr, r, g, b, a) }
+    /// The source colour, its alpha multiplied by `opacity`.
+    package func setColor(_ c: Color, opacity: Double = 1) { cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a * opacity) }
+    package func setLineWidth(_ w: Double) { cairo_set_line_width(cr, w) }
+    /// Dash lengths in device units; empty for a solid line.
+    package func setDash(_ d: [Double]) { d.isEmpty ? cairo_set_dash(cr, nil, 0, 0) : cairo_set_dash(cr, d, Int32(d.count), 0) }
+    package func setLineCap(_ c: LineCap) {
+        cairo_set_line_cap(cr, c == .round ? CAIRO_LINE_CAP_ROUND : c == .square ? CAIRO_LINE_CAP_SQUARE : CAIRO_LINE_CAP_BUTT)
+    }
+    package func setLineJoin(_ j: LineJoin) {
+        cairo_set_line_join(cr, j == .round ? CAIRO_LINE_JOIN_ROUND : j == .bevel ? CAIRO_LINE_JOIN_BEVEL : CAIRO_LINE_JOIN_MITER)
+    }
+    package func setFillRule(_ r: FillRule) { cairo_set_fill_rule(cr, r == .evenOdd ? CAIRO_FILL_RULE_EVEN_ODD : CAIRO_FILL_RULE_WINDING) }
+    /// Antialiasing of fills and strokes (MapLibre `fill-antialias`).
+    package func setAntialias(_ on: Bool) { cairo_set_antialias(cr, on ? CAIRO_ANTIALIAS_DEFAULT : CAIRO_ANTIALIAS_NONE) }
+    package func fill() { cairo_fill(cr) }
+    package func fillPreserve() { cairo_fill_preserve(cr) }
+    package func stroke() { cairo_stroke(cr) }
+    package func strokePreserve() { cairo_stroke_preserve(cr) }
+    package func paint() { cairo_paint(cr) }
+
+    /// Replaces every pixel with `c` (not blended).
+    package func fillAll(_ c: Color) {
+        cairo_save(cr)
+        cairo_set_operator(cr, CAIRO_OPERATOR_SOURCE)
+        setColor(c)
+        cairo_paint(cr)
+        cairo_restore(cr)
+    }
+
+    /// Draws what `body` draws as one group, then composites it with `opacity` (so overlapping
+    /// parts of one icon do not show through each other).
+    package func withOpacity(_ opacity: Double, _ body: () throws -> Void) rethrows {
+        guard opacity < 1 else { return try body() }
+        cairo_push_group(cr)
+        defer {
+            cairo_pop_group_to_source(cr)
+            cairo_paint_with_alpha(cr, max(0, opacity))
+        }
+        try body()
+    }
+
+    /// Draws another canvas (a recorded page) with its origin at (x, y).
+    package func draw(_ other: Canvas, x: Double = 0, y: Double = 0) {
+        cairo_save(cr)
+        cairo_set_source_surface(cr, other.surface, x, y)
+        cairo_paint(cr)
+        cairo_restore(cr)
+    }
+
+    // MARK: text
+
+    /// Draws a layout with its top-left at (x, y), rotated by `angle` about its centre, with a
+    /// halo `haloWidth` device units wide when `halo` is given.
+    package func draw(_ l: TextLayout, x: Double, y: Double, angle: Double = 0, color: Color, halo: Color? = nil, haloWidth: Double = 0) {
+        pango_cairo_update_context(cr, l.engine.context)
+        pango_layout_context_changed(l.raw)
+        let (w, h) = l.size
+        cairo_save(cr)
+        cairo_translate(cr, x + w / 2, y + h / 2)
+        if angle != 0 { cairo_rotate(cr, angle) }
+        cairo_translate(cr, -w / 2, -h / 2)
+        if let halo, haloWidth > 0, halo.a > 0 {
+            cairo_new_path(cr)
+            pango_cairo_layout_path(cr, l.raw)
+            cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND)
+            cairo_set_line_width(cr, haloWidth * 2)
+            setColor(halo)
+            cairo_stroke(cr)
+        }
+        cairo_move_to(cr, 0, 0)
+        setColor(color)
+        pango_cairo_show_layout(cr, l.raw)
+        cairo_new_path(cr)
+        cairo_restore(cr)
+    }
+
+    // MARK: output
+
+    /// Encodes a region of an image canvas as PNG.
+    package func png(x: Int, y: Int, w: Int, h: Int) throws(CanvasError) -> [UInt8] {
+        cairo_surface_flush(surface)
+        try check("encode PNG")
+        guard let base = cairo_image_surface_get_data(surface) else { throw CanvasError("encode PNG (not an image canvas)", CAIRO_STATUS_SURFACE_TYPE_MISMATCH) }
+        let stride = Int(cairo_image_surface_get_stride(surface))
+        return PNGEncoder.encode(base: UnsafeRawPointer(base) + y * stride + x * 4, stride: stride, w: w, h: h)
+    }
+
+    /// The straight ARGB32 pixel at (x, y) of an image canvas, as premultiplied bytes B, G, R, A.
+    package func pixel(x: Int, y: Int) -> (UInt8, UInt8, UInt8, UInt8) {
+        cairo_surface_flush(surface)
+        let stride = Int(cairo_image_surface_get_stride(surface))
+        let p = cairo_image_surface_get_data(surface)! + y * stride + x * 4
+        return (p[0], p[1], p[2], p[3])
+    }
+}
+
+/// Writes recorded canvases as the pages of one PDF, fonts embedded and subset.
+package enum PDFDocument {
+    final class Sink { var bytes: [UInt8] = [] }
+
+    /// The PDF bytes; throws `CanvasError` when Cairo fails.
+    package static func write(pages: [Canvas], width: Double, height: Double, title: String, creator: String = "onemap") throws(CanvasError) -> [UInt8] {
+        let sink = Sink()
+        let box = Unmanaged.passRetained(sink)
+        defer { box.release() }
+        let surface = cairo_pdf_surface_create_for_stream({ closure, data, length in
+            Unmanaged<Sink>.fromOpaque(closure!).takeUnretainedValue().bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length)))
+            return CAIRO_STATUS_SUCCESS
+        }, box.toOpaque(), width, height)!
+        defer { cairo_surface_destroy(surface) }
+        cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, title)
+        cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, creator)
+        let cr = cairo_create(surface)!
+        for p in pages {
+            cairo_save(cr)
+            cairo_set_source_surface(cr, p.surface, 0, 0)
+            cairo_paint(cr)
+            cairo_restore(cr)
+            cairo_show_page(cr)
+        }
+        let drawn = cairo_status(cr)
+        cairo_destroy(cr)
+        cairo_surface_finish(surface)
+        try cairoCheck(drawn, "write PDF")
+        try cairoCheck(cairo_surface_status(surface), "write PDF")
+        return sink.bytes
+    }
+}

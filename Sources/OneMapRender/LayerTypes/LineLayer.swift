@@ -1,0 +1,68 @@
+import OneMapCore
+import OneMapStyle
+
+/// MapLibre `line`: stroked lines with width, dash, cap and join.
+struct LineLayer: FeatureLayerType {
+    let type = StyleLayerType.line
+    let paintKeys: [String: ValueKind] = ["line-color": .color, "line-width": .number, "line-opacity": .number, "line-dasharray": .numbers]
+    let layoutKeys: [String: ValueKind] = [
+        "line-cap": .enumeration(["butt", "round", "square"]), "line-join": .enumeration(["bevel", "round", "miter"]), "line-sort-key": .number,
+    ]
+
+    struct Properties {
+        var color: Color
+        /// @1x pixels.
+        var width: Double
+        var opacity: Double
+        /// In line widths, as MapLibre's `line-dasharray`.
+        var dash: [Double]
+        var cap: LineCap
+        var join: LineJoin
+    }
+
+    func resolve(_ l: StyleLayer, _ c: EvaluationContext) -> Properties? {
+        guard let color = l.color("line-color", c) else { return nil }
+        let w = l.number("line-width", c) ?? 1
+        guard w > 0 else { return nil }
+        return Properties(color: color, width: w, opacity: l.number("line-opacity", c) ?? 1,
+                          dash: l.value("line-dasharray", c)?.arrayValue?.compactMap(\.doubleValue) ?? [],
+                          cap: l.value("line-cap", c)?.stringValue.flatMap(LineCap.init) ?? .butt,
+                          join: l.value("line-join", c)?.stringValue.flatMap(LineJoin.init) ?? .round)
+    }
+
+    func draw(_ f: Feature, _ p: Properties, on canvas: Canvas, _ vp: Viewport) -> (Double, Double, Double, Double)? {
+        let w = p.width * vp.scale
+        let tolerance = 0.35 * vp.scale
+        canvas.newPath()
+        var b = emptyBox
+        for path in f.geometry.paths {
+            let pts = Geometry2D.simplify(path.map(vp.local), tolerance: tolerance)
+            canvas.path(pts, close: false)
+            for q in pts { grow(&b, q) }
+        }
+        canvas.setLineWidth(w)
+        canvas.setLineCap(p.cap)
+        canvas.setLineJoin(p.join)
+        canvas.setDash(p.dash.map { max(0.01, $0 * w) })
+        canvas.setColor(p.color, opacity: p.opacity)
+        canvas.stroke()
+        canvas.setDash([])
+        return (b.0 - w, b.1 - w, b.2 + w, b.3 + w)
+    }
+
+    /// A horizontal stroke through the box's middle, width clamped to 1…6 (× k); a near-white
+    /// line (a road's fill) gets a grey casing so it shows on paper.
+    func drawSwatch(_ p: Properties, on canvas: Canvas, x: Double, y: Double, w: Double, h: Double, k: Double) {
+        let lw = min(6, max(1, p.width)) * k
+        let my = y + h / 2
+        if p.color.r + p.color.g + p.color.b > 2.6 {
+            canvas.moveTo(x, my); canvas.lineTo(x + w, my)
+            canvas.setSourceRGB(0.55, 0.55, 0.55); canvas.setLineWidth(lw + 1.6 * k); canvas.stroke()
+        }
+        canvas.moveTo(x, my); canvas.lineTo(x + w, my)
+        canvas.setColor(p.color)
+        canvas.setLineWidth(lw)
+        if !p.dash.isEmpty { canvas.setDash(p.dash.map { $0 * 2 * k }) }
+        canvas.stroke()
+    }
+}

@@ -1,0 +1,60 @@
+import OneMapCore
+
+/// What a reader asks of a feature source: one layer, optionally a bounding box (EPSG:4326
+/// degrees), the zoom it draws at, and the attributes it will read.
+public struct FeatureQuery: Sendable, Hashable {
+    public var layer: String
+    /// Only features meeting this box (by `predicate`); nil for every feature of the layer.
+    public var bbox: BBox?
+    public var predicate: BBoxPredicate
+    /// The zoom the features are drawn at, for sources that generalise (the SpatiaLite source
+    /// returns full-resolution geometry at every zoom).
+    public var zoom: Int?
+    /// Property names the reader needs; nil for all. A source may return more, never fewer.
+    public var attributes: Set<String>?
+
+    public init(layer: String, bbox: BBox? = nil, predicate: BBoxPredicate = .envelope, zoom: Int? = nil, attributes: Set<String>? = nil) {
+        self.layer = layer; self.bbox = bbox; self.predicate = predicate; self.zoom = zoom; self.attributes = attributes
+    }
+}
+
+/// Features in id order, read one at a time.
+public struct FeatureCursor: Sequence, IteratorProtocol {
+    private var base: IndexingIterator<[Feature]>
+    public init(_ features: [Feature]) { base = features.makeIterator() }
+    public mutating func next() -> Feature? { base.next() }
+}
+
+/// The one way the renderer, the router and print read features (Mapnik's datasource): a query
+/// by layer, box, zoom and attributes, and a revision that moves whenever any feature changes.
+///
+/// `Store` (SpatiaLite) is the first implementation; a shared PostGIS store for a prefecture or
+/// the region would be a second, behind the same protocol. Calls block: run them off event loops.
+public protocol FeatureSource: Sendable {
+    /// Features matching `query`, ordered by id. Throws `StoreError` (`.notFound` for an
+    /// unknown layer, `.internal` when the source fails).
+    func features(_ query: FeatureQuery) throws(StoreError) -> FeatureCursor
+    /// A number that changes whenever any feature changes (the edit journal's last sequence).
+    func revision() throws(StoreError) -> Int64
+    /// The layers changed after revision `since`.
+    func layersChanged(since: Int64) throws(StoreError) -> Set<String>
+    /// Each layer's feature count and extent.
+    func layerInfo() throws(StoreError) -> [LayerInfo]
+}
+
+extension FeatureSource {
+    /// Every feature of a layer, as an array.
+    public func all(_ layer: String, attributes: Set<String>? = nil) throws(StoreError) -> [Feature] {
+        Array(try features(FeatureQuery(layer: layer, attributes: attributes)))
+    }
+}
+
+extension Store: FeatureSource {
+    public func features(_ q: FeatureQuery) throws(StoreError) -> FeatureCursor {
+        let codec = try FeatureCodec.of(q.layer, attributes: q.attributes)
+        if let bbox = q.bbox { return FeatureCursor(try features(codec, bbox: bbox, predicate: q.predicate)) }
+        return FeatureCursor(try allFeatures(codec))
+    }
+    public func revision() throws(StoreError) -> Int64 { try journalSequence() }
+    public func layersChanged(since: Int64) throws(StoreError) -> Set<String> { try layersEdited(since: since) }
+}

@@ -13,13 +13,12 @@ struct PageLayout {
     let options: PageOptions
     let page: RecordedPage
 
-    static let hazardCN = ["flood": "洪涝", "flash_flood": "山洪", "debris_flow": "泥石流", "landslide": "滑坡", "earthquake": "地震",
-                           "forest_fire": "森林草原火灾", "wind_hail": "风雹", "snow": "雪灾/风吹雪", "hazchem": "危化品"]
-    static let hazardEN = ["flood": "flood", "flash_flood": "flash flood", "debris_flow": "debris flow", "landslide": "landslide", "earthquake": "earthquake",
-                           "forest_fire": "forest/grassland fire", "wind_hail": "wind/hail", "snow": "snowstorm/drifting snow", "hazchem": "hazardous chemicals"]
+    /// A hazard type's name in the page's language (the raw value when unknown).
+    func hazardName(_ raw: String?) -> String {
+        guard let raw else { return "" }
+        return HazardType(rawValue: raw).map { options.english ? $0.nameEN : $0.nameCN } ?? raw
+    }
     static let levelColour = [1: Color(0.89, 0.1, 0.11), 2: Color(1, 0.5, 0), 3: Color(0.96, 0.77, 0), 4: Color(0.17, 0.51, 0.73)]
-    static let roleCN = ["info_officer": "灾害信息员", "monitor": "监测人", "admin_responsible": "行政责任人", "evacuation_lead": "转移负责人"]
-    static let roleEN = ["info_officer": "Information officer", "monitor": "Monitor", "admin_responsible": "Administrative head", "evacuation_lead": "Evacuation lead"]
     static let green = Color(0.05, 0.55, 0.2)
 
     func t(_ cn: String, _ en: String) -> String { options.english ? en : cn }
@@ -366,7 +365,7 @@ struct PageLayout {
         }
         let types = Set(sheet.zones.compactMap { $0["type"]?.stringValue }).sorted()
         if !types.isEmpty, y + 2 * row <= bottom {
-            txt(text, cr, t("灾种：", "Hazards: ") + types.map { (options.english ? Self.hazardEN : Self.hazardCN)[$0] ?? $0 }.joined(separator: t("、", ", ")),
+            txt(text, cr, t("灾种：", "Hazards: ") + types.map { hazardName($0) }.joined(separator: t("、", ", ")),
                 x: x, y: y + 2 * k, size: 9 * k, width: box.2 - 16 * k)
         }
     }
@@ -382,7 +381,7 @@ struct PageLayout {
         let pp = sheet.zones.reduce(0) { $0 + ($1["people"]?.intValue ?? 0) } + sheet.hazardPoints.reduce(0) { $0 + ($1["people"]?.intValue ?? 0) }
         para(t("受威胁：\(hh) 户 \(pp) 人", "At risk: \(hh) households, \(pp) persons"), bold: true)
         for z in sheet.zones.sorted(by: { ($0["level"]?.intValue ?? 9) < ($1["level"]?.intValue ?? 9) }).prefix(6) {
-            let type = (options.english ? Self.hazardEN : Self.hazardCN)[z["type"]?.stringValue ?? ""] ?? ""
+            let type = hazardName(z["type"]?.stringValue)
             para("· \(type) \(["", "Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ"][z["level"]?.intValue ?? 0])\(t("级", "")) \(z["name"]?.stringValue ?? "") \(z["season"]?.stringValue ?? "")")
         }
         para(t("预警信号：", "Warning signals: ") + (sheet.village["warning_signals"]?.stringValue ?? t("广播/大喇叭", "broadcast")), bold: true)
@@ -401,9 +400,8 @@ struct PageLayout {
     func persons(_ cr: Canvas, _ text: TextEngine, box: (Double, Double, Double, Double), k: Double) {
         var y = panel(cr, text, t("责任人及联系电话", "Responsible persons"), box, k)
         var rows: [(String, String, String)] = []
-        let roles = options.english ? Self.roleEN : Self.roleCN
         for o in sheet.officers.sorted(by: { ($0["role"]?.stringValue ?? "") < ($1["role"]?.stringValue ?? "") }) {
-            rows.append((roles[o["role"]?.stringValue ?? ""] ?? "", o["name"]?.stringValue ?? "", o["phone"]?.stringValue ?? ""))
+            rows.append((o["role"]?.stringValue.flatMap(OfficerRole.init(rawValue:)).map { options.english ? $0.nameEN : $0.nameCN } ?? "", o["name"]?.stringValue ?? "", o["phone"]?.stringValue ?? ""))
         }
         for s in sheet.shelters where s["person_in_charge"] != nil {
             rows.append((t("避难场所负责人", "Shelter manager"), s["person_in_charge"]?.stringValue ?? "", s["phone"]?.stringValue ?? ""))

@@ -206,12 +206,11 @@ package final class Canvas {
         return PNGEncoder.encode(base: UnsafeRawPointer(base) + y * stride + x * 4, stride: stride, w: w, h: h)
     }
 
-    /// The straight ARGB32 pixel at (x, y) of an image canvas, as premultiplied bytes B, G, R, A.
-    package func pixel(x: Int, y: Int) -> (UInt8, UInt8, UInt8, UInt8) {
+    /// The pixel at (x, y) of an image canvas: Cairo ARGB32, premultiplied, as 0xAARRGGBB.
+    package func pixel(x: Int, y: Int) -> UInt32 {
         cairo_surface_flush(surface)
         let stride = Int(cairo_image_surface_get_stride(surface))
-        let p = cairo_image_surface_get_data(surface)! + y * stride + x * 4
-        return (p[0], p[1], p[2], p[3])
+        return UnsafeRawPointer(cairo_image_surface_get_data(surface)! + y * stride).assumingMemoryBound(to: UInt32.self)[x]
     }
 }
 

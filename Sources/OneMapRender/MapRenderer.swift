@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import OneMapCore
 import OneMapStore
 import OneMapStyle
@@ -130,18 +131,14 @@ public final class MapRenderer: Sendable {
 }
 
 /// Placed labels per style/zoom, for the current journal position only.
-///
-/// `@unchecked Sendable`: `entries` is only touched under `lock`; values are immutable arrays.
-final class PlacementCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var entries: [String: [PlacedLabel]] = [:]
-    private var seq: Int64 = -1
+final class PlacementCache: Sendable {
+    private let state = Mutex((entries: [String: [PlacedLabel]](), seq: Int64(-1)))
 
-    func get(_ key: String) -> [PlacedLabel]? { lock.withLock { entries[key] } }
+    func get(_ key: String) -> [PlacedLabel]? { state.withLock { $0.entries[key] } }
     func put(_ key: String, _ v: [PlacedLabel], seq s: Int64) {
-        lock.withLock {
-            if s != seq { entries.removeAll(); seq = s }
-            entries[key] = v
+        state.withLock { st in
+            if s != st.seq { st.entries.removeAll(); st.seq = s }
+            st.entries[key] = v
         }
     }
 }

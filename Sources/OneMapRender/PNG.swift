@@ -21,7 +21,10 @@ enum PNGEncoder {
         var indices = [UInt8](repeating: 0, count: (w + 1) * h)
         var opaque = true
         var paletted = true
-        var lastPixel: UInt32 = 0xFFFF_FFFF, lastIndex: UInt8 = 0
+        // 0x00FFFFFF cannot be a premultiplied pixel (colour above alpha), so the first pixel
+        // always takes the lookup; 0xFFFFFFFF (opaque white) once did not, and white-first
+        // images lost their white.
+        var lastPixel: UInt32 = 0x00FF_FFFF, lastIndex: UInt8 = 0
         rows: for y in 0..<h {
             let row = (base + y * stride).assumingMemoryBound(to: UInt32.self)
             indices[y * (w + 1)] = 0  // filter: none

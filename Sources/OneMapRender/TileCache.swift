@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import OneMapCore
 import OneMapStore
 
@@ -170,69 +171,65 @@ public final class TileCache: Sendable {
 
 /// When the cache last looked at the store's journal.
 ///
-/// `@unchecked Sendable`: fields only under `lock`.
-final class SyncState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var writes = -1
-    private var at = Date.distantPast
+final class SyncState: Sendable {
+    private let state = Mutex((writes: -1, at: Date.distantPast))
     func due(writes w: Int, interval: Double) -> Bool {
-        lock.withLock {
+        state.withLock { s in
             let now = Date()
-            guard w != writes || now.timeIntervalSince(at) >= interval else { return false }
-            writes = w
-            at = now
+            guard w != s.writes || now.timeIntervalSince(s.at) >= interval else { return false }
+            s = (w, now)
             return true
         }
     }
 }
 
-/// A bounded in-memory map of tiles with approximate LRU eviction (a clock sweep).
-///
-/// `@unchecked Sendable`: all state only under `lock`; values are immutable.
-final class TileMemory: @unchecked Sendable {
-    struct Key: Hashable { let style: String; let scale: Int; let z: Int; let x: Int; let y: Int }
-    private let lock = NSLock()
-    private var entries: [Key: (data: [UInt8], etag: String, used: Bool)] = [:]
-    private var order: [Key] = []
-    private var hand = 0
+final class TileMemory: Sendable {
+    struct Key: Hashable, Sendable { let style: String; let scale: Int; let z: Int; let x: Int; let y: Int }
+    private struct State {
+        var entries: [Key: (data: [UInt8], etag: String, used: Bool)] = [:]
+        var order: [Key] = []
+        var hand = 0
+    }
+    private let state = Mutex(State())
     let capacity: Int
     init(capacity: Int) { self.capacity = max(0, capacity) }
 
     func get(_ k: Key) -> (data: [UInt8], etag: String)? {
-        lock.withLock {
-            guard let e = entries[k] else { return nil }
-            if !e.used { entries[k]!.used = true }
+        state.withLock { s in
+            guard let e = s.entries[k] else { return nil }
+            if !e.used { s.entries[k]!.used = true }
             return (e.data, e.etag)
         }
     }
 
     func put(_ k: Key, _ v: (data: [UInt8], etag: String)) {
         guard capacity > 0 else { return }
-        lock.withLock {
-            if entries[k] != nil { entries[k] = (v.data, v.etag, true); return }
-            if order.count >= capacity {
+        state.withLock { s in
+            if s.entries[k] != nil { s.entries[k] = (v.data, v.etag, true); return }
+            if s.order.count >= capacity {
                 // Clock: skip recently used entries once, evict the first unused one.
                 while true {
-                    hand %= order.count
-                    let victim = order[hand]
-                    if entries[victim]?.used == true { entries[victim]!.used = false; hand += 1; continue }
-                    entries[victim] = nil
-                    order[hand] = k
-                    hand += 1
+                    s.hand %= s.order.count
+                    let victim = s.order[s.hand]
+                    if s.entries[victim]?.used == true { s.entries[victim]!.used = false; s.hand += 1; continue }
+                    s.entries[victim] = nil
+                    s.order[s.hand] = k
+                    s.hand += 1
                     break
                 }
             } else {
-                order.append(k)
+                s.order.append(k)
             }
-            entries[k] = (v.data, v.etag, false)
+            s.entries[k] = (v.data, v.etag, false)
         }
     }
 
     func remove(where pred: (Key) -> Bool) {
-        lock.withLock {
-            for k in entries.keys where pred(k) { entries[k] = nil }
-            order.removeAll { entries[$0] == nil }
-            hand = 0
+        state.withLock { s in
+            for k in s.entries.keys where pred(k) { s.entries[k] = nil }
+            let entries = s.entries
+            s.order.removeAll { entries[$0] == nil }
+            s.hand = 0
         }
     }
 }

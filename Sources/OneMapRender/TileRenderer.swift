@@ -1,5 +1,6 @@
 import CCairo
 import Foundation
+import Synchronization
 import OneMapCore
 import OneMapStore
 import OneMapStyle
@@ -87,18 +88,16 @@ public final class TileRenderer: Sendable {
     }
 }
 
-/// `@unchecked Sendable`: guarded by `lock`; values are immutable byte arrays.
-final class EmptyTiles: @unchecked Sendable {
-    private let lock = NSLock()
-    private var tiles: [String: [UInt8]] = [:]
-    func get(_ s: String, _ scale: Int) -> [UInt8]? { lock.withLock { tiles["\(s)@\(scale)"] } }
-    func put(_ s: String, _ scale: Int, _ b: [UInt8]) { lock.withLock { tiles["\(s)@\(scale)"] = b } }
+/// The background-only tile of each style and scale.
+final class EmptyTiles: Sendable {
+    private let tiles = Mutex<[String: [UInt8]]>([:])
+    func get(_ s: String, _ scale: Int) -> [UInt8]? { tiles.withLock { $0["\(s)@\(scale)"] } }
+    func put(_ s: String, _ scale: Int, _ b: [UInt8]) { tiles.withLock { $0["\(s)@\(scale)"] = b } }
 }
 
-/// `@unchecked Sendable`: guarded by `lock`.
-final class ExtentCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var v: [String: (Int64, BBox)] = [:]
-    func get(_ s: String, _ seq: Int64) -> BBox? { lock.withLock { v[s].flatMap { $0.0 == seq ? $0.1 : nil } } }
-    func put(_ s: String, _ seq: Int64, _ b: BBox) { lock.withLock { v[s] = (seq, b) } }
+/// The data extent of each style at a journal position.
+final class ExtentCache: Sendable {
+    private let v = Mutex<[String: (Int64, BBox)]>([:])
+    func get(_ s: String, _ seq: Int64) -> BBox? { v.withLock { $0[s].flatMap { $0.0 == seq ? $0.1 : nil } } }
+    func put(_ s: String, _ seq: Int64, _ b: BBox) { v.withLock { $0[s] = (seq, b) } }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import OneMapCore
 import OneMapStore
 
@@ -71,7 +72,7 @@ public struct RouteOptions: Sendable {
 /// and, when roads, road risks, hazard zones or resources changed, builds a new snapshot and
 /// swaps it in atomically.
 public final class RoadRouter: Sendable {
-    public static let resourceKinds = ["fire_stations", "micro_fire_stations", "warehouses", "shelters"]
+    public static let resourceKinds = ResourceKind.rawValues
     /// Where roads, road risks, hazard zones and resources come from.
     public let source: any FeatureSource
     public let profile: RoutingProfile
@@ -107,7 +108,7 @@ public final class RoadRouter: Sendable {
     }
 
     static func buildSnapshot(_ source: any FeatureSource, _ graph: RoadGraph, _ profile: RoutingProfile, _ seq: Int64) throws -> RoutingSnapshot {
-        let risks = try source.all("road_risks", attributes: ["status"]).map { (id: $0.id, status: $0["status"]?.stringValue ?? "open", line: $0.geometry.paths) }
+        let risks = try source.all("road_risks", attributes: ["status"]).map { (id: $0.id, status: $0["status"]?.stringValue.flatMap(RoadRiskStatus.init(rawValue:)) ?? .open, line: $0.geometry.paths) }
         let zones = try source.all("hazard_zones", attributes: ["level"]).map { (level: $0["level"]?.intValue ?? 4, polygons: $0.geometry.polygons) }
         var facilities: [Facility] = []
         for kind in resourceKinds {
@@ -335,22 +336,18 @@ public final class RoadRouter: Sendable {
     }
 }
 
-/// Holds the current snapshot; replaced atomically under a lock.
-///
-/// `@unchecked Sendable`: `current` is only read and written under `lock`, and snapshots are
-/// immutable.
-final class SnapshotBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: RoutingSnapshot
-    init(_ s: RoutingSnapshot) { current = s }
-    var value: RoutingSnapshot { lock.withLock { current } }
+/// Holds the current snapshot; replaced atomically.
+final class SnapshotBox: Sendable {
+    private let current: Mutex<RoutingSnapshot>
+    init(_ s: RoutingSnapshot) { current = Mutex(s) }
+    var value: RoutingSnapshot { current.withLock { $0 } }
 
     /// Builds and installs a new snapshot unless another thread already moved past `seq`.
     func replace(ifStillAt seq: Int64, _ build: () throws -> RoutingSnapshot) throws -> RoutingSnapshot {
         let fresh = try build()
-        return lock.withLock {
-            if current.journalSeq == seq || fresh.journalSeq > current.journalSeq { current = fresh }
-            return current
+        return current.withLock { c in
+            if c.journalSeq == seq || fresh.journalSeq > c.journalSeq { c = fresh }
+            return c
         }
     }
 }

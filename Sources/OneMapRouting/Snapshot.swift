@@ -1,4 +1,5 @@
 import OneMapCore
+import OneMapStore
 
 /// A resource (fire station, warehouse …) placed on the graph.
 public struct Facility: Sendable {
@@ -12,7 +13,7 @@ public struct Facility: Sendable {
 /// A road-risk segment and the edges it covers.
 public struct RiskCover: Sendable {
     public var id: String
-    public var status: String
+    public var status: RoadRiskStatus
     public var edges: [Int32]
 }
 
@@ -32,7 +33,7 @@ public final class RoutingSnapshot: Sendable {
     /// The edit journal position this snapshot reflects.
     public let journalSeq: Int64
 
-    init(graph: RoadGraph, profile: RoutingProfile, risks: [(id: String, status: String, line: [[Coord]])], zones: [(level: Int, polygons: [[[Coord]]])],
+    init(graph: RoadGraph, profile: RoutingProfile, risks: [(id: String, status: RoadRiskStatus, line: [[Coord]])], zones: [(level: Int, polygons: [[[Coord]]])],
          facilities: [Facility], journalSeq: Int64)
     {
         self.graph = graph
@@ -65,7 +66,7 @@ public final class RoutingSnapshot: Sendable {
             }
             edges.sort()
             covers[r.id] = RiskCover(id: r.id, status: r.status, edges: edges)
-            let rank: UInt8 = r.status == "closed" ? 2 : (r.status == "restricted" ? 1 : 0)
+            let rank: UInt8 = r.status == .closed ? 2 : (r.status == .restricted ? 1 : 0)
             for e in edges { worst[Int(e)] = max(worst[Int(e)], rank) }
         }
         // The worst status on an edge applies once: two restricted risks do not compound.

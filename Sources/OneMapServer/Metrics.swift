@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Hummingbird
 import NIOCore
 import Prometheus
@@ -73,15 +74,13 @@ struct MetricsRecordingMiddleware<Context: RequestContext>: RouterMiddleware {
 
 /// How many metatile renders are running or waiting; refuses beyond the limit.
 ///
-/// `@unchecked Sendable`: `n` is only touched under `lock`.
-final class RenderQueue: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n = 0
+final class RenderQueue: Sendable {
+    private let n = Mutex(0)
     let limit: Int
     init(limit: Int) { self.limit = limit }
-    func enter() -> Bool { lock.withLock { if n >= limit { return false }; n += 1; return true } }
-    func leave() { lock.withLock { n -= 1 } }
-    var depth: Int { lock.withLock { n } }
+    func enter() -> Bool { n.withLock { n in if n >= limit { return false }; n += 1; return true } }
+    func leave() { n.withLock { $0 -= 1 } }
+    var depth: Int { n.withLock { $0 } }
 }
 
 /// Concurrent requests for one metatile share a single render.
@@ -102,17 +101,15 @@ struct TileIDKey: Hashable, Sendable { let z: Int, x: Int, y: Int }
 
 /// Metric handles per (route, method, status).
 ///
-/// `@unchecked Sendable`: `map` only under `lock`; the handles are thread-safe.
-final class SeriesCache: @unchecked Sendable {
+final class SeriesCache: Sendable {
     struct Key: Hashable { let route: String, method: String, status: Int }
-    private let lock = NSLock()
-    private var map: [Key: (Counter, DurationHistogram)] = [:]
+    private let map = Mutex<[Key: (Counter, DurationHistogram)]>([:])
     func get(route: String, method: String, status: Int, make: () -> (Counter, DurationHistogram)) -> (Counter, DurationHistogram) {
         let k = Key(route: route, method: method, status: status)
-        return lock.withLock {
-            if let v = map[k] { return v }
+        return map.withLock { m in
+            if let v = m[k] { return v }
             let v = make()
-            map[k] = v
+            m[k] = v
             return v
         }
     }
@@ -121,13 +118,11 @@ final class SeriesCache: @unchecked Sendable {
 /// The hottest tiles as ready-to-send buffers (no copy per response), dropped whenever the
 /// tile cache expires anything.
 ///
-/// `@unchecked Sendable`: `map` only under `lock`; ByteBuffers are values.
-final class HotTiles: @unchecked Sendable {
+final class HotTiles: Sendable {
     struct Key: Hashable { let style: String, scale: Int, z: Int, x: Int, y: Int }
-    private let lock = NSLock()
-    private var map: [Key: (ByteBuffer, String)] = [:]
+    private let map = Mutex<[Key: (ByteBuffer, String)]>([:])
     let capacity = 4096
-    func get(_ k: Key) -> (ByteBuffer, String)? { lock.withLock { map[k] } }
-    func put(_ k: Key, _ v: (ByteBuffer, String)) { lock.withLock { if map.count >= capacity { map.removeAll(keepingCapacity: true) }; map[k] = v } }
-    func clear() { lock.withLock { map.removeAll(keepingCapacity: true) } }
+    func get(_ k: Key) -> (ByteBuffer, String)? { map.withLock { $0[k] } }
+    func put(_ k: Key, _ v: (ByteBuffer, String)) { map.withLock { m in if m.count >= capacity { m.removeAll(keepingCapacity: true) }; m[k] = v } }
+    func clear() { map.withLock { $0.removeAll(keepingCapacity: true) } }
 }

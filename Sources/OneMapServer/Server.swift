@@ -38,20 +38,16 @@ public struct ServerConfiguration: Sendable {
     }
 }
 
-/// Everything a request handler needs, built once at start.
+/// The service's parts, built once at start (the composition root): each controller is then
+/// given only the parts it uses.
 public final class OneMapServices: Sendable {
     public let config: ServerConfiguration
     public let store: Store
     public let router: RoadRouter
     public let map: MapRenderer
-    public let tiles: TileRenderer
-    public let cache: TileCache
     public let metrics: ServerMetrics
     public let atlas: VillageAtlas
-    let renderPool: NIOThreadPool
-    let flights = MetatileFlights()
-    let hot = HotTiles()
-    let queue: RenderQueue
+    public let tiles: TileService
 
     public init(config: ServerConfiguration, logger: Logger) throws {
         self.config = config
@@ -67,23 +63,18 @@ public final class OneMapServices: Sendable {
         let profile = FileManager.default.fileExists(atPath: profilePath) ? try RoutingProfile.load(path: profilePath) : .emergency
         router = try RoadRouter(source: store, profile: profile)
         map = try MapRenderer(source: store, stylesDirectory: config.styles)
-        tiles = TileRenderer(map: map)
         let cachePath = (config.database.hasSuffix(".sqlite") ? String(config.database.dropLast(7)) : config.database) + ".tiles.sqlite"
-        cache = try TileCache(path: cachePath)
+        let cache = try TileCache(path: cachePath)
         try cache.sync(with: store)
         metrics = ServerMetrics()
         atlas = try VillageAtlas(source: store, router: router, map: map)
-        renderPool = NIOThreadPool(numberOfThreads: max(1, config.renderThreads))
-        renderPool.start()
-        queue = RenderQueue(limit: config.renderQueueLimit)
+        tiles = TileService(map: map, cache: cache, store: store, metrics: metrics, renderThreads: config.renderThreads, queueLimit: config.renderQueueLimit)
     }
+}
 
-    deinit { try? renderPool.syncShutdownGracefully() }
-
-    /// Runs blocking store/routing work off the event loop.
-    func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await NIOThreadPool.singleton.runIfActive(body)
-    }
+/// Runs blocking store, routing or print work on the shared thread pool, off the event loop.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await NIOThreadPool.singleton.runIfActive(body)
 }
 
 /// Builds the Hummingbird application: routes, middleware, and the services behind them.
@@ -94,18 +85,25 @@ public func buildApplication(_ config: ServerConfiguration, logger: Logger? = ni
 }
 
 /// Builds the application over services the caller made (tests look at their metrics).
-public func buildApplication(services: OneMapServices, logger log: Logger) -> some ApplicationProtocol {
-    let config = services.config
+///
+/// Routes are grouped by capability, one controller each (`Controllers/`); a new route goes in
+/// its capability's controller, a new capability is a new controller added here.
+public func buildApplication(services s: OneMapServices, logger log: Logger) -> some ApplicationProtocol {
+    let config = s.config
     let router = Hummingbird.Router(context: BasicRequestContext.self)
+    let auth = Authenticator(store: s.store)
     router.middlewares.add(RequestIDMiddleware())
     router.middlewares.add(LogRequestsMiddleware(.debug))
-    router.middlewares.add(MetricsRecordingMiddleware(metrics: services.metrics))
+    router.middlewares.add(MetricsRecordingMiddleware(metrics: s.metrics))
     router.middlewares.add(JSONErrorMiddleware())
-    router.middlewares.add(ReadAuthMiddleware(services: services))
-    addTileRoutes(router, services)
-    addWriteRoutes(router, services)
-    addAPIRoutes(router, services)
-    addWebRoutes(router, services)
+    router.middlewares.add(ReadAuthMiddleware(auth: auth, required: config.readsRequireToken))
+    TileController(service: s.tiles).addRoutes(to: router)
+    FeatureController(store: s.store, auth: auth, maxBodyBytes: config.maxBodyBytes).addRoutes(to: router)
+    AdminController(store: s.store, auth: auth).addRoutes(to: router)
+    RoutingController(roads: s.router).addRoutes(to: router)
+    PrintController(atlas: s.atlas).addRoutes(to: router)
+    HealthController(store: s.store, styleNames: s.map.styleNames, metrics: s.metrics, queue: s.tiles.queue).addRoutes(to: router)
+    WebController(web: config.web, leaflet: config.leaflet).addRoutes(to: router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "onemap"),

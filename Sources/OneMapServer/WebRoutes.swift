@@ -20,9 +20,3 @@ func staticFile(root: String, path: String) throws -> Response {
                     body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }
 
-func addWebRoutes(_ router: Hummingbird.Router<BasicRequestContext>, _ s: OneMapServices) {
-    router.get("/") { _, _ in try staticFile(root: s.config.web, path: "index.html") }
-    router.get("/web/**") { _, context in try staticFile(root: s.config.web, path: context.parameters.getCatchAll().joined(separator: "/")) }
-    router.get("/vendor/leaflet/**") { _, context in try staticFile(root: s.config.leaflet, path: context.parameters.getCatchAll().joined(separator: "/")) }
-    router.get("/openapi.yaml") { _, _ in try staticFile(root: s.config.web, path: "openapi.yaml") }
-}

@@ -88,8 +88,8 @@ extension Store {
     }
 
     /// Sets a road-risk segment's status (open / restricted / closed), with an optional note.
-    public func setRoadRiskStatus(id: String, status: String, note: String?, ifVersion: Int?, actor: String) throws {
-        var props: JSONObject = JSONObject([("status", .string(status)), ("updated_at", .string(Store.timestamp()))])
+    public func setRoadRiskStatus(id: String, status: RoadRiskStatus, note: String?, ifVersion: Int?, actor: String) throws {
+        var props: JSONObject = JSONObject([("status", .string(status.rawValue)), ("updated_at", .string(Store.timestamp()))])
         if let note { props["note"] = .string(note) }
         try patch(layer: "road_risks", id: id, changes: .object(JSONObject([("properties", .object(props))])), ifVersion: ifVersion, actor: actor)
     }

@@ -63,7 +63,7 @@ public struct LayerSpec: Sendable {
 
 /// The layers of onemap, in the order they must be loaded (referenced layers first).
 public enum Layers {
-    static let hazardTypes = ["flood", "flash_flood", "debris_flow", "landslide", "earthquake", "forest_fire", "wind_hail", "snow", "hazchem"]
+    static let hazardTypes = HazardType.rawValues
     static let polygonal: [GeometryKind] = [.polygon, .multiPolygon]
     static let linear: [GeometryKind] = [.lineString, .multiLineString]
     static let level = PropertyType.integer(min: 1, max: 4)
@@ -193,7 +193,7 @@ public enum Layers {
             properties: [
                 PropertySpec("risk_type", .enumeration(["snow_drift", "icing", "landslide", "rockfall", "flood", "debris_flow", "construction", "other"]), required: true),
                 PropertySpec("level", level, required: true),
-                PropertySpec("status", .enumeration(["open", "restricted", "closed"]), required: true),
+                PropertySpec("status", .enumeration(RoadRiskStatus.rawValues), required: true),
                 PropertySpec("name", .text),
                 PropertySpec("road", .text, "id of the road feature it lies on, informational"),
                 PropertySpec("note", .text),
@@ -216,7 +216,7 @@ public enum Layers {
             properties: [
                 PropertySpec("name", .text, required: true),
                 PropertySpec("phone", .text, required: true),
-                PropertySpec("role", .enumeration(["info_officer", "monitor", "admin_responsible", "evacuation_lead"]), required: true),
+                PropertySpec("role", .enumeration(OfficerRole.rawValues), required: true),
                 PropertySpec("village", .text, references: ("villages", "code")),
                 PropertySpec("township", .text, references: ("townships", "code")),
                 PropertySpec("source", .text),

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import OneMapCore
 
 /// The onemap spatial store: one SpatiaLite file in WAL mode.
@@ -99,10 +100,9 @@ final class ReaderPool: @unchecked Sendable {
     }
 }
 
-/// `@unchecked Sendable`: `n` only under `lock`.
-final class WriteCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n = 0
-    func bump() { lock.withLock { n += 1 } }
-    var value: Int { lock.withLock { n } }
+/// Writes made through this process's `Store`.
+final class WriteCounter: Sendable {
+    private let n = Atomic<Int>(0)
+    func bump() { n.add(1, ordering: .relaxed) }
+    var value: Int { n.load(ordering: .relaxed) }
 }

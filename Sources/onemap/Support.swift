@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import OneMapCore
 import ArgumentParser
 import OneMapPrint
@@ -17,33 +18,30 @@ func printError(_ s: String) {
 }
 
 /// A terminal progress bar on standard error; silent when stderr is not a terminal except for
-/// the final line, so logs stay readable.
-///
-/// `@unchecked Sendable`: `update` and `finish` serialise on `lock`, so workers may report.
-final class ProgressBar: @unchecked Sendable {
-    private let lock = NSLock()
+/// the final line, so logs stay readable. Workers on several threads may report.
+final class ProgressBar: Sendable {
+    private let lastDraw = Mutex(Date.distantPast)
     private let label: String
-    private var lastDraw = Date.distantPast
     private let tty = isatty(2) == 1
     private let start = Date()
     init(_ label: String) { self.label = label }
 
     func update(_ done: Int, _ total: Int, _ phase: String = "") {
-        lock.lock()
-        defer { lock.unlock() }
-        let now = Date()
-        guard done >= total || now.timeIntervalSince(lastDraw) > 0.1 else { return }
-        lastDraw = now
-        guard tty || done >= total else { return }
-        let frac = total > 0 ? Double(done) / Double(total) : 1
-        let width = 30
-        let filled = Int(frac * Double(width))
-        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-        let elapsed = now.timeIntervalSince(start)
-        let eta = frac > 0.01 && frac < 1 ? String(format: " ETA %.0fs", elapsed / frac - elapsed) : ""
-        let line = String(format: "%@ %@ %3.0f%% %d/%d %@%@", label, bar, frac * 100, done, total, phase, eta)
-        FileHandle.standardError.write(((tty ? "\r\u{1B}[K" : "") + line).data(using: .utf8)!)
-        if !tty { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+        lastDraw.withLock { lastDraw in
+            let now = Date()
+            guard done >= total || now.timeIntervalSince(lastDraw) > 0.1 else { return }
+            lastDraw = now
+            guard tty || done >= total else { return }
+            let frac = total > 0 ? Double(done) / Double(total) : 1
+            let width = 30
+            let filled = Int(frac * Double(width))
+            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+            let elapsed = now.timeIntervalSince(start)
+            let eta = frac > 0.01 && frac < 1 ? String(format: " ETA %.0fs", elapsed / frac - elapsed) : ""
+            let line = String(format: "%@ %@ %3.0f%% %d/%d %@%@", label, bar, frac * 100, done, total, phase, eta)
+            FileHandle.standardError.write(((tty ? "\r\u{1B}[K" : "") + line).data(using: .utf8)!)
+            if !tty { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+        }
     }
 
     func finish() {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import OneMapCore
 import OneMapRender
 import OneMapStore
@@ -130,30 +131,28 @@ struct Seed: ParsableCommand {
 
 /// Shared state of a seeding run.
 ///
-/// `@unchecked Sendable`: every field is touched only under `lock`.
-final class SeedWork: @unchecked Sendable {
-    private let lock = NSLock()
-    private var nextIndex = 0
-    private var finished = 0
-    private(set) var tiles = 0
-    private(set) var failure: String?
+final class SeedWork: Sendable {
+    private struct State { var nextIndex = 0, finished = 0, tiles = 0; var failure: String? }
+    private let state = Mutex(State())
     let total: Int
     init(total: Int) { self.total = total }
+    var tiles: Int { state.withLock { $0.tiles } }
+    var failure: String? { state.withLock { $0.failure } }
     func next() -> Int? {
-        lock.withLock {
-            guard nextIndex < total, failure == nil else { return nil }
-            defer { nextIndex += 1 }
-            return nextIndex
+        state.withLock { s in
+            guard s.nextIndex < total, s.failure == nil else { return nil }
+            defer { s.nextIndex += 1 }
+            return s.nextIndex
         }
     }
     func done(_ n: Int, _ report: (Int, Int) -> Void) {
-        lock.withLock {
-            finished += 1
-            tiles += n
-            report(finished, total)
+        state.withLock { s in
+            s.finished += 1
+            s.tiles += n
+            report(s.finished, total)
         }
     }
-    func fail(_ s: String) { lock.withLock { if failure == nil { failure = s } } }
+    func fail(_ e: String) { state.withLock { if $0.failure == nil { $0.failure = e } } }
 }
 
 struct ExportMBTiles: ParsableCommand {

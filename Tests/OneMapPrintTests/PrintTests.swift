@@ -88,6 +88,27 @@ func fixedOptions() -> PageOptions {
         #expect(throws: PrintError.self) { try atlas.villages(township: "月亮乡") }
     }
 
+    /// Every village page routes its people from the village centre to the fastest of its
+    /// shelters, by road; the route on the page is the router's own.
+    @Test func everyVillageHasAnEvacuationRouteToItsFastestShelter() throws {
+        for v in try atlas.villages(township: "新地乡") {
+            let name = v["name"]!.stringValue!
+            let sheet = try atlas.sheet(v)
+            #expect(!sheet.shelters.isEmpty, "\(name) has no shelter")
+            let e = try #require(sheet.evacuation.first { $0.from == sheet.centre }, "\(name): no evacuation route from the centre")
+            #expect(sheet.shelters.contains { $0.id == e.to.id })
+            #expect(e.route.count >= 2 && e.seconds >= 0, "a shelter at the village committee is 0 s away")
+            let direct = try atlas.router.route(from: sheet.centre, to: e.to.geometry.representativePoint)
+            #expect(abs((direct.seconds ?? .infinity) - e.seconds) < 0.01, "\(name): page \(e.seconds) s, router \(direct.seconds ?? -1) s")
+            #expect(direct.route == e.route)
+            for other in sheet.shelters {
+                let t = try atlas.router.route(from: sheet.centre, to: other.geometry.representativePoint)
+                if let secs = t.seconds { #expect(e.seconds <= secs + 0.01, "\(name): \(other.id) is faster than the printed shelter") }
+            }
+            #expect(Geodesy.distance(e.route.first!, sheet.centre) < 2000 && Geodesy.distance(e.route.last!, e.to.geometry.representativePoint) < 2000)
+        }
+    }
+
     @Test func unknownVillageListsCloseMatches() {
         do {
             _ = try atlas.village("新地北")

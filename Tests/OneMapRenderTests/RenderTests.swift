@@ -120,6 +120,18 @@ typealias Pixels = PNGPixels
         (##"{"version":8,"layers":[{"id":"e","type":"line","source-layer":"roads","paint":{"line-width":"wide"}}]}"##, "layer \"e\", key \"line-width\""),
         (##"{"version":8,"layers":[{"id":"f","type":"symbol","source-layer":"roads","layout":{"text-anchor":"middle"}}]}"##, "layer \"f\", key \"text-anchor\""),
         (##"{"version":7,"layers":[]}"##, "key \"version\""),
+        // Keys MapLibre has but onemap does not draw are refused, not silently ignored.
+        (##"{"version":8,"layers":[{"id":"g","type":"line","source-layer":"roads","paint":{"line-offset":2}}]}"##, "layer \"g\", key \"line-offset\": unknown or unsupported"),
+        (##"{"version":8,"layers":[{"id":"h","type":"symbol","source-layer":"shelters","layout":{"text-font":["Noto Sans"]}}]}"##, "layer \"h\", key \"text-font\""),
+        // An icon that does not exist, literal or as an output of match, is refused at load.
+        (##"{"version":8,"layers":[{"id":"i","type":"symbol","source-layer":"shelters","layout":{"icon-image":"hospital"}}]}"##, "layer \"i\", key \"icon-image\": \"hospital\" is not one of"),
+        (##"{"version":8,"layers":[{"id":"j","type":"symbol","source-layer":"base_stations","layout":{"icon-image":["match",["get","kind"],"super","base-station-super","antenna"]}}]}"##, "layer \"j\", key \"icon-image\": \"antenna\""),
+        (##"{"version":8,"layers":[{"id":"k","type":"fill","source-layer":"hazard_zones","paint":{"fill-color":["match",["get","level"],1,"#e31a1c","reddish"]}}]}"##, "layer \"k\", key \"fill-color\": not a colour: \"reddish\""),
+        // Expressions with the wrong number of arguments fail at load, not at render time.
+        (##"{"version":8,"layers":[{"id":"l","type":"line","source-layer":"roads","paint":{"line-width":["-"]}}]}"##, "layer \"l\", key \"line-width\": \"-\" takes 1 or 2 arguments, got 0"),
+        (##"{"version":8,"layers":[{"id":"m","type":"line","source-layer":"roads","paint":{"line-width":["/",4]}}]}"##, "layer \"m\", key \"line-width\": \"/\" takes 2 arguments, got 1"),
+        (##"{"version":8,"layers":[{"id":"n","type":"line","source-layer":"roads","paint":{"line-width":["step",["zoom"],1,10]}}]}"##, "layer \"n\", key \"line-width\": step must be"),
+        (##"{"version":8,"layers":[{"id":"o","type":"circle","source-layer":"shelters","layout":{"circle-sort-key":["zoom",1]}}]}"##, "layer \"o\", key \"circle-sort-key\": \"zoom\" takes 0 arguments"),
     ])
     func malformedStylesNameTheLayerAndKey(json: String, expected: String) {
         do {
@@ -199,5 +211,71 @@ typealias Pixels = PNGPixels
         let c = try Connection(path: dir.path + "/o.mbtiles")
         #expect(try c.scalar("SELECT tile_row FROM tiles") == .int(5))  // TMS: 2^3 - 1 - 2
         #expect(try c.scalar("SELECT value FROM metadata WHERE name = 'format'") == .text("png"))
+    }
+}
+
+/// What each layer type draws, on a hand-made store: sort keys, opacity, unknown icons.
+@Suite struct LayerTypeTests {
+    /// Two shelters at one spot (a, then b by id), a style from JSON, one rendered 64 px viewport.
+    func render(_ layers: String, shelters: [(id: String, props: String)] = [("a", #""capacity":2"#), ("b", #""capacity":1"#)]) throws -> PNGPixels {
+        let dir = TempDir("layertypes")
+        let store = try Store(path: dir.file("s.sqlite"))
+        let features = shelters.map { #"{"type":"Feature","id":"\#($0.id)","geometry":{"type":"Point","coordinates":[82.5,46.0]},"properties":{"name":"\#($0.id)",\#($0.props)}}"# }
+        _ = try store.importGeoJSON(text: #"{"type":"FeatureCollection","features":[\#(features.joined(separator: ","))]}"#, layer: "shelters", actor: "test")
+        let style = try MapRenderer.parseStyle(try JSONParser.parse(##"{"version":8,"layers":[{"id":"bg","type":"background","paint":{"background-color":"#ffffff"}},\##(layers)]}"##), name: "t")
+        let map = MapRenderer(source: store, styles: [style])
+        var vp = Viewport(zoom: 12, originX: 0, originY: 0, width: 64, height: 64, scale: 1)
+        let c = vp.globalPixel(Coord(82.5, 46.0))
+        vp.originX = c.0 - 32; vp.originY = c.1 - 32
+        return PNGPixels(png: try map.renderPNG(style: "t", viewport: vp))
+    }
+    func rgb(_ p: UInt32) -> (Int, Int, Int) { (Int(p >> 16 & 0xff), Int(p >> 8 & 0xff), Int(p & 0xff)) }
+
+    /// `circle-sort-key`: the higher key is drawn on top whatever the feature order.
+    @Test func sortKeyPutsTheHigherKeyOnTop() throws {
+        let layer = ##"{"id":"c","type":"circle","source-layer":"shelters","paint":{"circle-radius":10,"circle-color":["match",["get","name"],"a","#ff0000","#0000ff"]},"layout":{"circle-sort-key":["get","capacity"]}}"##
+        let p = try render(layer)
+        #expect(rgb(p.data[32 * 64 + 32]) == (255, 0, 0), "a (capacity 2) must be on top of b")
+        let q = try render(layer, shelters: [("a", #""capacity":1"#), ("b", #""capacity":2"#)])
+        #expect(rgb(q.data[32 * 64 + 32]) == (0, 0, 255), "b (capacity 2) must be on top of a")
+    }
+
+    /// `text-opacity` 0 draws no text; 1 does.
+    @Test func textOpacityIsDrawn() throws {
+        func layer(_ o: Double) -> String { ##"{"id":"t","type":"symbol","source-layer":"shelters","layout":{"text-field":"避难","text-size":20,"text-allow-overlap":true},"paint":{"text-color":"#000000","text-opacity":\##(o)}}"## }
+        let hidden = try render(layer(0))
+        #expect(hidden.distinctColours == 1, "\(Set(hidden.data).map { String($0, radix: 16) })")
+        #expect(try render(layer(1)).distinctColours > 10)
+    }
+
+    /// An icon name that comes from data and does not exist draws a grey marker, never the red
+    /// incident star (a style's literal names are checked at load).
+    @Test func unknownIconFromDataIsGreyNotAnIncidentStar() throws {
+        let p = try render(#"{"id":"i","type":"symbol","source-layer":"shelters","layout":{"icon-image":["get","icon"],"icon-size":2,"icon-allow-overlap":true}}"#,
+                           shelters: [("a", #""capacity":1,"icon":"hospital""#)])
+        let reddish = p.data.filter { let (r, g, b) = rgb($0); return r > 150 && g < 100 && b < 100 }
+        #expect(reddish.isEmpty, "\(reddish.count) red pixels")
+        #expect(p.data.contains { let (r, g, b) = rgb($0); return abs(r - 140) < 20 && abs(g - 140) < 20 && abs(b - 140) < 20 }, "no grey marker drawn")
+    }
+}
+
+@Suite struct PNGEncoderTests {
+    /// Images decode back to their pixels, paletted and not, whatever colour comes first
+    /// (opaque white first once lost its palette entry).
+    @Test(arguments: [(1.0, 1.0, 1.0), (0.0, 0.0, 0.0), (0.9, 0.89, 0.87)])
+    func roundTripsWhateverColourComesFirst(r: Double, g: Double, b: Double) throws {
+        let canvas = Canvas(width: 20, height: 10)
+        canvas.fillAll(Color(r, g, b))
+        canvas.rectangle(5, 5, 3, 3)
+        canvas.setSourceRGB(1, 0, 0)
+        canvas.fill()
+        let p = PNGPixels(png: try canvas.png(x: 0, y: 0, w: 20, h: 10))
+        #expect(p.width == 20 && p.height == 10)
+        guard p.data.count == 200 else { return }
+        for y in 0..<10 {
+            for x in 0..<20 {
+                #expect(p.data[y * 20 + x] == canvas.pixel(x: x, y: y), "pixel \(x),\(y)")
+            }
+        }
     }
 }

@@ -246,6 +246,8 @@ func referenceCosts(roads: [(id: String, coords: [(Double, Double)], cls: String
                 }
                 want.sort()
                 let got = a.hits.filter { $0.kind == kind }.map { $0.driveSeconds ?? .infinity }
+                // As many hits as asked for (k = 2, or fewer facilities): zip alone would hide a missing one.
+                #expect(got.count == min(2, want.count), "seed \(seed) \(kind): \(got.count) hits, want \(min(2, want.count))")
                 for (g, w) in zip(got, want.prefix(2)) {
                     #expect(g == w || abs(g - w) < 1e-6 * max(1, w), "seed \(seed) \(kind): got \(got) want \(want.prefix(2))")
                 }
@@ -270,7 +272,8 @@ let repoRoot = repositoryRoot()
         let dir = TempDir()
         let store = try Store(path: dir.path + "/demo.sqlite")
         _ = try store.importGeoJSON(at: repoRoot + "/GeoData")
-        let s = try RoadRouter(source: store).snapshot()
+        let router = try RoadRouter(source: store)
+        let s = try router.snapshot()
         #expect(s.graph.edgeCount >= 2000)
         let vr = try VirtualRoutingNetwork(snapshot: s, path: dir.path + "/vr.sqlite")
         let arcs = s.arcList
@@ -286,6 +289,15 @@ let repoRoot = repositoryRoot()
             let theirs = try vr.costs(from: a, to: targets)
             for b in targets {
                 compared += 1
+                // The public call a dispatcher's request makes, between the two junctions, gives
+                // the same time as the search underneath.
+                let routed = try router.route(from: s.graph.nodes[a], to: s.graph.nodes[b])
+                // Known: a point exactly on a junction snaps to one of its edges, so where that
+                // edge is one-way the route goes round (issue #11, phantom-node snapping).
+                withKnownIssue("issue #11: a point on a junction snaps to a single edge", isIntermittent: true) {
+                    #expect(routed.reachable == ours[b].isFinite, "route() reachability differs \(a) → \(b)")
+                    if let secs = routed.seconds { #expect(abs(secs - ours[b]) <= 1e-6 * max(1, ours[b]), "route() \(secs) s vs search \(ours[b]) s for \(a) → \(b)") }
+                }
                 #expect(ours[b] == reference[b] || abs(ours[b] - reference[b]) <= 1e-9 * reference[b], "reference disagrees \(a) → \(b)")
                 guard let t = theirs[b] else {
                     #expect(!ours[b].isFinite, "VirtualRouting found no path \(a) → \(b) but onemap did: \(ours[b])")

@@ -129,6 +129,7 @@ func errorMessage(_ b: ByteBuffer) -> String {
                 let lib = try s.router.nearest(to: Coord(82.6, 46.1), kinds: ["fire_stations", "warehouses"], k: 2)
                 let got = j["resources"]!.arrayValue!
                 #expect(got.map { $0["id"]!.stringValue! } == lib.hits.map(\.id))
+                #expect(lib.hits.count == 4, "two of each kind")
                 for (g, h) in zip(got, lib.hits) {
                     #expect(abs(g["drive_seconds"]!.doubleValue! - h.driveSeconds!) < 0.06)
                     #expect(g["route"]?["type"] == "LineString")

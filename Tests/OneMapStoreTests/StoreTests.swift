@@ -195,7 +195,8 @@ func demoStore(_ dir: TempDir) throws -> Store {
         #expect(try s.search("%").isEmpty)
     }
 
-    @Test func readersKeepReadingWhileAWriterImports() async throws {
+    /// Readers see either the store before an import or after it, never half of it.
+    @Test func readersNeverSeeAHalfAppliedImport() async throws {
         let dir = TempDir()
         let s = try demoStore(dir)
         // A second copy of the roads under new ids: a long write transaction.
@@ -206,22 +207,50 @@ func demoStore(_ dir: TempDir) throws -> Store {
         let before = try s.layerInfo().first { $0.name == "roads" }!.count
         let writer = Task.detached { try s.importGeoJSON(at: dir.file("roads.geojson")) }
         var reads = 0
-        var sawWriteInProgress = false
         while reads < 5000 {
             let n = try s.features(in: "hazard_zones", bbox: box).count
             #expect(n == baseline)
             let roads = try s.layerInfo().first { $0.name == "roads" }!.count
             #expect(roads == before || roads == 2 * before, "a reader saw a half-applied import: \(roads)")
             reads += 1
-            if roads == before { sawWriteInProgress = true }
             if roads == 2 * before { break }
         }
         _ = try await writer.value
-        #expect(sawWriteInProgress)
         #expect(try s.layerInfo().first { $0.name == "roads" }!.count == 2 * before)
     }
-}
 
+    /// While a writer holds its transaction open, reads on other connections complete and see
+    /// the last committed state; the change shows once it commits.
+    @Test func readersKeepReadingWhileAWriteTransactionIsOpen() throws {
+        let dir = TempDir()
+        let s = try demoStore(dir)
+        let box = BBox(minLon: 82.8, minLat: 46.1, maxLon: 83.1, maxLat: 46.3)
+        let baseline = try s.features(in: "hazard_zones", bbox: box).count
+        let inside = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), finished = DispatchSemaphore(value: 0)
+        let writer = Thread {
+            _ = try? s.write { c in
+                try c.transaction {
+                    try c.run("DELETE FROM hazard_zones WHERE id IN (SELECT id FROM hazard_zones ORDER BY id LIMIT 10)")
+                    inside.signal()
+                    // Hold the write transaction open until the reader is done (or gives up).
+                    _ = release.wait(timeout: .now() + 30)
+                }
+            }
+            finished.signal()
+        }
+        writer.start()
+        #expect(inside.wait(timeout: .now() + 30) == .success, "the writer never got its transaction")
+        let started = Date()
+        for _ in 0..<200 {
+            #expect(try s.features(in: "hazard_zones", bbox: box).count == baseline)
+            #expect(try s.layerInfo().first { $0.name == "hazard_zones" }!.count == 128, "a reader saw an uncommitted delete")
+        }
+        #expect(Date().timeIntervalSince(started) < 20, "reads waited for the writer")
+        release.signal()
+        #expect(finished.wait(timeout: .now() + 30) == .success)
+        #expect(try s.layerInfo().first { $0.name == "hazard_zones" }!.count == 118, "the committed delete is visible")
+    }
+}
 
 @Suite struct ReprojectionTests {
     /// Web Mercator input comes back to the lon/lat our own formula started from.

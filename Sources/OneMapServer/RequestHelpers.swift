@@ -1,0 +1,125 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import OneMapCore
+import OneMapPrint
+import OneMapRender
+import OneMapRouting
+import OneMapStore
+
+extension Request {
+    func query(_ k: String) -> String? { uri.queryParameters.get(k) }
+
+    func number(_ k: String, required: Bool = true) throws -> Double? {
+        guard let v = query(k) else {
+            if required { throw APIError(.badRequest, "missing query parameter \"\(k)\"") }
+            return nil
+        }
+        guard let d = Double(v), d.isFinite else { throw APIError(.badRequest, "\"\(k)\" must be a number, got \"\(v)\"") }
+        return d
+    }
+
+    func integer(_ k: String, default d: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let v = query(k) else { return d }
+        guard let n = Int(v), range.contains(n) else { throw APIError(.badRequest, "\"\(k)\" must be a whole number in \(range.lowerBound)…\(range.upperBound), got \"\(v)\"") }
+        return n
+    }
+
+    func coord(lon: String, lat: String) throws -> Coord {
+        let c = Coord(try number(lon)!, try number(lat)!)
+        guard c.isInWorld else { throw APIError(.badRequest, "coordinates \(c.lon),\(c.lat) are outside the world (lon −180…180, lat −90…90)") }
+        return c
+    }
+
+    func coord(_ k: String) throws -> Coord {
+        guard let v = query(k) else { throw APIError(.badRequest, "missing query parameter \"\(k)\" (lon,lat)") }
+        let p = v.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard p.count == 2, let lon = p[0], let lat = p[1] else { throw APIError(.badRequest, "\"\(k)\" must be lon,lat, got \"\(v)\"") }
+        let c = Coord(lon, lat)
+        guard c.isInWorld else { throw APIError(.badRequest, "\"\(k)\" \(v) is outside the world (lon −180…180, lat −90…90)") }
+        return c
+    }
+
+    func routeOptions() throws -> RouteOptions {
+        var o = RouteOptions()
+        if let r = query("avoid_risks") { o.avoidRisks = r.split(separator: ",").map(String.init) }
+        if query("avoid_zone_level") != nil { o.avoidZoneLevel = try integer("avoid_zone_level", default: 4, range: 1...4) }
+        return o
+    }
+}
+
+/// The largest bbox a feature query may ask for, in degrees per side.
+let maxBBoxDegrees = 5.0
+
+
+/// Checks bearer tokens against the store's accounts.
+struct Authenticator: Sendable {
+    let store: Store
+
+    /// The account behind the request's bearer token, if it has at least `role`.
+    /// Missing and wrong tokens get the same 401; a valid token with too small a role gets 403.
+    func authorize(_ request: Request, _ role: Role) async throws -> Account {
+    let unauthorized = APIError(.unauthorized, "a valid bearer token is required (Authorization: Bearer <token>)", headers: [.wwwAuthenticate: "Bearer realm=\"onemap\""])
+    guard let h = request.headers[.authorization], h.hasPrefix("Bearer ") else { throw unauthorized }
+    let token = String(h.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+    guard let account = try await blocking({ try store.authenticate(token: token) }) else { throw unauthorized }
+    guard account.role >= role else { throw APIError(.forbidden, "this needs the \(role.rawValue) role; your account has \(account.role.rawValue)") }
+    return account
+    }
+}
+
+/// Reads the body as text, refusing more than the configured limit.
+func bodyText(_ request: Request, maxBytes: Int) async throws -> String {
+    let buffer: ByteBuffer
+    do { buffer = try await request.body.collect(upTo: maxBytes) } catch {
+        throw APIError(.contentTooLarge, "the request body is larger than \(maxBytes / 1024) KB")
+    }
+    guard let text = buffer.getString(at: buffer.readerIndex, length: buffer.readableBytes) else { throw APIError(.badRequest, "the body is not UTF-8 text") }
+    return text
+}
+
+/// The body parsed as JSON (400 with the parser's line and column when it is not).
+func jsonBody(_ request: Request, maxBytes: Int) async throws -> JSONValue {
+    let text = try await bodyText(request, maxBytes: maxBytes)
+    do { return try JSONParser.parse(text) } catch { throw APIError(.badRequest, error.description) }
+}
+
+/// The version an If-Match header names ("3", 3 or W/"3"), if any.
+func ifMatch(_ request: Request) throws -> Int? {
+    guard let v = request.headers[.ifMatch] else { return nil }
+    let t = v.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "").trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+    guard let n = Int(t) else { throw APIError(.badRequest, "If-Match must carry a feature version such as \"3\", got \(v)") }
+    return n
+}
+
+func knownLayer(_ context: BasicRequestContext) throws -> String {
+    let layer = try context.parameters.require("layer")
+    guard Layers.byName[layer] != nil else { throw StoreError.unknownLayer(layer) }
+    return layer
+}
+
+func featureID(_ context: BasicRequestContext) throws -> String {
+    let raw = try context.parameters.require("id")
+    return raw.removingPercentEncoding ?? raw
+}
+
+/// The feature as it now is, with its version as body field and ETag.
+func currentFeature(_ store: Store, _ layer: String, _ id: String, status: HTTPResponse.Status = .ok) async throws -> Response {
+    guard let f = try await blocking({ try store.feature(in: layer, id: id) }) else { throw APIError(.notFound, "\(layer) has no feature with id \"\(id)\"") }
+    var j = GeoJSON.json(f.feature)
+    if case .object(var o) = j { o["version"] = .number(Double(f.version)); j = .object(o) }
+    return jsonResponse(j, status: status, headers: [.eTag: "\"\(f.version)\""])
+}
+
+
+/// When the server asks for a token on reads too: everything but health and the web map's files.
+struct ReadAuthMiddleware: RouterMiddleware {
+    let auth: Authenticator
+    let required: Bool
+    func handle(_ request: Request, context: BasicRequestContext, next: (Request, BasicRequestContext) async throws -> Response) async throws -> Response {
+        let p = request.uri.path
+        let open = p == "/" || p == "/healthz" || p == "/readyz" || p.hasPrefix("/web/") || p.hasPrefix("/vendor/") || p == "/openapi.yaml"
+        if required && !open && request.method == .get { _ = try await auth.authorize(request, .viewer) }
+        return try await next(request, context)
+    }
+}

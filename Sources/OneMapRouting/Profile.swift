@@ -1,5 +1,6 @@
 import Foundation
 import OneMapCore
+import OneMapStore
 
 /// Travel assumptions for emergency vehicles: speed per road class, turnout time per resource
 /// kind, the slowdown on restricted roads and the snapping limit. Editable as JSON
@@ -21,9 +22,26 @@ public struct RoutingProfile: Sendable, Equatable {
         turnout: ["fire_stations": 60, "micro_fire_stations": 30, "warehouses": 600, "shelters": 0],
         restrictedFactor: 2.5, maxSnapDistance: 2000, riskTolerance: 15)
 
+    /// km/h on a road of class `c`; its own `maxspeed` (km/h) wins; 30 for an unknown class.
     public func speed(forClass c: String, maxspeed: Double?) -> Double {
         if let m = maxspeed, m > 0 { return m }
         return speeds[c] ?? 30
+    }
+
+    /// Seconds to drive `metres` of a road (before road risks).
+    public func seconds(metres: Double, roadClass: String, maxspeed: Double?) -> Double {
+        metres / (speed(forClass: roadClass, maxspeed: maxspeed) / 3.6)
+    }
+
+    /// What a road-risk status does to the time on the roads it covers: ×1 open,
+    /// ×`restrictedFactor` restricted, impassable (∞) closed. The worst status on a road applies
+    /// once; statuses do not compound.
+    public func factor(for status: RoadRiskStatus) -> Double {
+        switch status {
+        case .open: 1
+        case .restricted: restrictedFactor
+        case .closed: .infinity
+        }
     }
 
     /// Reads a profile from JSON; absent keys keep the defaults.

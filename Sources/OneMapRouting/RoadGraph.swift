@@ -104,7 +104,6 @@ public struct RoadGraph: Sendable {
         for r in roads {
             let ri = Int32(roadIDs.count)
             roadIDs.append(r.id)
-            let speed = profile.speed(forClass: r.roadClass, maxspeed: r.maxspeed) / 3.6
             for p in r.parts where p.count >= 2 {
                 var segStart = 0
                 for i in 1..<p.count {
@@ -121,7 +120,7 @@ public struct RoadGraph: Sendable {
                         cum.append(len)
                     }
                     if a == b && len == 0 { coords.removeLast(piece.count); cum.removeLast(piece.count); start.removeLast(); continue }
-                    eFrom.append(a); eTo.append(b); eLen.append(len); eSec.append(len / speed); eOne.append(r.oneway); eRoad.append(ri)
+                    eFrom.append(a); eTo.append(b); eLen.append(len); eSec.append(profile.seconds(metres: len, roadClass: r.roadClass, maxspeed: r.maxspeed)); eOne.append(r.oneway); eRoad.append(ri)
                 }
             }
         }

@@ -46,7 +46,7 @@ public final class RoutingSnapshot: Sendable {
         }
         // Risks → covered edges.
         var covers: [String: RiskCover] = [:]
-        var worst = [UInt8](repeating: 0, count: m)
+        var worst = [Double](repeating: 1, count: m)
         var cost = [Double](repeating: 0, count: 2 * m)
         for e in 0..<m {
             cost[2 * e] = graph.edgeSeconds[e]
@@ -66,12 +66,12 @@ public final class RoutingSnapshot: Sendable {
             }
             edges.sort()
             covers[r.id] = RiskCover(id: r.id, status: r.status, edges: edges)
-            let rank: UInt8 = r.status == .closed ? 2 : (r.status == .restricted ? 1 : 0)
-            for e in edges { worst[Int(e)] = max(worst[Int(e)], rank) }
+            let factor = profile.factor(for: r.status)
+            for e in edges { worst[Int(e)] = max(worst[Int(e)], factor) }
         }
         // The worst status on an edge applies once: two restricted risks do not compound.
-        for e in 0..<m where worst[e] > 0 {
-            let f: Double = worst[e] == 2 ? .infinity : profile.restrictedFactor
+        for e in 0..<m where worst[e] > 1 {
+            let f = worst[e]
             cost[2 * e] *= f
             cost[2 * e + 1] *= f
         }

@@ -16,6 +16,9 @@ public struct RoutingProfile: Sendable, Equatable {
     public var maxSnapDistance: Double
     /// A road is covered by a road-risk segment when a point of it lies this close (metres).
     public var riskTolerance: Double
+    /// Road networks of fewer edges are "fragments": a point whose nearest road is on one also
+    /// joins the nearest larger network, so a stray track cannot cut an incident off.
+    public var minComponentEdges: Int = 10
 
     public static let emergency = RoutingProfile(
         speeds: ["expressway": 100, "national": 80, "provincial": 70, "county": 60, "township": 50, "village": 35, "track": 20],
@@ -69,6 +72,9 @@ public struct RoutingProfile: Sendable, Equatable {
             case "risk_tolerance_m":
                 guard let d = value.doubleValue, d >= 0 else { throw RoutingError.invalidProfile("risk_tolerance_m must be ≥ 0") }
                 p.riskTolerance = d
+            case "min_component_edges":
+                guard let d = value.intValue, d >= 1 else { throw RoutingError.invalidProfile("min_component_edges must be a whole number ≥ 1") }
+                p.minComponentEdges = d
             case "comment": continue
             default: throw RoutingError.invalidProfile("unknown key \"\(k)\" in \(path)")
             }

@@ -28,9 +28,10 @@ public struct RoadGraph: Sendable {
     /// Reverse CSR: arcs entering node n.
     let revOffsets: [Int32]
     let revArcs: [Int32]
-    /// Weakly connected component of each edge and the largest one's id.
+    /// Weakly connected component of each edge (dense ids, 0 the largest).
     let edgeComponent: [Int32]
-    let largestComponent: Int32
+    /// Edges and metres of each component, largest first.
+    public let components: [(edges: Int, metres: Double)]
     let grid: EdgeGrid
 
     public var nodeCount: Int { nodes.count }
@@ -159,40 +160,85 @@ public struct RoadGraph: Sendable {
             let a = find(eFrom[e]), b = find(eTo[e])
             if a != b { parent[Int(a)] = b }
         }
-        var comp = [Int32](repeating: 0, count: m)
-        var size: [Int32: Int] = [:]
-        for e in 0..<m { comp[e] = find(eFrom[e]); size[comp[e], default: 0] += 1 }
-        edgeComponent = comp
-        largestComponent = size.max { ($0.value, -$0.key) < ($1.value, -$1.key) }?.key ?? -1
+        var root = [Int32](repeating: 0, count: m)
+        var size: [Int32: (edges: Int, metres: Double)] = [:]
+        for e in 0..<m {
+            root[e] = find(eFrom[e])
+            size[root[e], default: (0, 0)].edges += 1
+            size[root[e]]!.metres += eLen[e]
+        }
+        // Dense ids by size (largest first), ties by root for a stable order.
+        let order = size.sorted { ($0.value.edges, $0.value.metres, -$0.key) > ($1.value.edges, $1.value.metres, -$1.key) }
+        let dense = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($0.element.key, Int32($0.offset)) })
+        edgeComponent = root.map { dense[$0]! }
+        components = order.map { $0.value }
         grid = EdgeGrid(coords: coords, coordStart: start)
     }
 
-    /// The point on the graph nearest to `p`, among edges accepted by `usable`.
-    func snap(_ p: Coord, maxDistance: Double, usable: (Int) -> Bool) -> Snap? {
-        // Widen the window only when nothing was found inside it: most points are near a road.
+    /// How close to the nearest distance another edge position must be to count as the same
+    /// place (a point on a junction is on every edge there), metres.
+    static let candidateTolerance = 0.5
+
+    /// Where a point joins the network ("phantom nodes", as OSRM calls them): every edge
+    /// position within `candidateTolerance` of the nearest usable one, so a point on a junction
+    /// or a shared vertex belongs to each edge there, each usable in the directions its edge
+    /// allows. When none of those lies in a component of at least `minComponentEdges` edges, the
+    /// nearest positions in such a component are added too, so a fragment of track does not cut
+    /// an incident off. Empty when no usable edge is within `maxDistance` metres.
+    func snapCandidates(_ p: Coord, maxDistance: Double, minComponentEdges: Int, usable: (Int) -> Bool) -> [Snap] {
+        var out = nearestPositions(p, maxDistance: maxDistance, usable: usable)
+        if !out.isEmpty, minComponentEdges > 1, !out.contains(where: { components[Int(edgeComponent[Int($0.edge)])].edges >= minComponentEdges }) {
+            let big = nearestPositions(p, maxDistance: maxDistance) { e in usable(e) && self.components[Int(self.edgeComponent[e])].edges >= minComponentEdges }
+            out += big.filter { b in !out.contains { $0.edge == b.edge && $0.offset == b.offset } }
+        }
+        return out
+    }
+
+    /// The nearest usable position of each edge whose distance is within the tolerance of the
+    /// nearest of all, nearest first; the window widens only when it holds no usable edge.
+    private func nearestPositions(_ p: Coord, maxDistance: Double, usable: (Int) -> Bool) -> [Snap] {
         var radius = min(300, maxDistance)
         while true {
-            if let s = snap(p, within: radius, usable: usable) { return s }
-            if radius >= maxDistance { return nil }
+            let found = positions(p, within: radius, usable: usable)
+            if let best = found.min(by: { $0.distance < $1.distance }) {
+                let cut = best.distance + RoadGraph.candidateTolerance
+                // The window must hold every edge that close: widen once more if it might not.
+                if cut > radius && radius < maxDistance { radius = min(maxDistance, cut + 1); continue }
+                return found.filter { $0.distance <= cut }.sorted { ($0.distance, $0.edge, $0.offset) < ($1.distance, $1.edge, $1.offset) }
+            }
+            if radius >= maxDistance { return [] }
             radius = min(maxDistance, radius * 4)
         }
     }
 
-    private func snap(_ p: Coord, within maxDistance: Double, usable: (Int) -> Bool) -> Snap? {
-        var best: Snap?
-        grid.forEachEdge(near: p, radius: maxDistance) { e in
-            guard edgeComponent[e] == largestComponent, usable(e) else { return }
+    /// Per usable edge within `radius`: its nearest position to `p`. A closed loop touched at its
+    /// node gives both ends (offset 0 and its length), so both directions can leave from there.
+    private func positions(_ p: Coord, within radius: Double, usable: (Int) -> Bool) -> [Snap] {
+        var out: [Snap] = []
+        grid.forEachEdge(near: p, radius: radius) { e in
+            guard usable(e) else { return }
             let s = Int(coordStart[e]), t = Int(coordStart[e + 1])
+            var best: Snap?
             for i in (s + 1)..<t {
                 let pr = Geodesy.project(p, onto: coords[i - 1], coords[i])
-                if pr.distance <= maxDistance, pr.distance < (best?.distance ?? .infinity) {
+                if pr.distance <= radius, pr.distance < (best?.distance ?? .infinity) {
                     let along = cum[i - 1] + pr.t * (cum[i] - cum[i - 1])
                     best = Snap(edge: Int32(e), offset: along, point: pr.point, distance: pr.distance)
                 }
             }
+            guard let b = best else { return }
+            out.append(b)
+            let len = edgeLength[e]
+            if edgeFrom[e] == edgeTo[e], len > 0 {
+                if b.offset <= 1e-9 { out.append(Snap(edge: b.edge, offset: len, point: b.point, distance: b.distance)) }
+                else if b.offset >= len - 1e-9 { out.append(Snap(edge: b.edge, offset: 0, point: b.point, distance: b.distance)) }
+            }
         }
-        return best
+        return out
     }
+
+    /// The component of an edge (0 is the largest).
+    func component(ofEdge e: Int32) -> Int32 { edgeComponent[Int(e)] }
 
     /// The node nearest to a point (for node-to-node comparisons).
     public func nearestNode(to p: Coord) -> Int {

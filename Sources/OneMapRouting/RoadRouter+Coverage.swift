@@ -10,9 +10,9 @@ extension RoadRouter {
         let s = try snapshot()
         let avoid = try avoidance(s, options)
         let g = s.graph
-        let facilities = (s.facilities[kind] ?? []).filter { $0.snap != nil && s.usable(Int($0.snap!.edge), avoid) }
+        let facilities = (s.facilities[kind] ?? []).filter { $0.snaps.contains { s.usable(Int($0.edge), avoid) } }
         var seeds: [(Int32, Double, Int32)] = []
-        for (i, f) in facilities.enumerated() { seeds += s.seeds(at: f.snap!, arriving: false, avoid: avoid, label: Int32(i)) }
+        for (i, f) in facilities.enumerated() { seeds += s.seeds(at: f.snaps, arriving: false, avoid: avoid, label: Int32(i)) }
         let st = s.dijkstra(seeds: seeds, reverse: false, avoid: avoid)
         let turnout = profile.turnout[kind] ?? 0
         let townships = Dictionary(try source.all("townships", attributes: ["code", "name"]).map { ($0["code"]?.stringValue ?? "", $0["name"]?.stringValue ?? "") }, uniquingKeysWith: { a, _ in a })
@@ -20,14 +20,17 @@ extension RoadRouter {
             let p = v["center"]?.arrayValue.flatMap { a in a.count == 2 ? Coord(a[0].doubleValue ?? 0, a[1].doubleValue ?? 0) : nil } ?? v.geometry.representativePoint
             var best = Double.infinity
             var station: Int32 = -1
-            if let snap = g.snap(p, maxDistance: options.maxSnap ?? profile.maxSnapDistance, usable: { s.usable($0, avoid) }) {
-                for (node, c, _) in s.seeds(at: snap, arriving: true, avoid: avoid) where st.dist[Int(node)] + c < best {
-                    best = st.dist[Int(node)] + c
-                    station = st.label[Int(node)]
-                }
-                for (i, f) in facilities.enumerated() where f.snap!.edge == snap.edge {
-                    let c = s.sameEdgeCost(edge: Int(snap.edge), from: f.snap!.offset, to: snap.offset, avoid: avoid)
-                    if c < best { best = c; station = Int32(i) }
+            let snaps = g.snapCandidates(p, maxDistance: options.maxSnap ?? profile.maxSnapDistance, minComponentEdges: profile.minComponentEdges) { s.usable($0, avoid) }
+            for (node, c, _) in s.seeds(at: snaps, arriving: true, avoid: avoid) where st.dist[Int(node)] + c < best {
+                best = st.dist[Int(node)] + c
+                station = st.label[Int(node)]
+            }
+            for snap in snaps {
+                for (i, f) in facilities.enumerated() {
+                    for fs in f.snaps where fs.edge == snap.edge {
+                        let c = s.sameEdgeCost(edge: Int(snap.edge), from: fs.offset, to: snap.offset, avoid: avoid)
+                        if c < best { best = c; station = Int32(i) }
+                    }
                 }
             }
             let reachable = best.isFinite
@@ -49,11 +52,12 @@ extension RoadRouter {
         let st = s.dijkstra(seeds: s.seeds(at: start, arriving: false, avoid: avoid), reverse: false, avoid: avoid, limit: limit)
         // Reached stretches per edge, in metres from the edge's start, merged before slicing.
         var spans: [Int: [(Double, Double)]] = [:]
-        let e0 = Int(start.edge), len0 = g.edgeLength[e0]
-        if len0 > 0 {
+        for c in start {
+            let e0 = Int(c.edge), len0 = g.edgeLength[e0]
+            guard len0 > 0 else { continue }
             let f = s.cost(Int32(2 * e0), avoid), b = s.cost(Int32(2 * e0 + 1), avoid)
-            if f.isFinite { spans[e0, default: []].append((start.offset, min(len0, start.offset + limit / f * len0))) }
-            if b.isFinite { spans[e0, default: []].append((max(0, start.offset - limit / b * len0), start.offset)) }
+            if f.isFinite { spans[e0, default: []].append((c.offset, min(len0, c.offset + limit / f * len0))) }
+            if b.isFinite { spans[e0, default: []].append((max(0, c.offset - limit / b * len0), c.offset)) }
         }
         for u in 0..<g.nodeCount where st.dist[u] <= limit {
             for i in Int(g.fwdOffsets[u])..<Int(g.fwdOffsets[u + 1]) {

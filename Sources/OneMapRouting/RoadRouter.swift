@@ -132,25 +132,29 @@ public final class RoadRouter: Sendable {
         return a
     }
 
-    func snapPoint(_ s: RoutingSnapshot, _ p: Coord, _ what: String, _ avoid: Avoidance, _ maxSnap: Double?) throws -> Snap {
+    /// Where a point joins the network: every candidate position (see `RoadGraph.snapCandidates`)
+    /// on edges usable under the avoidance. Throws `RoutingError.tooFarFromRoad` when none is
+    /// within the snapping limit (metres).
+    func snapPoint(_ s: RoutingSnapshot, _ p: Coord, _ what: String, _ avoid: Avoidance, _ maxSnap: Double?) throws -> [Snap] {
         guard p.isInWorld else { throw RoutingError.invalidRequest("\(what) \(p) is outside the world") }
         guard s.graph.edgeCount > 0 else { throw RoutingError.noRoads }
         let limit = maxSnap ?? profile.maxSnapDistance
-        guard let snap = s.graph.snap(p, maxDistance: limit, usable: { s.usable($0, avoid) }) else {
-            throw RoutingError.tooFarFromRoad(what: what, point: p, distance: .infinity, limit: limit)
-        }
-        return snap
+        let snaps = s.graph.snapCandidates(p, maxDistance: limit, minComponentEdges: profile.minComponentEdges) { s.usable($0, avoid) }
+        guard !snaps.isEmpty else { throw RoutingError.tooFarFromRoad(what: what, point: p, distance: .infinity, limit: limit) }
+        return snaps
     }
 
     /// The k resources of each kind that reach `incident` first by road, in one reverse search
-    /// that stops as soon as k of every kind are settled.
+    /// that stops as soon as k of every kind are settled. Resources no road connects to the
+    /// incident are listed after the reachable ones (nearest first by straight line) with the
+    /// reason, until there are k per kind.
     public func nearest(to incident: Coord, kinds: [String], k: Int, options: RouteOptions = RouteOptions()) throws -> NearestAnswer {
         for kind in kinds where !RoadRouter.resourceKinds.contains(kind) { throw RoutingError.unknownKind(kind) }
         guard (1...50).contains(k) else { throw RoutingError.invalidRequest("k must be 1…50, got \(k)") }
         let s = try snapshot()
         let avoid = try avoidance(s, options)
         let target = try snapPoint(s, incident, "the incident", avoid, options.maxSnap)
-        var places: [Snap?] = [], kindOf: [Int] = [], ranges: [Range<Int>] = []
+        var places: [[Snap]] = [], kindOf: [Int] = [], ranges: [Range<Int>] = []
         for (q, kind) in kinds.enumerated() {
             let snaps = s.facilitySnaps[kind] ?? []
             ranges.append(places.count..<(places.count + snaps.count))
@@ -158,24 +162,33 @@ public final class RoadRouter: Sendable {
             kindOf += [Int](repeating: q, count: snaps.count)
         }
         let r = search(s, target: target, places: places, kindOf: kindOf, kinds: kinds.count, k: k, avoid: avoid)
+        let targetComponents = Set(target.map { s.graph.component(ofEdge: $0.edge) })
         var hits: [ResourceHit] = []
         for (q, kind) in kinds.enumerated() {
             let facilities = s.facilities[kind] ?? []
             let base = ranges[q].lowerBound
             let mine = Array(facilities.indices)
             let reached = mine.filter { r.best[base + $0].isFinite }.sorted { (r.best[base + $0], facilities[$0].id) < (r.best[base + $1], facilities[$1].id) }
-            for i in reached.prefix(k) { hits.append(hit(s, facilities[i], incident, r.best[base + i], r.path(base + i, s))) }
+            for i in reached.prefix(k) { hits.append(hit(s, facilities[i], r.used(base + i), incident, r.best[base + i], r.path(base + i, s))) }
             if reached.count < k {
                 // Flag the nearest unreachable ones (by straight line) so a dispatcher sees why.
                 let lost = mine.filter { !r.best[base + $0].isFinite }.sorted { Geodesy.distance(facilities[$0].point, incident) < Geodesy.distance(facilities[$1].point, incident) }
                 for i in lost.prefix(k - reached.count) {
-                    var h = hit(s, facilities[i], incident, nil, ([], 0))
-                    h.note = facilities[i].snap == nil ? "no usable road within \(Int(profile.maxSnapDistance)) m of the resource" : "no open road connects it to the incident"
+                    let f = facilities[i]
+                    var h = hit(s, f, nil, incident, nil, ([], 0))
+                    if f.snaps.isEmpty {
+                        h.note = "no usable road within \(Int(profile.maxSnapDistance)) m of the resource"
+                    } else if targetComponents.isDisjoint(with: f.snaps.map { s.graph.component(ofEdge: $0.edge) }) {
+                        h.note = String(format: "not connected by road (%.1f km in a straight line)", h.straightMetres / 1000)
+                    } else {
+                        h.note = "no open road connects it to the incident (closed roads or avoided zones)"
+                    }
                     hits.append(h)
                 }
             }
         }
-        return NearestAnswer(incident: incident, snappedTo: target.point, snapMetres: target.distance, hits: hits)
+        let near = target[0]
+        return NearestAnswer(incident: incident, snappedTo: near.point, snapMetres: near.distance, hits: hits)
     }
 
     /// The fastest route from one point to another.
@@ -187,62 +200,93 @@ public final class RoadRouter: Sendable {
         let r = search(s, target: target, places: [origin], kindOf: [0], kinds: 1, k: 1, avoid: avoid)
         let secs = r.best[0].isFinite ? r.best[0] : nil
         let path = r.path(0, s)
+        let from = r.used(0) ?? origin[0], to = r.arrival(0).map { target[$0] } ?? target[0]
         return RouteAnswer(from: a, to: b, reachable: secs != nil, seconds: secs, metres: secs == nil ? nil : path.metres, route: path.coords,
-                           snapMetres: (origin.distance, target.distance))
+                           snapMetres: (from.distance, to.distance))
     }
 
     struct SearchResult {
         var best: [Double]
+        /// Per place: the exit node of its best route, or -1 when it stays on one edge.
         var via: [Int32]
+        /// Per place: which of its candidates the best route leaves from, and in which direction
+        /// (0 forward along the edge, 1 backward) — needed on loops, where both ends are one node.
+        var viaCandidate: [Int32]
+        var viaDirection: [UInt8]
+        /// Per place on a single-edge route: the target candidate it arrives at.
+        var sameEdgeTarget: [Int32]
         var state: SearchState
-        let target: Snap
+        let target: [Snap]
         let avoid: Avoidance
+        let places: [[Snap]]
 
-        let places: [Snap?]
+        /// The candidate place i's best route leaves from.
+        func used(_ i: Int) -> Snap? { best[i].isFinite && viaCandidate[i] >= 0 ? places[i][Int(viaCandidate[i])] : nil }
+
+        /// The target candidate place i's best route arrives at.
+        func arrival(_ i: Int) -> Int? {
+            guard best[i].isFinite else { return nil }
+            if via[i] == -1 { return Int(sameEdgeTarget[i]) }
+            return Int(state.label[Int(via[i])] >> 1)
+        }
 
         /// The route of place i to the target and its length in metres (built only for the
         /// answers shown; lengths come from the edges, not recomputed from coordinates).
         func path(_ i: Int, _ s: RoutingSnapshot) -> (coords: [Coord], metres: Double) {
-            guard best[i].isFinite, let fs = places[i] else { return ([], 0) }
+            guard best[i].isFinite, let fs = used(i) else { return ([], 0) }
             let g = s.graph
             let e = Int(fs.edge)
-            if via[i] == -1 { return (g.slice(edge: e, from: fs.offset, to: target.offset), abs(target.offset - fs.offset)) }
-            let node = via[i]
-            let forward = node == g.edgeTo[e] && s.cost(Int32(2 * e), avoid).isFinite
-            let exit = forward ? g.edgeLength[e] : 0
+            if via[i] == -1 {
+                let t = target[Int(sameEdgeTarget[i])]
+                return (g.slice(edge: e, from: fs.offset, to: t.offset), abs(t.offset - fs.offset))
+            }
+            let exit = viaDirection[i] == 0 ? g.edgeLength[e] : 0
             var p = g.slice(edge: e, from: fs.offset, to: exit)
-            let rest = s.pathToTarget(from: node, state: state, target: target)
+            let rest = s.pathToTarget(from: via[i], state: state, targets: target)
             s.append(&p, rest.coords)
             return (p, abs(exit - fs.offset) + rest.metres)
         }
     }
 
-    /// The reverse search shared by `nearest` and `route`.
-    func search(_ s: RoutingSnapshot, target: Snap, places: [Snap?], kindOf: [Int], kinds: Int, k: Int, avoid: Avoidance) -> SearchResult {
+    /// The reverse search shared by `nearest` and `route`: from every candidate of the target,
+    /// backwards, until k places of each kind are settled (or the network is exhausted).
+    func search(_ s: RoutingSnapshot, target: [Snap], places: [[Snap]], kindOf: [Int], kinds: Int, k: Int, avoid: Avoidance) -> SearchResult {
         let g = s.graph
         let n = g.nodeCount
         var best = [Double](repeating: .infinity, count: places.count)
         var via = [Int32](repeating: -2, count: places.count)  // exit node, or -1 for same-edge
-        // Exits: node → (place, cost from the place to that node), as linked lists in arrays.
+        var viaCandidate = [Int32](repeating: -1, count: places.count)
+        var viaDirection = [UInt8](repeating: 0, count: places.count)
+        var sameEdgeTarget = [Int32](repeating: -1, count: places.count)
+        // Exits: node → (place, candidate and direction, cost from the place to that node), as
+        // linked lists in arrays.
         var exitHead = [Int32](repeating: -1, count: n)
-        var exitNext: [Int32] = [], exitPlace: [Int32] = [], exitCost: [Double] = []
+        var exitNext: [Int32] = [], exitPlace: [Int32] = [], exitCost: [Double] = [], exitWhich: [Int32] = []
         exitNext.reserveCapacity(2 * places.count); exitPlace.reserveCapacity(2 * places.count); exitCost.reserveCapacity(2 * places.count)
+        exitWhich.reserveCapacity(2 * places.count)
         var open = [Int](repeating: 0, count: kinds)
-        for (i, place) in places.enumerated() {
-            guard let fs = place else { continue }
-            let e = Int(fs.edge), len = g.edgeLength[e]
-            let fwd = s.cost(Int32(2 * e), avoid), bwd = s.cost(Int32(2 * e + 1), avoid)
-            guard fwd.isFinite || bwd.isFinite else { continue }
-            open[kindOf[i]] += 1
-            let q = len > 0 ? fs.offset / len : 0
-            for (node, c) in [(g.edgeTo[e], (1 - q) * fwd), (g.edgeFrom[e], q * bwd)] where c.isFinite {
-                exitNext.append(exitHead[Int(node)]); exitPlace.append(Int32(i)); exitCost.append(c)
-                exitHead[Int(node)] = Int32(exitCost.count - 1)
+        let targetComponents = target.map { g.component(ofEdge: $0.edge) }
+        for (i, candidates) in places.enumerated() {
+            var usable = false, connected = false
+            for (ci, fs) in candidates.enumerated() {
+                let e = Int(fs.edge), len = g.edgeLength[e]
+                let fwd = s.cost(Int32(2 * e), avoid), bwd = s.cost(Int32(2 * e + 1), avoid)
+                guard fwd.isFinite || bwd.isFinite else { continue }
+                usable = true
+                if targetComponents.contains(g.component(ofEdge: fs.edge)) { connected = true }
+                let q = len > 0 ? fs.offset / len : 0
+                for (node, c, dir) in [(g.edgeTo[e], (1 - q) * fwd, Int32(0)), (g.edgeFrom[e], q * bwd, Int32(1))] where c.isFinite {
+                    exitNext.append(exitHead[Int(node)]); exitPlace.append(Int32(i)); exitCost.append(c); exitWhich.append(Int32(ci) << 1 | dir)
+                    exitHead[Int(node)] = Int32(exitCost.count - 1)
+                }
+                for (ti, t) in target.enumerated() where t.edge == fs.edge {
+                    let c = s.sameEdgeCost(edge: e, from: fs.offset, to: t.offset, avoid: avoid)
+                    if c < best[i] { best[i] = c; via[i] = -1; viaCandidate[i] = Int32(ci); sameEdgeTarget[i] = Int32(ti) }
+                }
             }
-            if fs.edge == target.edge {
-                let c = s.sameEdgeCost(edge: e, from: fs.offset, to: target.offset, avoid: avoid)
-                if c < best[i] { best[i] = c; via[i] = -1 }
-            }
+            // Only places the target's networks reach count towards "k found": the search need
+            // not exhaust a network waiting for a resource in another one.
+            if usable && connected { open[kindOf[i]] += 1 }
         }
         // Candidates per kind, settled once the search frontier passes their cost.
         var candidates = [MinHeap](repeating: MinHeap(), count: kinds)
@@ -267,15 +311,20 @@ public final class RoadRouter: Sendable {
             }
             return allDone
         }
-        // The reverse Dijkstra, written out here so the per-node work needs no closure.
-        var st = SearchState(dist: [Double](repeating: .infinity, count: n), pred: [Int32](repeating: -1, count: n), label: [])
+        // The reverse Dijkstra, written out here so the per-node work needs no closure. A node's
+        // label says which target candidate (label >> 1) and which end of its edge (label & 1:
+        // 0 its start, driving forward to it; 1 its end, driving backward) its route arrives by.
+        var st = SearchState(dist: [Double](repeating: .infinity, count: n), pred: [Int32](repeating: -1, count: n),
+                             label: [Int32](repeating: -1, count: n))
         var heap = MinHeap(capacity: n)
-        let tl = g.edgeLength[Int(target.edge)], tq = tl > 0 ? target.offset / tl : 0
-        let te = Int(target.edge)
-        for (node, c) in [(g.edgeFrom[te], tq * s.cost(Int32(2 * te), avoid)), (g.edgeTo[te], (1 - tq) * s.cost(Int32(2 * te + 1), avoid))]
-        where c.isFinite && c < st.dist[Int(node)] {
-            st.dist[Int(node)] = c
-            heap.push(c, node)
+        for (ti, t) in target.enumerated() {
+            let te = Int(t.edge), tl = g.edgeLength[te], tq = tl > 0 ? t.offset / tl : 0
+            for (node, c, end) in [(g.edgeFrom[te], tq * s.cost(Int32(2 * te), avoid), Int32(0)), (g.edgeTo[te], (1 - tq) * s.cost(Int32(2 * te + 1), avoid), Int32(1))]
+            where c.isFinite && c < st.dist[Int(node)] {
+                st.dist[Int(node)] = c
+                st.label[Int(node)] = Int32(ti) << 1 | end
+                heap.push(c, node)
+            }
         }
         let plain = avoid.isEmpty
         var stoppedEarly = need.allSatisfy { $0 == 0 } || settle(upTo: -1)
@@ -286,6 +335,7 @@ public final class RoadRouter: Sendable {
         g.edgeTo.withUnsafeBufferPointer { to in
         st.dist.withUnsafeMutableBufferPointer { dist in
         st.pred.withUnsafeMutableBufferPointer { pred in
+        st.label.withUnsafeMutableBufferPointer { label in
             while !stoppedEarly && !heap.isEmpty {
                 let (d, u) = heap.pop()
                 if d > dist[Int(u)] { continue }
@@ -295,6 +345,8 @@ public final class RoadRouter: Sendable {
                     if c < best[i] {
                         best[i] = c
                         via[i] = u
+                        viaCandidate[i] = exitWhich[Int(x)] >> 1
+                        viaDirection[i] = UInt8(exitWhich[Int(x)] & 1)
                         candidates[kindOf[i]].push(c, Int32(i))
                         if c < pending { pending = c }
                     }
@@ -310,29 +362,31 @@ public final class RoadRouter: Sendable {
                     if nd < dist[Int(v)] {
                         dist[Int(v)] = nd
                         pred[Int(v)] = a
+                        label[Int(v)] = label[Int(u)]
                         heap.push(nd, v)
                     }
                 }
             }
-        }}}}}}}
+        }}}}}}}}
         // An exhausted search leaves every candidate final; an early stop only the settled ones,
         // which are then the k best of each kind.
         if !stoppedEarly { _ = settle(upTo: .infinity) }
         for i in places.indices where !done[i] { best[i] = .infinity }
         need.removeAll()
-        return SearchResult(best: best, via: via, state: st, target: target, avoid: avoid, places: places)
+        return SearchResult(best: best, via: via, viaCandidate: viaCandidate, viaDirection: viaDirection, sameEdgeTarget: sameEdgeTarget,
+                            state: st, target: target, avoid: avoid, places: places)
     }
 
-    func hit(_ s: RoutingSnapshot, _ f: Facility, _ incident: Coord, _ secs: Double?, _ found: (coords: [Coord], metres: Double)) -> ResourceHit {
+    func hit(_ s: RoutingSnapshot, _ f: Facility, _ used: Snap?, _ incident: Coord, _ secs: Double?, _ found: (coords: [Coord], metres: Double)) -> ResourceHit {
         let path = found.coords
         var route = path
-        if let snap = f.snap, secs != nil {
+        if let snap = used, secs != nil {
             route = [f.point, snap.point] + path.dropFirst(path.first == snap.point ? 1 : 0)
             if route.last != incident { route.append(incident) }
         }
         return ResourceHit(kind: f.kind, id: f.id, name: f.name, point: f.point, reachable: secs != nil, driveSeconds: secs,
                            turnoutSeconds: profile.turnout[f.kind] ?? 0, roadMetres: secs == nil ? nil : found.metres,
-                           straightMetres: Geodesy.distance(f.point, incident), snapMetres: f.snap?.distance, route: secs == nil ? [] : route)
+                           straightMetres: Geodesy.distance(f.point, incident), snapMetres: (used ?? f.snaps.first)?.distance, route: secs == nil ? [] : route)
     }
 }
 

@@ -118,6 +118,12 @@ extension RoutingSnapshot {
         cost(Int32(2 * e), avoid).isFinite || cost(Int32(2 * e + 1), avoid).isFinite
     }
 
+    /// Seeds for arriving at any of a point's candidates (reverse search) or leaving from them
+    /// (forward search).
+    func seeds(at candidates: [Snap], arriving: Bool, avoid: Avoidance, label: Int32 = 0) -> [(Int32, Double, Int32)] {
+        candidates.flatMap { seeds(at: $0, arriving: arriving, avoid: avoid, label: label) }
+    }
+
     /// Seeds for arriving at a snapped point (reverse search) or leaving it (forward search).
     func seeds(at s: Snap, arriving: Bool, avoid: Avoidance, label: Int32 = 0) -> [(Int32, Double, Int32)] {
         let e = Int(s.edge)
@@ -145,8 +151,8 @@ extension RoutingSnapshot {
     }
 
     /// The path's coordinates from node `start` following `pred` of a reverse search to its seed,
-    /// then along the seed edge to the snapped target.
-    func pathToTarget(from start: Int32, state st: SearchState, target: Snap) -> (coords: [Coord], metres: Double) {
+    /// then along the seed's target edge to the target candidate its label names.
+    func pathToTarget(from start: Int32, state st: SearchState, targets: [Snap]) -> (coords: [Coord], metres: Double) {
         var out: [Coord] = []
         var metres = 0.0
         var u = start
@@ -160,10 +166,12 @@ extension RoutingSnapshot {
             u = graph.head(a)
             guardCount += 1
         }
-        // u is a seed: the target edge's start (drive forward to the target) or its end (backward).
+        // u is a seed: the start of the target's edge (drive forward to it) or its end (backward).
+        let label = st.label[Int(u)]
+        let target = targets[Int(max(0, label) >> 1)]
         let e = Int(target.edge)
         let len = graph.edgeLength[e]
-        if u == graph.edgeFrom[e] && (graph.edgeTo[e] != u || sameEdgeCost(edge: e, from: 0, to: target.offset, avoid: Avoidance()) <= sameEdgeCost(edge: e, from: len, to: target.offset, avoid: Avoidance())) {
+        if label & 1 == 0 {
             append(&out, graph.slice(edge: e, from: 0, to: target.offset))
             metres += target.offset
         } else {

@@ -7,7 +7,8 @@ public struct Facility: Sendable {
     public var id: String
     public var name: String
     public var point: Coord
-    var snap: Snap?
+    /// Where it joins the network (every candidate position; empty when no road is near).
+    var snaps: [Snap] = []
 }
 
 /// A road-risk segment and the edges it covers.
@@ -28,8 +29,8 @@ public final class RoutingSnapshot: Sendable {
     let edgeZoneLevel: [UInt8]
     public let risks: [String: RiskCover]
     public let facilities: [String: [Facility]]
-    /// The same facilities' snaps, per kind, as plain values for the hot path.
-    let facilitySnaps: [String: [Snap?]]
+    /// The same facilities' snap candidates, per kind, as plain values for the hot path.
+    let facilitySnaps: [String: [[Snap]]]
     /// The edit journal position this snapshot reflects.
     public let journalSeq: Int64
 
@@ -88,14 +89,14 @@ public final class RoutingSnapshot: Sendable {
             }
         }
         edgeZoneLevel = level
-        // Facilities snap to their nearest road of the main component even when it is closed:
+        // Facilities join the network where their nearest road is (any network), even when closed:
         // a station whose only road is closed is unreachable, not moved to another road.
         var byKind: [String: [Facility]] = [:]
         for var f in facilities {
-            f.snap = graph.snap(f.point, maxDistance: profile.maxSnapDistance) { _ in true }
+            f.snaps = graph.snapCandidates(f.point, maxDistance: profile.maxSnapDistance, minComponentEdges: profile.minComponentEdges) { _ in true }
             byKind[f.kind, default: []].append(f)
         }
         self.facilities = byKind
-        self.facilitySnaps = byKind.mapValues { $0.map(\.snap) }
+        self.facilitySnaps = byKind.mapValues { $0.map(\.snaps) }
     }
 }

@@ -96,7 +96,7 @@ extension RoutingSnapshot {
     /// Nodes where facilities of `kind` meet the graph (the nearer end of their edge).
     public func facilityNodes(kind: String) -> [(facility: String, node: Int)] {
         (facilities[kind] ?? []).compactMap { f in
-            guard let s = f.snap else { return nil }
+            guard let s = f.snaps.first else { return nil }
             let e = Int(s.edge)
             return (f.id, Int(s.offset * 2 < graph.edgeLength[e] ? graph.edgeFrom[e] : graph.edgeTo[e]))
         }

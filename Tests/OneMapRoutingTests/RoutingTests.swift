@@ -292,12 +292,8 @@ let repoRoot = repositoryRoot()
                 // The public call a dispatcher's request makes, between the two junctions, gives
                 // the same time as the search underneath.
                 let routed = try router.route(from: s.graph.nodes[a], to: s.graph.nodes[b])
-                // Known: a point exactly on a junction snaps to one of its edges, so where that
-                // edge is one-way the route goes round (issue #11, phantom-node snapping).
-                withKnownIssue("issue #11: a point on a junction snaps to a single edge", isIntermittent: true) {
-                    #expect(routed.reachable == ours[b].isFinite, "route() reachability differs \(a) → \(b)")
-                    if let secs = routed.seconds { #expect(abs(secs - ours[b]) <= 1e-6 * max(1, ours[b]), "route() \(secs) s vs search \(ours[b]) s for \(a) → \(b)") }
-                }
+                #expect(routed.reachable == ours[b].isFinite, "route() reachability differs \(a) → \(b)")
+                if let secs = routed.seconds { #expect(abs(secs - ours[b]) <= 1e-6 * max(1, ours[b]), "route() \(secs) s vs search \(ours[b]) s for \(a) → \(b)") }
                 #expect(ours[b] == reference[b] || abs(ours[b] - reference[b]) <= 1e-9 * reference[b], "reference disagrees \(a) → \(b)")
                 guard let t = theirs[b] else {
                     #expect(!ours[b].isFinite, "VirtualRouting found no path \(a) → \(b) but onemap did: \(ours[b])")

@@ -75,7 +75,9 @@ public final class MapRenderer: Sendable {
         let cellW = vp.width * vp.scale / Double(grid), cellH = vp.height * vp.scale / Double(grid)
         func touch(_ b: (Double, Double, Double, Double)) {
             guard b.2 >= 0, b.3 >= 0, b.0 <= vp.width * vp.scale, b.1 <= vp.height * vp.scale else { return }
-            let x0 = max(0, Int(b.0 / cellW)), x1 = min(grid - 1, Int(b.2 / cellW)), y0 = max(0, Int(b.1 / cellH)), y1 = min(grid - 1, Int(b.3 / cellH))
+            // Clamp before converting: a box may be as large as a style allows, or not finite.
+            func cell(_ v: Double, _ size: Double) -> Int { v.isNaN ? 0 : Int(min(Double(grid), max(-1, v / size))) }
+            let x0 = max(0, cell(b.0, cellW)), x1 = min(grid - 1, cell(b.2, cellW)), y0 = max(0, cell(b.1, cellH)), y1 = min(grid - 1, cell(b.3, cellH))
             guard x0 <= x1, y0 <= y1 else { return }
             for x in x0...x1 { for y in y0...y1 { touched[y * grid + x] = true } }
         }

@@ -129,6 +129,9 @@ public final class RoadRouter: Sendable {
             guard (1...4).contains(l) else { throw RoutingError.invalidRequest("avoid zone level must be 1…4, got \(l)") }
             a.zoneLevel = l
         }
+        if let m = o.maxSnap, !(m > 0 && m <= 50_000) {
+            throw RoutingError.invalidRequest("the snapping limit must be more than 0 and at most 50,000 m, got \(m)")
+        }
         return a
     }
 

@@ -78,17 +78,37 @@ func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
 }
 
 /// Builds the Hummingbird application: routes, middleware, and the services behind them.
-public func buildApplication(_ config: ServerConfiguration, logger: Logger? = nil) throws -> some ApplicationProtocol {
+/// `onRunning` hears the port actually bound (useful with port 0).
+public func buildApplication(_ config: ServerConfiguration, logger: Logger? = nil,
+                             onRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
     var log = logger ?? Logger(label: "onemap")
     log.logLevel = .info
-    return buildApplication(services: try OneMapServices(config: config, logger: log), logger: log)
+    return buildApplication(services: try OneMapServices(config: config, logger: log), logger: log, onRunning: onRunning)
+}
+
+/// Why the server could not start listening.
+public struct ServerStartError: OneMapError {
+    public var category: ErrorCategory { .unavailable }
+    public var description: String
+}
+
+/// Runs the application until SIGTERM or SIGINT. Throws `ServerStartError` when the address
+/// is in use or not available.
+public func serve(_ app: some ApplicationProtocol, host: String, port: Int) async throws {
+    do {
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    } catch let e as IOError where e.errnoCode == EADDRINUSE || e.errnoCode == EADDRNOTAVAIL || e.errnoCode == EACCES {
+        let why = e.errnoCode == EADDRINUSE ? "is in use by another program; choose another with --port" : (e.errnoCode == EACCES ? "needs privileges; use a port above 1023" : "is not an address of this machine")
+        throw ServerStartError(description: "cannot listen on \(host):\(port): it \(why)")
+    }
 }
 
 /// Builds the application over services the caller made (tests look at their metrics).
 ///
 /// Routes are grouped by capability, one controller each (`Controllers/`); a new route goes in
 /// its capability's controller, a new capability is a new controller added here.
-public func buildApplication(services s: OneMapServices, logger log: Logger) -> some ApplicationProtocol {
+public func buildApplication(services s: OneMapServices, logger log: Logger,
+                             onRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     let config = s.config
     let router = Hummingbird.Router(context: BasicRequestContext.self)
     let auth = Authenticator(store: s.store)
@@ -107,5 +127,6 @@ public func buildApplication(services s: OneMapServices, logger log: Logger) -> 
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "onemap"),
+        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? config.port) },
         logger: log)
 }

@@ -95,8 +95,14 @@ extension Store {
     }
 
     /// Changes one stock line of a warehouse: add `delta` (may be negative) or `set` a quantity.
+    /// The largest quantity one stock line may hold (a billion units: far above any county
+    /// warehouse, low enough that a typo like 1e300 is refused).
+    public static let maxStockQuantity = 1e9
+
     public func changeStock(warehouse id: String, item: String, unit: String?, delta: Double?, set: Double?, ifVersion: Int?, actor: String) throws {
         guard (delta == nil) != (set == nil) else { throw StoreError(.badInput, "give exactly one of \"delta\" or \"set\"") }
+        if let set, !(set >= 0 && set <= Store.maxStockQuantity) { throw StoreError(.badInput, "\"set\" must be a quantity 0…\(Int(Store.maxStockQuantity)), got \(set)") }
+        if let delta, !(abs(delta) <= Store.maxStockQuantity) { throw StoreError(.badInput, "\"delta\" must be at most \(Int(Store.maxStockQuantity)) either way, got \(delta)") }
         guard !item.trimmingCharacters(in: .whitespaces).isEmpty else { throw StoreError(.badInput, "\"item\" must be a non-empty string") }
         guard let current = try feature(in: "warehouses", id: id) else { throw StoreError(.notFound, "warehouses has no feature with id \"\(id)\"") }
         var rows = current.feature["stock"]?.arrayValue ?? []

@@ -78,7 +78,7 @@ extension Store {
     static func geoJSONFiles(at path: String) throws -> [String] {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw StoreError(.badInput, "no such file or directory: \(path)")
+            throw StoreError(.notFound, "no such file or directory: \(path)")
         }
         guard isDir.boolValue else { return [path] }
         let names = try FileManager.default.contentsOfDirectory(atPath: path)

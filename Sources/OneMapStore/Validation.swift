@@ -151,7 +151,9 @@ public enum Validator {
             for (k, r) in rows.enumerated() {
                 guard let item = r["item"]?.stringValue, !item.isEmpty else { return bad("[\(k)].item must be a non-empty string") }
                 guard r["unit"]?.stringValue != nil else { return bad("[\(k)].unit must be a string") }
-                guard let q = r["quantity"]?.doubleValue, q.isFinite, q >= 0 else { return bad("[\(k)].quantity must be a number ≥ 0") }
+                guard let q = r["quantity"]?.doubleValue, q.isFinite, q >= 0, q <= Store.maxStockQuantity else {
+                    return bad("[\(k)].quantity must be a number 0…\(Int(Store.maxStockQuantity))")
+                }
                 guard seen.insert(item).inserted else { return bad("item \"\(item)\" is listed twice") }
             }
             return .success(v)

@@ -36,7 +36,13 @@ public struct Color: Sendable, Equatable {
             guard nums.allSatisfy({ $0 != nil }), parts.count == (prefix.contains("a(") ? 4 : 3) else { return nil }
             let v = nums.map { $0! }
             let a = v.count == 4 ? v[3] : 1
-            if prefix.hasPrefix("rgb") { return Color(v[0] / 255, v[1] / 255, v[2] / 255, a) }
+            // CSS ranges: channels 0…255, saturation and lightness 0…100 %, alpha 0…1.
+            guard v.allSatisfy(\.isFinite), (0...1).contains(a) else { return nil }
+            if prefix.hasPrefix("rgb") {
+                guard v.prefix(3).allSatisfy({ (0...255).contains($0) }) else { return nil }
+                return Color(v[0] / 255, v[1] / 255, v[2] / 255, a)
+            }
+            guard (0...100).contains(v[1]), (0...100).contains(v[2]) else { return nil }
             // HSL → RGB
             let h = v[0].truncatingRemainder(dividingBy: 360) / 360, sat = v[1] / 100, l = v[2] / 100
             let q = l < 0.5 ? l * (1 + sat) : l + sat - l * sat, p = 2 * l - q

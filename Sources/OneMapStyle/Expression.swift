@@ -51,6 +51,19 @@ public indirect enum Expression: Sendable {
         }
     }
 
+    /// Why the expression cannot be a filter (its value is not always true or false), or nil.
+    public var notBoolean: String? {
+        switch self {
+        case .literal(let v): return v.boolValue == nil ? "\(JSONWriter.string(v)) is not true or false" : nil
+        case .compare, .inList, .has, .not: return nil
+        case .all(let xs), .any(let xs): return xs.lazy.compactMap(\.notBoolean).first
+        case .match(_, let c, let f): return (c.map(\.1) + [f]).lazy.compactMap(\.notBoolean).first
+        case .caseOf(let c, let f): return (c.map(\.1) + [f]).lazy.compactMap(\.notBoolean).first
+        case .get(let k): return "[\"get\", \"\(k)\"] is a property value, not a test; compare it, e.g. [\"==\", [\"get\", \"\(k)\"], …]"
+        default: return "it gives a value, not a test"
+        }
+    }
+
     /// Property names the expression reads.
     public var properties: Set<String> {
         switch self {

@@ -8,6 +8,9 @@ public struct StyleError: OneMapError {
     public var layer: String?
     public var key: String?
     public var reason: String
+    public init(style: String, layer: String? = nil, key: String? = nil, reason: String) {
+        self.style = style; self.layer = layer; self.key = key; self.reason = reason
+    }
     public var description: String {
         var s = "style \(style)"
         if let layer { s += ", layer \"\(layer)\"" }
@@ -32,6 +35,8 @@ public struct StyleLayer: Sendable {
     public var layout: [String: Expression]
     /// Legend title for print maps (metadata."onemap:legend").
     public var legend: String?
+    /// The value kind its layer type declares for each paint and layout key the layer sets.
+    public var kinds: [String: ValueKind] = [:]
 
     public func visible(atZoom z: Double) -> Bool { z >= minzoom && z < maxzoom && (layout["visibility"].map { $0.evaluate(EvaluationContext(zoom: z)) != .string("none") } ?? true) }
 
@@ -56,11 +61,26 @@ public struct StyleLayer: Sendable {
 
 /// The value a style property takes, checked at load on every literal the expression can give.
 public enum ValueKind: Sendable {
-    case color, number, numbers, string, boolean
+    case color, string, boolean
+    /// A finite number in the range (MapLibre's minimum, and a maximum that keeps drawing bounded).
+    case number(ClosedRange<Double>)
+    /// An array of `count` finite numbers, each in `each`.
+    case numbers(count: ClosedRange<Int>, each: ClosedRange<Double>)
     /// One of these strings (a MapLibre enum, or the names of onemap's icons).
     case enumeration([String])
     /// A formatted string: any scalar is shown as text.
     case text
+}
+
+extension ValueKind {
+    /// Any finite number (sort keys).
+    public static let anyNumber = ValueKind.number(-1e12...1e12)
+    /// 0…1.
+    public static let opacity = ValueKind.number(0...1)
+    static func show(_ r: ClosedRange<Double>) -> String {
+        func f(_ d: Double) -> String { d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d) }
+        return "\(f(r.lowerBound))…\(f(r.upperBound))"
+    }
 }
 
 /// What one style layer type (background, fill, line, circle, symbol) accepts: the keys of its
@@ -122,6 +142,16 @@ public struct Style: Sendable {
             let type = spec.type
             let source = l["source-layer"]?.stringValue
             if type != .background && source == nil { throw fail(id, "source-layer", "a \(t) layer needs a source-layer (a store layer name)") }
+            if type == .background, l["source-layer"] != nil || l["source"] != nil { throw fail(id, "source-layer", "a background layer draws no source") }
+            if let src = l["source"] {
+                guard let name = src.stringValue, o["sources"]?[name] != nil || o["sources"] == nil else {
+                    throw fail(id, "source", "\(JSONWriter.string(src)) is not one of the style's sources (\(o["sources"]?.objectValue?.keys.joined(separator: ", ") ?? "none"))")
+                }
+            }
+            if let md = l["metadata"] {
+                guard let m = md.objectValue else { throw fail(id, "metadata", "must be an object") }
+                if let legend = m["onemap:legend"], legend.stringValue == nil { throw fail(id, "metadata", "\"onemap:legend\" must be a string") }
+            }
             func zoom(_ k: String, _ d: Double) throws(StyleError) -> Double {
                 guard let v = l[k] else { return d }
                 guard let z = v.doubleValue, z >= 0, z <= 24 else { throw fail(id, k, "must be a number 0…24") }
@@ -130,7 +160,9 @@ public struct Style: Sendable {
             var filter: Expression?
             if let f = l["filter"] {
                 do { filter = try ExpressionParser.parse(f, filter: true) } catch { throw fail(id, "filter", error.reason) }
+                if let reason = filter!.notBoolean { throw fail(id, "filter", "a filter must be true or false for each feature: \(reason)") }
             }
+            var kinds: [String: ValueKind] = [:]
             func props(_ section: String, _ allowed: [String: ValueKind]) throws(StyleError) -> [String: Expression] {
                 guard let v = l[section] else { return [:] }
                 guard let obj = v.objectValue else { throw fail(id, section, "must be an object") }
@@ -143,6 +175,7 @@ public struct Style: Sendable {
                     do { e = try ExpressionParser.parse(value, filter: false) } catch { throw fail(id, k, error.reason) }
                     for lit in e.outputLiterals { if let reason = check(lit, kind) { throw fail(id, k, reason) } }
                     out[k] = e
+                    kinds[k] = kind
                 }
                 return out
             }
@@ -150,8 +183,10 @@ public struct Style: Sendable {
             var layoutKeys = spec.layoutKeys
             layoutKeys["visibility"] = .enumeration(["visible", "none"])
             let layout = try props("layout", layoutKeys)
-            out.append(StyleLayer(id: id, type: type, sourceLayer: source, minzoom: try zoom("minzoom", 0), maxzoom: try zoom("maxzoom", 24.01),
-                                  filter: filter, paint: paint, layout: layout, legend: l["metadata"]?["onemap:legend"]?.stringValue))
+            let minzoom = try zoom("minzoom", 0), maxzoom = try zoom("maxzoom", 24.01)
+            guard minzoom < maxzoom else { throw fail(id, "maxzoom", "maxzoom \(maxzoom) must be above minzoom \(minzoom): the layer would never draw") }
+            out.append(StyleLayer(id: id, type: type, sourceLayer: source, minzoom: minzoom, maxzoom: maxzoom,
+                                  filter: filter, paint: paint, layout: layout, legend: l["metadata"]?["onemap:legend"]?.stringValue, kinds: kinds))
         }
         return Style(name: name, layers: out, metadata: o["metadata"]?.objectValue ?? JSONObject())
     }
@@ -161,12 +196,19 @@ public struct Style: Sendable {
         if v.isNull { return nil }  // a data-driven value that is absent: the type's default
         switch kind {
         case .color: return v.stringValue.flatMap(Color.parse) == nil ? "not a colour: \(JSONWriter.string(v))" : nil
-        case .number: return v.doubleValue == nil ? "must be a number, got \(JSONWriter.string(v))" : nil
-        case .numbers: return v.arrayValue?.allSatisfy({ $0.doubleValue != nil }) == true ? nil : "must be an array of numbers, got \(JSONWriter.string(v))"
+        case .number(let r):
+            guard let d = v.doubleValue, d.isFinite else { return "must be a number, got \(JSONWriter.string(v))" }
+            return r.contains(d) ? nil : "must be in \(ValueKind.show(r)), got \(JSONWriter.string(v))"
+        case .numbers(let count, let each):
+            guard let a = v.arrayValue, a.allSatisfy({ $0.doubleValue?.isFinite == true }) else { return "must be an array of numbers, got \(JSONWriter.string(v))" }
+            guard count.contains(a.count) else { return "must have \(count.lowerBound == count.upperBound ? "\(count.lowerBound)" : "\(count.lowerBound)…\(count.upperBound)") numbers, got \(a.count)" }
+            guard a.allSatisfy({ each.contains($0.doubleValue!) }) else { return "every number must be in \(ValueKind.show(each)), got \(JSONWriter.string(v))" }
+            if each.lowerBound >= 0, !a.contains(where: { $0.doubleValue! > 0 }) { return "needs a number above 0, got \(JSONWriter.string(v))" }
+            return nil
         case .string: return v.stringValue == nil ? "must be a string, got \(JSONWriter.string(v))" : nil
         case .boolean: return v.boolValue == nil ? "must be true or false, got \(JSONWriter.string(v))" : nil
         case .enumeration(let vals):
-            return v.stringValue.map(vals.contains) == true ? nil : "\(JSONWriter.string(v)) is not one of \(vals.joined(separator: ", "))"
+            return v.stringValue.map(vals.contains) == true ? nil : "\(JSONWriter.string(v)) is not one of \(vals.filter { !$0.isEmpty }.joined(separator: ", "))"
         case .text: return v.arrayValue != nil || v.objectValue != nil ? "must be text, got \(JSONWriter.string(v))" : nil
         }
     }
@@ -195,9 +237,11 @@ public enum ExpressionParser {
     public static func parse(_ v: JSONValue, filter: Bool) throws(ExpressionError) -> Expression {
         if case .object(let o) = v {
             guard let stops = o["stops"]?.arrayValue else { throw ExpressionError(reason: "an object value must be a zoom function with \"stops\"") }
+            guard !stops.isEmpty else { throw ExpressionError(reason: "a zoom function needs at least one stop") }
             var out: [(Double, Expression)] = []
             for s in stops {
                 guard let pair = s.arrayValue, pair.count == 2, let z = pair[0].doubleValue else { throw ExpressionError(reason: "stops must be [zoom, value] pairs") }
+                if let last = out.last, z <= last.0 { throw ExpressionError(reason: "zoom function stops must increase") }
                 out.append((z, .literal(pair[1])))
             }
             return .interpolate(input: .zoom, stops: out)
@@ -252,6 +296,9 @@ public enum ExpressionParser {
         case "none": return .not(.any(try (1..<a.count).map { (i: Int) throws(ExpressionError) -> Expression in try arg(i) }))
         case "!": return .not(try arg(1))
         case "interpolate":
+            if let kind = a.count > 1 ? a[1].arrayValue?.first?.stringValue : nil, kind != "linear" {
+                throw ExpressionError(reason: "onemap interpolates linearly only; [\"\(kind)\", …] is not supported")
+            }
             guard a.count >= 5, a.count % 2 == 1, a[1].arrayValue?.first?.stringValue == "linear" else {
                 throw ExpressionError(reason: "interpolate must be [\"interpolate\", [\"linear\"], input, stop, value, …]")
             }
@@ -298,7 +345,10 @@ public enum ExpressionParser {
         case "concat": return .concat(try (1..<a.count).map { (i: Int) throws(ExpressionError) -> Expression in try arg(i) })
         case "to-string": return .toString(try arg(1))
         case "coalesce": return .coalesce(try (1..<a.count).map { (i: Int) throws(ExpressionError) -> Expression in try arg(i) })
-        case "+", "-", "*", "/": return .arithmetic(op, try (1..<a.count).map { (i: Int) throws(ExpressionError) -> Expression in try arg(i) })
+        case "+", "-", "*", "/":
+            let args = try (1..<a.count).map { (i: Int) throws(ExpressionError) -> Expression in try arg(i) }
+            for case .literal(let v) in args where v.doubleValue == nil { throw ExpressionError(reason: "\"\(op)\" takes numbers, got \(JSONWriter.string(v))") }
+            return .arithmetic(op, args)
         default:
             if a.allSatisfy({ $0.doubleValue != nil }) { return .literal(v) }
             throw ExpressionError(reason: "unknown expression operator \"\(op)\"")

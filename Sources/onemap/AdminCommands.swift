@@ -14,10 +14,11 @@ struct UserAdd: ParsableCommand {
     @Option(help: "viewer, editor or admin") var role = "viewer"
     @OptionGroup var store: StoreOptions
 
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         guard let r = Role(rawValue: role) else {
-            printError("error: --role must be viewer, editor or admin, got \"\(role)\"")
-            throw ExitCode(1)
+            throw CLIError("--role must be viewer, editor or admin, got \"\(role)\"")
         }
         try reportingErrors {
             let (a, token) = try store.open().addUser(name: name, role: r)
@@ -30,7 +31,9 @@ struct UserAdd: ParsableCommand {
 struct UserList: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list")
     @OptionGroup var store: StoreOptions
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         try reportingErrors { print(table(["name", "role", "id", "created"], try store.open().users().map { [$0.name, $0.role.rawValue, $0.id, $0.createdAt] })) }
     }
 }
@@ -50,7 +53,9 @@ struct Audit: ParsableCommand {
     @Flag(help: "JSON output with before and after.") var json = false
     @OptionGroup var store: StoreOptions
 
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         try reportingErrors {
             let rows = try store.open().audit(layer: layer, featureID: feature, limit: limit)
             if json {
@@ -69,7 +74,9 @@ struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Copy the store to a file while the server keeps writing (SQLite online backup).")
     @Option(name: .shortAndLong) var out: String
     @OptionGroup var store: StoreOptions
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         try reportingErrors {
             let t0 = Date()
             try store.open().backup(to: out)
@@ -82,7 +89,9 @@ struct Restore: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Replace the store's content with a checked backup (stop the server first).")
     @Argument(help: "The backup file.") var file: String
     @OptionGroup var store: StoreOptions
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         try reportingErrors {
             try store.open().restore(from: file)
             print("restored \(store.db) from \(file)")

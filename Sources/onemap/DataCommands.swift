@@ -9,8 +9,13 @@ struct StoreOptions: ParsableArguments {
 
     func open() throws -> Store {
         let dir = (db as NSString).deletingLastPathComponent
-        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        do { return try Store(path: db) } catch { throw ValidationError(error.description) }
+        var isDir: ObjCBool = false
+        if db == Defaults.database {
+            if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        } else if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) || !isDir.boolValue {
+            throw CLIError(.notFound, "there is no folder \(dir) for the store \(db); create it first (a typo in --db would otherwise start an empty map)")
+        }
+        return try Store(path: db)
     }
 }
 
@@ -23,7 +28,9 @@ struct Import: ParsableCommand {
     @Option(help: "The input's coordinate reference system when not WGS84, e.g. EPSG:4549 (CGCS2000 Gauss–Krüger CM 84°E) or EPSG:3857. A file's own \"crs\" member is used otherwise.")
     var crs: String?
 
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         let s = try store.open()
         let bar = ProgressBar("import")
         let t0 = Date()
@@ -39,11 +46,10 @@ struct Import: ParsableCommand {
             for p in f.problems.prefix(maxErrors) { printError("error: \(p)") }
             if f.total > maxErrors { printError("… and \(f.total - maxErrors) more") }
             printError("import refused: \(f.total) problem\(f.total == 1 ? "" : "s"); the store was not changed.")
-            throw ExitCode(1)
+            throw ExitCode(f.category.exitCode)
         } catch let e as StoreError {
             bar.finish()
-            printError("error: \(e.description)")
-            throw ExitCode(1)
+            throw e
         }
     }
 }
@@ -54,14 +60,15 @@ struct Export: ParsableCommand {
     @Option(help: "Comma-separated layers (default: all non-empty).") var layers: String?
     @OptionGroup var store: StoreOptions
 
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         let s = try store.open()
         do {
             let files = try s.exportGeoJSON(to: out, layers: layers?.split(separator: ",").map(String.init))
             print(table(["file", "features"], files.map { [$0.file, String($0.features)] }))
         } catch let e as StoreError {
-            printError("error: \(e.description)")
-            throw ExitCode(1)
+            throw e
         }
     }
 }
@@ -71,7 +78,9 @@ struct Info: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @Flag(help: "JSON output.") var json = false
 
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         let s = try store.open()
         let layers = try s.layerInfo()
         let version = try s.schemaVersionOnDisk()
@@ -101,13 +110,14 @@ struct Features: ParsableCommand {
     @Option(help: "At most this many features.") var limit = 1000
     @OptionGroup var store: StoreOptions
 
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         let s = try store.open()
         do {
             if let id {
                 guard let f = try s.feature(in: layer, id: id) else {
-                    printError("error: \(layer) has no feature with id \"\(id)\"")
-                    throw ExitCode(1)
+                    throw CLIError("\(layer) has no feature with id \"\(id)\"")
                 }
                 print(JSONWriter.string(GeoJSON.json(f.feature)))
                 return
@@ -115,15 +125,13 @@ struct Features: ParsableCommand {
             var box = BBox.world
             if let bbox {
                 guard let b = BBox.parse(bbox) else {
-                    printError("error: --bbox must be minLon,minLat,maxLon,maxLat inside the world with min ≤ max, got \"\(bbox)\"")
-                    throw ExitCode(1)
+                    throw CLIError("--bbox must be minLon,minLat,maxLon,maxLat inside the world with min ≤ max, got \"\(bbox)\"")
                 }
                 box = b
             }
             print(Store.featureCollectionText(try s.features(in: layer, bbox: box, limit: limit), name: layer), terminator: "")
         } catch let e as StoreError {
-            printError("error: \(e.description)")
-            throw ExitCode(1)
+            throw e
         }
     }
 }
@@ -134,7 +142,9 @@ struct Search: ParsableCommand {
     @Option(help: "At most this many results.") var limit = 20
     @OptionGroup var store: StoreOptions
 
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         let s = try store.open()
         let hits = try s.search(text, limit: limit)
         if hits.isEmpty { print("no feature's name contains \"\(text)\""); return }
@@ -153,18 +163,18 @@ struct NearestStraight: ParsableCommand {
     @Option var k = 5
     @OptionGroup var store: StoreOptions
 
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         guard let p = parseCoord(at) else {
-            printError("error: --at must be lon,lat inside the world, got \"\(at)\"")
-            throw ExitCode(1)
+            throw CLIError("--at must be lon,lat inside the world, got \"\(at)\"")
         }
         let s = try store.open()
         do {
             let hits = try s.nearest(in: layer, to: p, k: k)
             print(table(["id", "name", "distance m"], hits.map { [$0.feature.id, $0.feature.properties["name"]?.stringValue ?? "", String(format: "%.0f", $0.distance)] }))
         } catch {
-            printError("error: \(error.description)")
-            throw ExitCode(1)
+            throw CLIError("\(error.description)")
         }
     }
 }
@@ -172,7 +182,9 @@ struct NearestStraight: ParsableCommand {
 struct Schema: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The layers and their properties, as a Markdown table (the README's data model).")
 
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         func typeName(_ t: PropertyType) -> String {
             switch t {
             case .text: "text"

@@ -14,8 +14,7 @@ struct PageArguments: ParsableArguments {
 
     func options() throws -> PageOptions {
         guard let p = Paper(rawValue: paper.uppercased()) else {
-            printError("error: --paper must be A4 or A3, got \"\(paper)\"")
-            throw ExitCode(1)
+            throw CLIError("--paper must be A4 or A3, got \"\(paper)\"")
         }
         var o = PageOptions()
         o.paper = p; o.landscape = landscape; o.english = english; o.compiler = compiler
@@ -27,8 +26,7 @@ func openAtlas(_ store: StoreOptions) throws -> VillageAtlas {
     let s = try store.open()
     let map = try openRenderer(s)
     do { return try VillageAtlas(source: s, router: try makeRouter(s), map: map) } catch let e as RoutingError {
-        printError("error: \(e.description)")
-        throw ExitCode(1)
+        throw e
     }
 }
 
@@ -47,7 +45,9 @@ struct PrintVillage: ParsableCommand {
     @Option(help: "PNG resolution.") var dpi = 150.0
     @OptionGroup var store: StoreOptions
 
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         let atlas = try openAtlas(store)
         let options = try page.options()
         try reportingErrors {
@@ -71,10 +71,11 @@ struct PrintAtlas: ParsableCommand {
     @OptionGroup var page: PageArguments
     @OptionGroup var store: StoreOptions
 
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         guard (out == nil) != (outDir == nil) else {
-            printError("error: give either --out atlas.pdf or --out-dir DIR")
-            throw ExitCode(1)
+            throw CLIError("give either --out atlas.pdf or --out-dir DIR")
         }
         let atlas = try openAtlas(store)
         let options = try page.options()

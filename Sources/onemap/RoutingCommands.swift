@@ -26,11 +26,9 @@ func makeRouter(_ store: Store, profile: String? = nil) throws -> RoadRouter {
     let path = profile ?? (FileManager.default.fileExists(atPath: shipped) ? shipped : nil)
     let p: RoutingProfile
     do { p = try path.map { try RoutingProfile.load(path: $0) } ?? .emergency } catch let e as RoutingError {
-        printError("error: \(e.description)")
-        throw ExitCode(1)
+        throw e
     } catch {
-        printError("error: cannot read the routing profile \(path ?? ""): \(error.localizedDescription)")
-        throw ExitCode(1)
+        throw CLIError("cannot read the routing profile \(path ?? ""): \(error.localizedDescription)")
     }
     return try RoadRouter(source: store, profile: p)
 }
@@ -51,10 +49,11 @@ struct Nearest: ParsableCommand {
     @OptionGroup var routing: RoutingOptionGroup
     @OptionGroup var store: StoreOptions
 
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         guard let p = parseCoord(at) else {
-            printError("error: --at must be lon,lat inside the world, e.g. 82.98,46.20; got \"\(at)\"")
-            throw ExitCode(1)
+            throw CLIError("--at must be lon,lat inside the world, e.g. 82.98,46.20; got \"\(at)\"")
         }
         try reportingErrors {
             let st = try store.open()
@@ -95,10 +94,11 @@ struct Route: ParsableCommand {
     @OptionGroup var routing: RoutingOptionGroup
     @OptionGroup var store: StoreOptions
 
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         guard let a = parseCoord(from), let b = parseCoord(to) else {
-            printError("error: --from and --to must be lon,lat inside the world")
-            throw ExitCode(1)
+            throw CLIError("--from and --to must be lon,lat inside the world")
         }
         try reportingErrors {
             let st = try store.open()
@@ -136,7 +136,9 @@ struct Coverage: ParsableCommand {
     @OptionGroup var routing: RoutingOptionGroup
     @OptionGroup var store: StoreOptions
 
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         let k = kind.replacingOccurrences(of: "-", with: "_")
         let standard = (minutes ?? (k == "micro_fire_stations" ? 3 : 5)) * 60
         try reportingErrors {
@@ -179,10 +181,11 @@ struct Isochrone: ParsableCommand {
     @OptionGroup var routing: RoutingOptionGroup
     @OptionGroup var store: StoreOptions
 
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         guard let a = parseCoord(from) else {
-            printError("error: --from must be lon,lat inside the world")
-            throw ExitCode(1)
+            throw CLIError("--from must be lon,lat inside the world")
         }
         try reportingErrors {
             let st = try store.open()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import OneMapCore
 import OneMapServer
 
 struct Serve: AsyncParsableCommand {
@@ -15,7 +16,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Metatile renders allowed to queue before tile requests get 503.") var renderQueue = 128
     @Flag(help: "Ask for a viewer token on reads too (writes always need an editor token).") var requireReadToken = false
 
-    func run() async throws {
+    func run() async throws { try await reportingErrors(execute) }
+
+    func execute() async throws {
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = .info
@@ -28,11 +31,12 @@ struct Serve: AsyncParsableCommand {
         var cfg = config
         cfg.readsRequireToken = requireReadToken
         let app: any ApplicationProtocol
-        do { app = try buildApplication(cfg) } catch {
-            printError("error: cannot start: \(error)")
-            throw ExitCode(1)
+        let host = self.host
+        do {
+            app = try buildApplication(cfg) { port in print("onemap: serving the command map on http://\(host):\(port)/  (Ctrl-C to stop)") }
+        } catch let e as any OneMapError {
+            throw CLIError(e.category, "cannot start: \(e.description)")
         }
-        print("onemap: serving the command map on http://\(host):\(port)/  (Ctrl-C to stop)")
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        try await serve(app, host: host, port: port)
     }
 }

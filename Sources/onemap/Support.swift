@@ -68,11 +68,37 @@ func table(_ header: [String], _ rows: [[String]]) -> String {
     return ([line(header), w.map { String(repeating: "─", count: $0) }.joined(separator: "  ")] + rows.map(line)).joined(separator: "\n")
 }
 
-/// Runs a command body; onemap's errors become one sentence on stderr and the exit status of
-/// their category (`ErrorCategory.exitCode`: 65 bad input, 66 not found, 69 unavailable, 70 internal).
+/// A command-line mistake (a malformed option, a missing file) as one sentence with its category.
+struct CLIError: OneMapError {
+    let category: ErrorCategory
+    let description: String
+    init(_ description: String) { self.init(.badInput, description) }
+    init(_ category: ErrorCategory, _ description: String) { self.category = category; self.description = description }
+}
+
+/// Runs a command body; every error becomes one sentence on stderr and the exit status of its
+/// category (`ErrorCategory.exitCode`: 65 bad input, 66 not found, 69 unavailable, 70 internal).
 func reportingErrors(_ body: () throws -> Void) throws {
-    do { try body() } catch let e as any OneMapError {
+    do { try body() } catch let e as ExitCode {
+        throw e
+    } catch let e as any OneMapError {
         printError("error: \(e.description)")
         throw ExitCode(e.category.exitCode)
+    } catch let e as CocoaError {
+        // Foundation's file errors: say which file and what is wrong with it.
+        let path = (e.userInfo[NSFilePathErrorKey] as? String) ?? e.errorUserInfo[NSURLErrorKey].map { "\($0)" } ?? "the file"
+        let category: ErrorCategory = [.fileNoSuchFile, .fileReadNoSuchFile].contains(e.code) ? .notFound : (e.code == .fileWriteNoPermission || e.code == .fileReadNoPermission ? .unavailable : .badInput)
+        printError("error: \(category == .notFound ? "no such file or folder" : "cannot use") \(path): \(e.localizedDescription)")
+        throw ExitCode(category.exitCode)
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode(ErrorCategory.internal.exitCode)
     }
+}
+
+/// The same, for async commands (serve).
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    var failure: (any Error)?
+    do { try await body() } catch { failure = error }
+    if let failure { try reportingErrors { throw failure } }
 }

@@ -13,8 +13,7 @@ enum Paths {
 
 func openRenderer(_ store: Store) throws -> MapRenderer {
     do { return try MapRenderer(source: store, stylesDirectory: Paths.styles) } catch let e as StyleError {
-        printError("error: \(e.description)")
-        throw ExitCode(1)
+        throw e
     }
 }
 
@@ -27,19 +26,18 @@ struct Render: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output PNG.") var out: String
     @OptionGroup var store: StoreOptions
 
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         guard let tile else {
-            printError("error: give --tile z/x/y")
-            throw ExitCode(1)
+            throw CLIError("give --tile z/x/y")
         }
         let t: TileID
         do { t = try TileID(parsing: tile) } catch {
-            printError("error: \(error.description)")
-            throw ExitCode(1)
+            throw CLIError("\(error.description)")
         }
         guard scale == 1 || scale == 2 else {
-            printError("error: --scale must be 1 or 2")
-            throw ExitCode(1)
+            throw CLIError("--scale must be 1 or 2")
         }
         let map = try openRenderer(try store.open())
         do {
@@ -47,8 +45,7 @@ struct Render: ParsableCommand {
             if let area {
                 let p = area.split(separator: "x").compactMap { Int($0) }
                 guard p.count == 2, p[0] > 0, p[1] > 0, p[0] * p[1] <= 256 else {
-                    printError("error: --area must be WxH tiles, at most 256 tiles")
-                    throw ExitCode(1)
+                    throw CLIError("--area must be WxH tiles, at most 256 tiles")
                 }
                 let vp = Viewport(zoom: t.z, originX: Double(t.x * 256), originY: Double(t.y * 256), width: Double(p[0] * 256), height: Double(p[1] * 256), scale: Double(scale))
                 bytes = try map.renderPNG(style: style, viewport: vp)
@@ -58,8 +55,7 @@ struct Render: ParsableCommand {
             try Data(bytes).write(to: URL(fileURLWithPath: out))
             print("wrote \(out) (\(bytes.count) bytes)")
         } catch let e as RenderError {
-            printError("error: \(e.description)")
-            throw ExitCode(1)
+            throw e
         }
     }
 }
@@ -85,22 +81,23 @@ struct Seed: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).") var threads = ProcessInfo.processInfo.activeProcessorCount
     @OptionGroup var store: StoreOptions
 
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         guard let zr = parseZooms(zooms) else {
-            printError("error: --zooms must be Z or Z1-Z2 within 0…\(TileID.maxZoom), got \"\(zooms)\"")
-            throw ExitCode(1)
+            throw CLIError("--zooms must be Z or Z1-Z2 within 0…\(TileID.maxZoom), got \"\(zooms)\"")
         }
-        guard scale == 1 || scale == 2 else { printError("error: --scale must be 1 or 2"); throw ExitCode(1) }
+        guard scale == 1 || scale == 2 else { throw CLIError("--scale must be 1 or 2") }
         let s = try store.open()
         let map = try openRenderer(s)
-        do { _ = try map.style(style) } catch { printError("error: \(error.description)"); throw ExitCode(1) }
+        do { _ = try map.style(style) } catch { throw CLIError("\(error.description)") }
         var box: BBox
         if let bbox {
-            guard let b = BBox.parse(bbox) else { printError("error: --bbox must be minLon,minLat,maxLon,maxLat inside the world"); throw ExitCode(1) }
+            guard let b = BBox.parse(bbox) else { throw CLIError("--bbox must be minLon,minLat,maxLon,maxLat inside the world") }
             box = b
         } else {
             box = try s.layerInfo().compactMap(\.extent).reduce(BBox.empty) { $0.union($1) }
-            guard !box.isEmpty else { printError("error: the store is empty; import data first"); throw ExitCode(1) }
+            guard !box.isEmpty else { throw CLIError("the store is empty; import data first") }
         }
         let cache = try TileCache(path: cachePath(for: store.db))
         try cache.sync(with: s)
@@ -123,7 +120,7 @@ struct Seed: ParsableCommand {
             }
         }
         bar.finish()
-        if let f = work.failure { printError("error: \(f)"); throw ExitCode(1) }
+        if let f = work.failure { throw CLIError("\(f)") }
         let dt = Date().timeIntervalSince(t0)
         print(String(format: "seeded %d tiles in %d metatiles in %.1f s (%.0f tiles/s, %d threads) into %@", work.tiles, metas.count, dt, Double(work.tiles) / dt, threads, cache.path))
     }
@@ -164,19 +161,20 @@ struct ExportMBTiles: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output .mbtiles file.") var out: String
     @OptionGroup var store: StoreOptions
 
-    func run() throws {
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
         let s = try store.open()
         let cache = try TileCache(path: cachePath(for: store.db))
         try cache.sync(with: s)
         var zr: ClosedRange<Int>?
-        if let zooms { guard let z = parseZooms(zooms) else { printError("error: bad --zooms"); throw ExitCode(1) }; zr = z }
+        if let zooms { guard let z = parseZooms(zooms) else { throw CLIError("bad --zooms") }; zr = z }
         var box: BBox?
-        if let bbox { guard let b = BBox.parse(bbox) else { printError("error: bad --bbox"); throw ExitCode(1) }; box = b }
+        if let bbox { guard let b = BBox.parse(bbox) else { throw CLIError("bad --bbox") }; box = b }
         let bounds = try s.layerInfo().compactMap(\.extent).reduce(BBox.empty) { $0.union($1) }
         let n = try cache.exportMBTiles(style: style, scale: scale, to: out, zooms: zr, bbox: box, name: "onemap \(style)", bounds: bounds)
         if n == 0 {
-            printError("error: no cached tiles of style \(style) @\(scale)x match; run `onemap seed --style \(style)` first")
-            throw ExitCode(1)
+            throw CLIError("no cached tiles of style \(style) @\(scale)x match; run `onemap seed --style \(style)` first")
         }
         print("wrote \(n) tiles to \(out)")
     }

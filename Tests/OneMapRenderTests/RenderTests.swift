@@ -132,6 +132,24 @@ typealias Pixels = PNGPixels
         (##"{"version":8,"layers":[{"id":"m","type":"line","source-layer":"roads","paint":{"line-width":["/",4]}}]}"##, "layer \"m\", key \"line-width\": \"/\" takes 2 arguments, got 1"),
         (##"{"version":8,"layers":[{"id":"n","type":"line","source-layer":"roads","paint":{"line-width":["step",["zoom"],1,10]}}]}"##, "layer \"n\", key \"line-width\": step must be"),
         (##"{"version":8,"layers":[{"id":"o","type":"circle","source-layer":"shelters","layout":{"circle-sort-key":["zoom",1]}}]}"##, "layer \"o\", key \"circle-sort-key\": \"zoom\" takes 0 arguments"),
+        // Values out of the range a layer type draws (a 1e308 line width once crashed the server).
+        (##"{"version":8,"layers":[{"id":"p","type":"line","source-layer":"roads","paint":{"line-width":1e308}}]}"##, "layer \"p\", key \"line-width\": must be in 0…200"),
+        (##"{"version":8,"layers":[{"id":"q","type":"symbol","source-layer":"shelters","layout":{"icon-size":1000000000}}]}"##, "layer \"q\", key \"icon-size\": must be in 0…8"),
+        (##"{"version":8,"layers":[{"id":"r","type":"line","source-layer":"roads","paint":{"line-opacity":2}}]}"##, "layer \"r\", key \"line-opacity\": must be in 0…1"),
+        (##"{"version":8,"layers":[{"id":"s","type":"line","source-layer":"roads","paint":{"line-dasharray":[0,0]}}]}"##, "layer \"s\", key \"line-dasharray\": needs a number above 0"),
+        (##"{"version":8,"layers":[{"id":"t","type":"symbol","source-layer":"shelters","layout":{"text-offset":[1]}}]}"##, "layer \"t\", key \"text-offset\": must have 2 numbers"),
+        (##"{"version":8,"layers":[{"id":"u","type":"line","source-layer":"roads","paint":{"line-color":"rgba(300,0,0,5)"}}]}"##, "layer \"u\", key \"line-color\": not a colour"),
+        (##"{"version":8,"layers":[{"id":"v","type":"line","source-layer":"roads","paint":{"line-width":{"stops":[]}}}]}"##, "layer \"v\", key \"line-width\": a zoom function needs at least one stop"),
+        (##"{"version":8,"layers":[{"id":"w","type":"line","source-layer":"roads","paint":{"line-width":["+","a","b"]}}]}"##, "layer \"w\", key \"line-width\": \"+\" takes numbers"),
+        // Structure: filters that are not tests, zoom ranges that never draw, unknown sources.
+        (##"{"version":8,"layers":[{"id":"x","type":"line","source-layer":"roads","filter":["get","name"]}]}"##, "layer \"x\", key \"filter\": a filter must be true or false"),
+        (##"{"version":8,"layers":[{"id":"y","type":"line","source-layer":"roads","filter":["all",5]}]}"##, "layer \"y\", key \"filter\""),
+        (##"{"version":8,"layers":[{"id":"z","type":"line","source-layer":"roads","minzoom":12,"maxzoom":5}]}"##, "layer \"z\", key \"maxzoom\""),
+        (##"{"version":8,"layers":[{"id":"aa","type":"line","source-layer":"lakes"}]}"##, "layer \"aa\", key \"source-layer\": \"lakes\" is not a store layer"),
+        (##"{"version":8,"sources":{"onemap":{}},"layers":[{"id":"ab","type":"line","source":"nosuch","source-layer":"roads"}]}"##, "layer \"ab\", key \"source\""),
+        (##"{"version":8,"layers":[{"id":"ac","type":"background","source-layer":"roads"}]}"##, "layer \"ac\", key \"source-layer\": a background layer draws no source"),
+        (##"{"version":8,"layers":[{"id":"ad","type":"line","source-layer":"roads","metadata":{"onemap:legend":5}}]}"##, "layer \"ad\", key \"metadata\""),
+        (##"{"version":8,"layers":[{"id":"ae","type":"line","source-layer":"roads","paint":{"line-width":["interpolate",["exponential",2],["zoom"],5,1,10,4]}}]}"##, "linearly only"),
     ])
     func malformedStylesNameTheLayerAndKey(json: String, expected: String) {
         do {
@@ -277,5 +295,22 @@ typealias Pixels = PNGPixels
                 #expect(p.data[y * 20 + x] == canvas.pixel(x: x, y: y), "pixel \(x),\(y)")
             }
         }
+    }
+}
+
+@Suite struct DataDrivenRangeTests {
+    /// A value read from a feature is held to the range its layer type declares, so data cannot
+    /// do what a style may not (a 1e308 line width once trapped the renderer).
+    @Test func hugeValuesFromDataAreHeldToTheDeclaredRange() throws {
+        let dir = TempDir("range")
+        let store = try Store(path: dir.file("s.sqlite"))
+        _ = try store.importGeoJSON(text: #"{"type":"Feature","id":"a","geometry":{"type":"Point","coordinates":[82.5,46.0]},"properties":{"name":"a","capacity":1,"w":1e308}}"#, layer: "shelters", actor: "test")
+        let style = try MapRenderer.parseStyle(try JSONParser.parse(##"{"version":8,"layers":[{"id":"c","type":"circle","source-layer":"shelters","paint":{"circle-radius":["get","w"],"circle-stroke-width":["get","w"],"circle-color":"#ff0000"}},{"id":"t","type":"symbol","source-layer":"shelters","layout":{"text-field":"x","text-size":["get","w"],"icon-image":"shelter","icon-size":["get","w"]}}]}"##), name: "t")
+        let map = MapRenderer(source: store, styles: [style])
+        var vp = Viewport(zoom: 12, originX: 0, originY: 0, width: 64, height: 64, scale: 1)
+        let c = vp.globalPixel(Coord(82.5, 46.0))
+        vp.originX = c.0 - 32; vp.originY = c.1 - 32
+        let p = PNGPixels(png: try map.renderPNG(style: "t", viewport: vp))
+        #expect(p.width == 64 && p.height == 64 && p.distinctColours > 1, "drew nothing")
     }
 }

@@ -26,11 +26,32 @@ import Testing
             (["render", "--style", "nope", "--tile", "1/0/0", "-o", dir.file("t.png")], "unknown style \"nope\""),
             (["user", "add", "x", "--role", "boss"], "--role must be viewer, editor or admin"),
             (["restore", dir.file("missing.sqlite")], "no such backup file"),
+            (["route", "--from", "82.98,46.2", "--to", "82.55,45.98", "--max-snap=-5"], "snapping limit must be more than 0"),
         ] {
             let r = try runProgramCapturing(onemapBinary, args + ["--db", db], cwd: repoRoot)
             #expect(r.status != 0, "\(args) exited 0")
             #expect(r.err.contains("error:") && r.err.contains(words), "\(args): \(r.err)")
+            #expect(r.err.split(separator: "\n").count == 1 || args[0] == "import", "\(args): more than one sentence: \(r.err)")
         }
+        // Exit codes follow the error's category (sysexits): 65 bad input, 66 not found.
+        for (args, code) in [
+            (["render", "--tile", "12/99999/1", "-o", dir.file("t.png")], Int32(65)),
+            (["render", "--style", "nope", "--tile", "1/0/0", "-o", dir.file("t.png")], 66),
+            (["print", "village", "新地北"], 66),
+            (["features", "lakes", "--bbox", "82,46,83,47"], 66),
+            (["nearest", "--at", "10,10"], 65),
+            (["import", dir.file("shelters.geojson")], 65),
+            (["import", dir.file("no-such-file.geojson")], 66),
+            (["render", "--tile", "12/2991/1455", "-o", "/no/such/folder/t.png"], 66),
+        ] {
+            let r = try runProgramCapturing(onemapBinary, args + ["--db", db], cwd: repoRoot)
+            #expect(r.status == code, "\(args): exit \(r.status), want \(code): \(r.err)")
+            #expect(!r.err.contains("NSCocoaErrorDomain") && !r.err.contains("Fatal error"), "\(args): \(r.err)")
+        }
+        // A --db in a folder that does not exist is refused, not created as an empty map.
+        let typo = try runProgramCapturing(onemapBinary, ["info", "--db", dir.file("no-such-folder/x.sqlite")], cwd: repoRoot)
+        #expect(typo.status == 66 && typo.err.contains("there is no folder"), "\(typo.err)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("no-such-folder")))
         #expect(try Store(path: db).contentDigest() == digest, "a refused command changed the store")
     }
 

@@ -76,6 +76,8 @@ let shelterAtSeat = #"{"type":"Feature","id":"sh-test","geometry":{"type":"Point
                 (.patch, "/api/features/shelters/sh-test", #"{"properties":{"village":"no-such-village"}}"#, "villages has no code"),
                 (.post, "/api/road_risks/rr-001/status", #"{"status":"shut"}"#, "open"),
                 (.post, "/api/warehouses/wh-001/stock", #"{"item":"帐篷","delta":-1000000}"#, "cannot take"),
+                (.post, "/api/warehouses/wh-001/stock", #"{"item":"帐篷","delta":1e300}"#, "\"delta\" must be at most"),
+                (.post, "/api/warehouses/wh-001/stock", #"{"item":"帐篷","set":-5}"#, "\"set\" must be a quantity"),
                 (.delete, "/api/features/villages/village-654225201001", "", "still referred to"),
                 (.post, "/api/features/lakes", "{}", "unknown layer"),
             ] {

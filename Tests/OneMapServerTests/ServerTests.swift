@@ -163,7 +163,7 @@ func errorMessage(_ b: ByteBuffer) -> String {
             for (uri, status, words) in [
                 ("/api/nearest?lon=200&lat=46", HTTPResponse.Status.badRequest, "outside the world"),
                 ("/api/nearest?lon=82.9", .badRequest, "missing query parameter \"lat\""),
-                ("/api/nearest?lon=82.9&lat=46.2&k=99", .badRequest, "\"k\" must be a whole number in 1…20"),
+                ("/api/nearest?lon=82.9&lat=46.2&k=99", .badRequest, "\"k\" must be a whole number in 1…50"),
                 ("/api/nearest?lon=82.9&lat=46.2&kind=tanks", .badRequest, "unknown kind"),
                 ("/api/nearest?lon=10&lat=10", .unprocessableContent, "no usable road"),
                 ("/api/features/lakes", .notFound, "unknown layer"),

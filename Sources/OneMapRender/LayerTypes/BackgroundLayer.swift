@@ -3,7 +3,7 @@ import OneMapStyle
 /// MapLibre `background`: paints the whole canvas.
 struct BackgroundLayer: StyleLayerSpec {
     let type = StyleLayerType.background
-    let paintKeys: [String: ValueKind] = ["background-color": .color, "background-opacity": .number]
+    let paintKeys: [String: ValueKind] = ["background-color": .color, "background-opacity": .opacity]
     let layoutKeys: [String: ValueKind] = [:]
 
     /// The colour the canvas is painted with at `zoom` (white when unset), opacity applied.

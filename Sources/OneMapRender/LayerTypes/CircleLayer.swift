@@ -5,9 +5,10 @@ import OneMapStyle
 struct CircleLayer: FeatureLayerType {
     let type = StyleLayerType.circle
     let paintKeys: [String: ValueKind] = [
-        "circle-color": .color, "circle-radius": .number, "circle-opacity": .number, "circle-stroke-color": .color, "circle-stroke-width": .number,
+        "circle-color": .color, "circle-radius": .number(0...200), "circle-opacity": .opacity, "circle-stroke-color": .color,
+        "circle-stroke-width": .number(0...50),
     ]
-    let layoutKeys: [String: ValueKind] = ["circle-sort-key": .number]
+    let layoutKeys: [String: ValueKind] = ["circle-sort-key": .anyNumber]
 
     struct Properties {
         var color: Color

@@ -4,8 +4,8 @@ import OneMapStyle
 /// MapLibre `fill`: polygons filled, optionally outlined.
 struct FillLayer: FeatureLayerType {
     let type = StyleLayerType.fill
-    let paintKeys: [String: ValueKind] = ["fill-color": .color, "fill-opacity": .number, "fill-outline-color": .color, "fill-antialias": .boolean]
-    let layoutKeys: [String: ValueKind] = ["fill-sort-key": .number]
+    let paintKeys: [String: ValueKind] = ["fill-color": .color, "fill-opacity": .opacity, "fill-outline-color": .color, "fill-antialias": .boolean]
+    let layoutKeys: [String: ValueKind] = ["fill-sort-key": .anyNumber]
 
     struct Properties {
         var color: Color

@@ -61,10 +61,21 @@ package enum LayerTypes {
     /// Every style layer type (the specs style loading checks keys against).
     package static let all: [any StyleLayerSpec] = [background, fill, line, circle, symbol]
 
-    /// Reads a style file, accepting exactly the keys these layer types draw.
-    package static func loadStyle(path: String) throws(StyleError) -> Style { try Style.load(path: path, types: all) }
-    /// Checks a style document, accepting exactly the keys these layer types draw.
-    package static func parseStyle(_ v: JSONValue, name: String) throws(StyleError) -> Style { try Style.parse(v, name: name, types: all) }
+    /// Reads a style file, accepting exactly the keys these layer types draw and source layers
+    /// the store has.
+    package static func loadStyle(path: String) throws(StyleError) -> Style { try checkSources(try Style.load(path: path, types: all)) }
+    /// Checks a style document, accepting exactly the keys these layer types draw and source
+    /// layers the store has.
+    package static func parseStyle(_ v: JSONValue, name: String) throws(StyleError) -> Style { try checkSources(try Style.parse(v, name: name, types: all)) }
+
+    /// Every `source-layer` must be a store layer: a typo is the style's error at load, not a
+    /// 404 on every tile.
+    static func checkSources(_ s: Style) throws(StyleError) -> Style {
+        for l in s.layers { if let src = l.sourceLayer, Layers.byName[src] == nil {
+            throw StyleError(style: s.name, layer: l.id, key: "source-layer", reason: "\"\(src)\" is not a store layer; the layers are: \(Layers.names.joined(separator: ", "))")
+        } }
+        return s
+    }
 
     /// Draws the legend swatch of any style layer.
     package static func drawSwatch(_ layer: StyleLayer, zoom: Double, on canvas: Canvas, x: Double, y: Double, w: Double, h: Double, k: Double) {
@@ -81,7 +92,23 @@ package enum LayerTypes {
 extension StyleLayer {
     /// The colour a property resolves to, if it is one.
     func color(_ key: String, _ c: EvaluationContext) -> Color? { value(key, c)?.stringValue.flatMap(Color.parse) }
-    func number(_ key: String, _ c: EvaluationContext) -> Double? { value(key, c)?.doubleValue }
+
+    /// The number a property resolves to, held to the range its layer type declares: literals
+    /// were checked at load, but a value read from a feature (`["get", …]`) may be anything.
+    func number(_ key: String, _ c: EvaluationContext) -> Double? {
+        guard let d = value(key, c)?.doubleValue, d.isFinite else { return nil }
+        if case .number(let r)? = kinds[key] { return min(max(d, r.lowerBound), r.upperBound) }
+        return d
+    }
+
+    /// The numbers an array property resolves to, each held to its declared range.
+    func numbers(_ key: String, _ c: EvaluationContext) -> [Double]? {
+        guard let a = value(key, c)?.arrayValue else { return nil }
+        let d = a.compactMap(\.doubleValue).filter(\.isFinite)
+        guard case .numbers(let count, let each)? = kinds[key] else { return d }
+        guard count.contains(d.count) else { return nil }
+        return d.map { min(max($0, each.lowerBound), each.upperBound) }
+    }
 }
 
 /// Grows a device box to include a point.

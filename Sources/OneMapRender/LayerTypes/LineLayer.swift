@@ -4,9 +4,11 @@ import OneMapStyle
 /// MapLibre `line`: stroked lines with width, dash, cap and join.
 struct LineLayer: FeatureLayerType {
     let type = StyleLayerType.line
-    let paintKeys: [String: ValueKind] = ["line-color": .color, "line-width": .number, "line-opacity": .number, "line-dasharray": .numbers]
+    let paintKeys: [String: ValueKind] = [
+        "line-color": .color, "line-width": .number(0...200), "line-opacity": .opacity, "line-dasharray": .numbers(count: 1...16, each: 0...100),
+    ]
     let layoutKeys: [String: ValueKind] = [
-        "line-cap": .enumeration(["butt", "round", "square"]), "line-join": .enumeration(["bevel", "round", "miter"]), "line-sort-key": .number,
+        "line-cap": .enumeration(["butt", "round", "square"]), "line-join": .enumeration(["bevel", "round", "miter"]), "line-sort-key": .anyNumber,
     ]
 
     struct Properties {
@@ -25,7 +27,7 @@ struct LineLayer: FeatureLayerType {
         let w = l.number("line-width", c) ?? 1
         guard w > 0 else { return nil }
         return Properties(color: color, width: w, opacity: l.number("line-opacity", c) ?? 1,
-                          dash: l.value("line-dasharray", c)?.arrayValue?.compactMap(\.doubleValue) ?? [],
+                          dash: l.numbers("line-dasharray", c).flatMap { d in d.contains { $0 > 0 } ? d : nil } ?? [],
                           cap: l.value("line-cap", c)?.stringValue.flatMap(LineCap.init) ?? .butt,
                           join: l.value("line-join", c)?.stringValue.flatMap(LineJoin.init) ?? .round)
     }

@@ -8,13 +8,15 @@ import OneMapStyle
 struct SymbolLayer: StyleLayerSpec {
     let type = StyleLayerType.symbol
     let paintKeys: [String: ValueKind] = [
-        "text-color": .color, "text-halo-color": .color, "text-halo-width": .number, "text-opacity": .number, "icon-color": .color, "icon-opacity": .number,
+        "text-color": .color, "text-halo-color": .color, "text-halo-width": .number(0...20), "text-opacity": .opacity, "icon-color": .color,
+        "icon-opacity": .opacity,
     ]
     let layoutKeys: [String: ValueKind] = [
-        "text-field": .text, "text-size": .number, "text-offset": .numbers, "text-anchor": .enumeration(["center", "left", "right", "top", "bottom"]),
-        "text-max-width": .number, "text-allow-overlap": .boolean, "text-padding": .number, "text-optional": .boolean,
-        "icon-image": .enumeration([""] + Icons.names), "icon-size": .number, "icon-allow-overlap": .boolean,
-        "symbol-placement": .enumeration(["point", "line"]), "symbol-sort-key": .number, "symbol-spacing": .number,
+        "text-field": .text, "text-size": .number(0...100), "text-offset": .numbers(count: 2...2, each: -20...20),
+        "text-anchor": .enumeration(["center", "left", "right", "top", "bottom"]), "text-max-width": .number(1...100), "text-allow-overlap": .boolean,
+        "text-padding": .number(0...100), "text-optional": .boolean, "icon-image": .enumeration([""] + Icons.names), "icon-size": .number(0...8),
+        "icon-allow-overlap": .boolean, "symbol-placement": .enumeration(["point", "line"]), "symbol-sort-key": .anyNumber,
+        "symbol-spacing": .number(1...10_000),
     ]
 
     /// A feature's symbol properties, sizes in @1x pixels.
@@ -54,7 +56,7 @@ struct SymbolLayer: StyleLayerSpec {
             iconColor: l.color("icon-color", c), iconOpacity: l.number("icon-opacity", c) ?? 1,
             textColor: l.color("text-color", c) ?? Color(0.1, 0.1, 0.1), textOpacity: l.number("text-opacity", c) ?? 1,
             halo: l.color("text-halo-color", c), haloWidth: l.number("text-halo-width", c) ?? 0,
-            textMaxWidth: l.number("text-max-width", c), textOffset: l.value("text-offset", c)?.arrayValue?.compactMap(\.doubleValue) ?? [0, 0],
+            textMaxWidth: l.number("text-max-width", c), textOffset: l.numbers("text-offset", c).flatMap { $0.count == 2 ? $0 : nil } ?? [0, 0],
             textAnchor: l.value("text-anchor", c)?.stringValue ?? "center", textPadding: l.number("text-padding", c) ?? 2,
             textOptional: l.value("text-optional", c) == .bool(true),
             allowOverlap: l.value("text-allow-overlap", c) == .bool(true) || l.value("icon-allow-overlap", c) == .bool(true),

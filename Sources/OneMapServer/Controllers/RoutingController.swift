@@ -15,7 +15,7 @@ struct RoutingController<Context: RequestContext> {
             for k in kinds where !RoadRouter.resourceKinds.contains(k) {
                 throw APIError(.badRequest, "unknown kind \"\(k)\"; use one of \(RoadRouter.resourceKinds.joined(separator: ", "))")
             }
-            let k = try request.integer("k", default: 3, range: 1...20)
+            let k = try request.integer("k", default: 3, range: 1...50)
             let options = try request.routeOptions()
             let a = try await blocking { try roads.nearest(to: at, kinds: kinds, k: k, options: options) }
             return jsonResponse([

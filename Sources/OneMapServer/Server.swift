@@ -122,7 +122,7 @@ public func buildApplication(services s: OneMapServices, logger log: Logger,
     AdminController(store: s.store, auth: auth).addRoutes(to: router)
     RoutingController(roads: s.router).addRoutes(to: router)
     PrintController(atlas: s.atlas).addRoutes(to: router)
-    HealthController(store: s.store, styleNames: s.map.styleNames, metrics: s.metrics, queue: s.tiles.queue).addRoutes(to: router)
+    HealthController(store: s.store, roadRouter: s.router, styleNames: s.map.styleNames, metrics: s.metrics, queue: s.tiles.queue).addRoutes(to: router)
     WebController(web: config.web, leaflet: config.leaflet).addRoutes(to: router)
     return Application(
         router: router,

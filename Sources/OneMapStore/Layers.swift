@@ -110,6 +110,9 @@ public enum Layers {
                 PropertySpec("name", .text),
                 PropertySpec("oneway", .boolean, "true: only in digitised direction"),
                 PropertySpec("maxspeed", .integer(min: 5, max: 130), "km/h; overrides the class speed"),
+                PropertySpec("bridge", .boolean, "on a bridge (crossings with roads below are not junctions)"),
+                PropertySpec("tunnel", .boolean, "in a tunnel"),
+                PropertySpec("layer", .integer(min: -5, max: 5), "vertical order where roads cross, as OpenStreetMap's layer; 0 when absent"),
                 PropertySpec("source", .text),
             ], unique: [], requireOneOf: [], searchable: false),
         LayerSpec(

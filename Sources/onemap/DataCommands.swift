@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OneMapCore
+import OneMapRouting
 import OneMapStore
 
 struct StoreOptions: ParsableArguments {
@@ -41,6 +42,10 @@ struct Import: ParsableCommand {
             bar.finish()
             print(table(["layer", "features"], r.counts.map { [$0.layer, String($0.features)] }))
             print(String(format: "imported %d features into %@ in %.2f s", r.total, store.db, Date().timeIntervalSince(t0)))
+            if r.counts.contains(where: { $0.layer == "roads" && $0.features > 0 }) {
+                let report = RoadTopology.check(RoadTopology.roads(try s.allFeatures(of: "roads")), profile: (try? loadProfile(nil)) ?? .emergency)
+                print(report.summary + (report.problems.isEmpty ? "" : " — `onemap check roads` lists them"))
+            }
         } catch let f as ImportFailure {
             bar.finish()
             for p in f.problems.prefix(maxErrors) { printError("error: \(p)") }
@@ -84,9 +89,12 @@ struct Info: ParsableCommand {
         let s = try store.open()
         let layers = try s.layerInfo()
         let version = try s.schemaVersionOnDisk()
+        let networks = try RoadTopology.check(RoadTopology.roads(s.allFeatures(of: "roads")), profile: (try? loadProfile(nil)) ?? .emergency).networks
         if json {
+            let networkJSON: [JSONValue] = networks.map { n -> JSONValue in ["segments": .number(Double(n.edges)), "metres": .number(n.metres.rounded())] }
             let o: JSONValue = [
                 "database": .string(store.db), "schema_version": .number(Double(version)),
+                "road_networks": .array(networkJSON),
                 "layers": .array(layers.map { l in
                     ["name": .string(l.name), "count": .number(Double(l.count)),
                      "extent": l.extent.map { .array([.number($0.minLon), .number($0.minLat), .number($0.maxLon), .number($0.maxLat)]) } ?? .null]
@@ -99,6 +107,7 @@ struct Info: ParsableCommand {
         print(table(["layer", "title", "features", "extent (lon/lat)"], layers.map { l in
             [l.name, l.title, String(l.count), l.extent.map { String(format: "%.4f,%.4f — %.4f,%.4f", $0.minLon, $0.minLat, $0.maxLon, $0.maxLat) } ?? "—"]
         }))
+        print("road networks: \(networks.count)" + (networks.isEmpty ? "" : " — " + networks.prefix(5).map { String(format: "%d segments / %.1f km", $0.edges, $0.metres / 1000) }.joined(separator: "; ") + (networks.count > 5 ? "; …" : "")))
     }
 }
 

@@ -22,15 +22,18 @@ struct RoutingOptionGroup: ParsableArguments {
 
 /// A router with the given profile, or the shipped Styles/routing-profile.json, or the defaults.
 func makeRouter(_ store: Store, profile: String? = nil) throws -> RoadRouter {
+    try RoadRouter(source: store, profile: try loadProfile(profile))
+}
+
+/// The routing profile at `path`, else the shipped one (Styles/routing-profile.json), else the defaults.
+func loadProfile(_ path: String?) throws -> RoutingProfile {
     let shipped = (Paths.styles as NSString).appendingPathComponent("routing-profile.json")
-    let path = profile ?? (FileManager.default.fileExists(atPath: shipped) ? shipped : nil)
-    let p: RoutingProfile
-    do { p = try path.map { try RoutingProfile.load(path: $0) } ?? .emergency } catch let e as RoutingError {
+    let path = path ?? (FileManager.default.fileExists(atPath: shipped) ? shipped : nil)
+    do { return try path.map { try RoutingProfile.load(path: $0) } ?? .emergency } catch let e as RoutingError {
         throw e
     } catch {
-        throw CLIError("cannot read the routing profile \(path ?? ""): \(error.localizedDescription)")
+        throw CLIError(.notFound, "cannot read the routing profile \(path ?? ""): \(error.localizedDescription)")
     }
-    return try RoadRouter(source: store, profile: p)
 }
 
 

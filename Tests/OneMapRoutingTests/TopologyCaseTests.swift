@@ -135,3 +135,54 @@ func villageDrive(_ m: Double) -> Double { m / (35 / 3.6) }
         #expect(abs((h.roadMetres ?? 0) - metres((82.525, 46.0), (82.55, 46.0))) < 0.5)
     }
 }
+
+/// `RoadTopology.check` on hand-made mistakes, each found once and named with its roads.
+@Suite struct RoadTopologyTests {
+    func check(_ roads: [RoadTopology.Road], tolerance: Double = 2) -> TopologyReport { RoadTopology.check(roads, gapTolerance: tolerance) }
+    func road(_ id: String, _ c: [(Double, Double)], oneway: Bool = false, bridge: Bool = false, layer: Int = 0) -> RoadTopology.Road {
+        RoadTopology.Road(id: id, parts: [c.map { Coord($0.0, $0.1) }], oneway: oneway, grade: bridge, layer: layer)
+    }
+
+    /// A road that stops 0.5 m short of another is a gap, reported with its width.
+    @Test func aHalfMetreGapIsNamed() {
+        let half = 0.5 / Geodesy.metresPerDegree(atLat: 46).lat  // 0.5 m in degrees of latitude
+        let r = check([road("main", [(82.90, 46.00), (82.92, 46.00)]), road("spur", [(82.91, 46.01), (82.91, 46.00 + half)])])
+        let gaps = r.problems.filter { $0.kind == .gap }
+        #expect(gaps.count == 1)
+        #expect(gaps.first?.roads == ["spur", "main"])
+        #expect(abs((gaps.first?.metres ?? 0) - 0.5) < 0.01)
+        #expect(gaps.first?.description.contains("0.50 m from road main") == true, "\(gaps.first?.description ?? "")")
+        #expect(r.networks.count == 2)
+        // Joined at a shared vertex, there is nothing to report.
+        let joined = check([road("main", [(82.90, 46.00), (82.91, 46.00), (82.92, 46.00)]), road("spur", [(82.91, 46.01), (82.91, 46.00)])])
+        #expect(joined.problems.isEmpty && joined.networks.count == 1)
+    }
+
+    /// Crossing without a shared vertex is reported, unless one road is a bridge or on another layer.
+    @Test func crossingsWithoutAJunction() {
+        let ew = road("ew", [(82.90, 46.00), (82.92, 46.00)]), ns = road("ns", [(82.91, 45.99), (82.91, 46.01)])
+        let r = check([ew, ns])
+        #expect(r.count(.crossing) == 1)
+        #expect(r.problems.first { $0.kind == .crossing }.map { abs($0.at.lon - 82.91) < 1e-9 && abs($0.at.lat - 46.0) < 1e-9 } == true)
+        var bridge = ns; bridge.grade = true
+        #expect(check([ew, bridge]).count(.crossing) == 0)
+        var above = ns; above.layer = 1
+        #expect(check([ew, above]).count(.crossing) == 0)
+    }
+
+    @Test func duplicatesZeroLengthOneWaysAndFragments() {
+        var roads = (0..<12).map { i in road("m\(i)", [(82.90 + Double(i) * 0.01, 46.00), (82.91 + Double(i) * 0.01, 46.00)]) }
+        roads.append(road("copy", [(82.91, 46.00), (82.90, 46.00)]))  // m0 reversed
+        roads.append(road("dot", [(82.95, 46.05), (82.95, 46.05)]))
+        roads.append(road("deadend", [(82.93, 46.00), (82.93, 46.02)], oneway: true))  // leads to a dead end
+        roads.append(road("noentry", [(82.97, 45.98), (82.97, 46.00)], oneway: true))  // starts where nothing arrives
+        roads.append(road("stray", [(83.20, 46.20), (83.21, 46.20)]))
+        let r = check(roads)
+        #expect(r.problems.filter { $0.kind == .duplicate }.map(\.roads) == [["m0", "copy"]])
+        #expect(r.problems.filter { $0.kind == .zeroLength }.map(\.roads) == [["dot"]])
+        #expect(r.problems.filter { $0.kind == .onewayDeadEnd }.map(\.roads) == [["deadend"]])
+        #expect(r.problems.filter { $0.kind == .onewayNoEntry }.map(\.roads) == [["noentry"]])
+        #expect(r.problems.filter { $0.kind == .fragment }.map(\.roads) == [["stray"]])
+        #expect(r.networks.map(\.edges) == [15, 1], "12 main, copy, deadend, noentry; stray")
+    }
+}

@@ -70,4 +70,27 @@ import Testing
         #expect(try runProgramCapturing(onemapBinary, ["backup", "-o", dir.file("b.sqlite"), "--db", db], cwd: repoRoot).status == 0)
         #expect(try Store(path: dir.file("b.sqlite")).contentDigest() == Store(path: db).contentDigest())
     }
+
+    /// `onemap check roads` names a 0.5 m gap in a county file, as text, JSON and a map, and
+    /// `import` says that there are problems.
+    @Test func checkRoadsNamesAHalfMetreGap() throws {
+        let dir = TempDir("cli")
+        let db = dir.file("c.sqlite")
+        let half = 0.5 / 111_200.0
+        try """
+            {"type":"FeatureCollection","features":[
+            {"type":"Feature","id":"main","geometry":{"type":"LineString","coordinates":[[82.90,46.00],[82.92,46.00]]},"properties":{"class":"county"}},
+            {"type":"Feature","id":"spur","geometry":{"type":"LineString","coordinates":[[82.91,46.01],[82.91,\(46.0 + half)]]},"properties":{"class":"village"}}]}
+            """.write(toFile: dir.file("roads.geojson"), atomically: true, encoding: .utf8)
+        let imported = try runProgramCapturing(onemapBinary, ["import", dir.file("roads.geojson"), "--db", db], cwd: repoRoot)
+        #expect(imported.status == 0 && imported.out.contains("1 dangling_end_near_road"), "\(imported.out)")
+        let text = try runProgramCapturing(onemapBinary, ["check", "roads", "--db", db, "--png", dir.file("p.png")], cwd: repoRoot)
+        #expect(text.status == 0)
+        #expect(text.out.contains("road spur ends 0.50 m from road main"), "\(text.out)")
+        #expect(PNGPixels(file: dir.file("p.png")).width == 1400)
+        let json = try JSONParser.parse(try runProgramCapturing(onemapBinary, ["check", "roads", "--json", "--db", db], cwd: repoRoot).out)
+        let gap = json["problems"]?.arrayValue?.first { $0["kind"] == "dangling_end_near_road" }
+        #expect(gap?["roads"] == ["spur", "main"] && gap?["metres"]?.doubleValue == 0.5)
+        #expect(json["networks"]?.arrayValue?.count == 2)
+    }
 }

@@ -95,7 +95,9 @@ func schemaDump(_ path: String) throws -> [String] {
         #expect(village["center"]?.arrayValue?.count == 2)
         #expect(try store.stock(of: "wh-001").count >= 6)
 
-        let officer = try #require(try store.authenticate(token: "om_cfca960c8e_83f3cb3b39aa89490459302101570f0c82e7aa6807bf7b88d835cf0edd4195ef"))
+        let manifest = try JSONParser.parse(try String(contentsOfFile: fixtures + "/manifest.json", encoding: .utf8))
+        let token = try #require(manifest[file]?["token"]?.stringValue, "\(file) has no token in manifest.json")
+        let officer = try #require(try store.authenticate(token: token))
         #expect(officer.name == "duty-officer" && officer.role == .editor)
         let audit = try store.audit(limit: 100)
         #expect(audit.count == 15)

@@ -2,11 +2,13 @@ import Foundation
 import Hummingbird
 import NIOCore
 import OneMapCore
+import OneMapRouting
 import OneMapStore
 
 /// Liveness, readiness and Prometheus metrics: what an operator's monitor asks.
 struct HealthController<Context: RequestContext> {
     let store: any FeatureSource
+    let roadRouter: RoadRouter
     let styleNames: [String]
     let metrics: ServerMetrics
     let queue: RenderQueue
@@ -15,9 +17,12 @@ struct HealthController<Context: RequestContext> {
         router.get("/healthz") { _, _ in jsonResponse(["status": "ok"]) }
         router.get("/readyz") { _, _ -> Response in
             let layers = try await blocking { try store.layerInfo() }
+            let networks = try await blocking { try roadRouter.snapshot().graph.components }
             let roads = layers.first { $0.name == "roads" }?.count ?? 0
             let ready = roads > 0 && !styleNames.isEmpty
-            return jsonResponse(["status": ready ? "ready" : "not ready", "roads": .number(Double(roads)), "styles": .array(styleNames.map { .string($0) })],
+            let networkJSON: [JSONValue] = networks.map { n -> JSONValue in ["segments": .number(Double(n.edges)), "metres": .number(n.metres.rounded())] }
+            return jsonResponse(["status": ready ? "ready" : "not ready", "roads": .number(Double(roads)), "road_networks": .array(networkJSON),
+                                 "styles": .array(styleNames.map { .string($0) })],
                                 status: ready ? .ok : .serviceUnavailable)
         }
         router.get("/metrics") { _, _ -> Response in

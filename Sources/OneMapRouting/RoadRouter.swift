@@ -203,7 +203,7 @@ public final class RoadRouter: Sendable {
         let r = search(s, target: target, places: [origin], kindOf: [0], kinds: 1, k: 1, avoid: avoid)
         let secs = r.best[0].isFinite ? r.best[0] : nil
         let path = r.path(0, s)
-        let from = r.used(0) ?? origin[0], to = r.arrival(0).map { target[$0] } ?? target[0]
+        let from = r.used(0) ?? origin[0], to = r.arrival(0, s).map { target[$0] } ?? target[0]
         return RouteAnswer(from: a, to: b, reachable: secs != nil, seconds: secs, metres: secs == nil ? nil : path.metres, route: path.coords,
                            snapMetres: (from.distance, to.distance))
     }
@@ -219,6 +219,9 @@ public final class RoadRouter: Sendable {
         /// Per place on a single-edge route: the target candidate it arrives at.
         var sameEdgeTarget: [Int32]
         var state: SearchState
+        /// For each seed node of the reverse search: which target candidate (label >> 1) and which
+        /// end of its edge (label & 1: 0 its start, driving forward to it; 1 its end, backward).
+        let seedLabel: [Int32: Int32]
         let target: [Snap]
         let avoid: Avoidance
         let places: [[Snap]]
@@ -227,10 +230,10 @@ public final class RoadRouter: Sendable {
         func used(_ i: Int) -> Snap? { best[i].isFinite && viaCandidate[i] >= 0 ? places[i][Int(viaCandidate[i])] : nil }
 
         /// The target candidate place i's best route arrives at.
-        func arrival(_ i: Int) -> Int? {
+        func arrival(_ i: Int, _ s: RoutingSnapshot) -> Int? {
             guard best[i].isFinite else { return nil }
             if via[i] == -1 { return Int(sameEdgeTarget[i]) }
-            return Int(state.label[Int(via[i])] >> 1)
+            return Int(seedLabel[s.seed(from: via[i], state: state)] ?? 0) >> 1
         }
 
         /// The route of place i to the target and its length in metres (built only for the
@@ -245,7 +248,7 @@ public final class RoadRouter: Sendable {
             }
             let exit = viaDirection[i] == 0 ? g.edgeLength[e] : 0
             var p = g.slice(edge: e, from: fs.offset, to: exit)
-            let rest = s.pathToTarget(from: via[i], state: state, targets: target)
+            let rest = s.pathToTarget(from: via[i], state: state, targets: target, seedLabel: seedLabel)
             s.append(&p, rest.coords)
             return (p, abs(exit - fs.offset) + rest.metres)
         }
@@ -314,18 +317,18 @@ public final class RoadRouter: Sendable {
             }
             return allDone
         }
-        // The reverse Dijkstra, written out here so the per-node work needs no closure. A node's
-        // label says which target candidate (label >> 1) and which end of its edge (label & 1:
-        // 0 its start, driving forward to it; 1 its end, driving backward) its route arrives by.
-        var st = SearchState(dist: [Double](repeating: .infinity, count: n), pred: [Int32](repeating: -1, count: n),
-                             label: [Int32](repeating: -1, count: n))
+        // The reverse Dijkstra, written out here so the per-node work needs no closure. Which
+        // target candidate a route arrives by is kept per seed, not per node: a path's end seed
+        // is found by following `pred` when the path is drawn.
+        var st = SearchState(dist: [Double](repeating: .infinity, count: n), pred: [Int32](repeating: -1, count: n), label: [])
         var heap = MinHeap(capacity: n)
+        var seedLabel: [Int32: Int32] = [:]
         for (ti, t) in target.enumerated() {
             let te = Int(t.edge), tl = g.edgeLength[te], tq = tl > 0 ? t.offset / tl : 0
             for (node, c, end) in [(g.edgeFrom[te], tq * s.cost(Int32(2 * te), avoid), Int32(0)), (g.edgeTo[te], (1 - tq) * s.cost(Int32(2 * te + 1), avoid), Int32(1))]
             where c.isFinite && c < st.dist[Int(node)] {
                 st.dist[Int(node)] = c
-                st.label[Int(node)] = Int32(ti) << 1 | end
+                seedLabel[node] = Int32(ti) << 1 | end
                 heap.push(c, node)
             }
         }
@@ -338,7 +341,6 @@ public final class RoadRouter: Sendable {
         g.edgeTo.withUnsafeBufferPointer { to in
         st.dist.withUnsafeMutableBufferPointer { dist in
         st.pred.withUnsafeMutableBufferPointer { pred in
-        st.label.withUnsafeMutableBufferPointer { label in
             while !stoppedEarly && !heap.isEmpty {
                 let (d, u) = heap.pop()
                 if d > dist[Int(u)] { continue }
@@ -365,19 +367,18 @@ public final class RoadRouter: Sendable {
                     if nd < dist[Int(v)] {
                         dist[Int(v)] = nd
                         pred[Int(v)] = a
-                        label[Int(v)] = label[Int(u)]
                         heap.push(nd, v)
                     }
                 }
             }
-        }}}}}}}}
+        }}}}}}}
         // An exhausted search leaves every candidate final; an early stop only the settled ones,
         // which are then the k best of each kind.
         if !stoppedEarly { _ = settle(upTo: .infinity) }
         for i in places.indices where !done[i] { best[i] = .infinity }
         need.removeAll()
         return SearchResult(best: best, via: via, viaCandidate: viaCandidate, viaDirection: viaDirection, sameEdgeTarget: sameEdgeTarget,
-                            state: st, target: target, avoid: avoid, places: places)
+                            state: st, seedLabel: seedLabel, target: target, avoid: avoid, places: places)
     }
 
     func hit(_ s: RoutingSnapshot, _ f: Facility, _ used: Snap?, _ incident: Coord, _ secs: Double?, _ found: (coords: [Coord], metres: Double)) -> ResourceHit {

@@ -150,9 +150,19 @@ extension RoutingSnapshot {
         return c * abs(b - a) / len
     }
 
+    /// The seed a reverse search's path from `node` ends at (following `pred`).
+    func seed(from node: Int32, state st: SearchState) -> Int32 {
+        var u = node, guardCount = 0
+        while st.pred[Int(u)] >= 0 && guardCount <= graph.nodeCount {
+            u = graph.head(st.pred[Int(u)])
+            guardCount += 1
+        }
+        return u
+    }
+
     /// The path's coordinates from node `start` following `pred` of a reverse search to its seed,
     /// then along the seed's target edge to the target candidate its label names.
-    func pathToTarget(from start: Int32, state st: SearchState, targets: [Snap]) -> (coords: [Coord], metres: Double) {
+    func pathToTarget(from start: Int32, state st: SearchState, targets: [Snap], seedLabel: [Int32: Int32]) -> (coords: [Coord], metres: Double) {
         var out: [Coord] = []
         var metres = 0.0
         var u = start
@@ -167,8 +177,8 @@ extension RoutingSnapshot {
             guardCount += 1
         }
         // u is a seed: the start of the target's edge (drive forward to it) or its end (backward).
-        let label = st.label[Int(u)]
-        let target = targets[Int(max(0, label) >> 1)]
+        let label = seedLabel[u] ?? 0
+        let target = targets[Int(label >> 1)]
         let e = Int(target.edge)
         let len = graph.edgeLength[e]
         if label & 1 == 0 {

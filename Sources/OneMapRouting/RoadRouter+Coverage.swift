@@ -34,10 +34,22 @@ extension RoadRouter {
                 }
             }
             let reachable = best.isFinite
+            // The village's worst road point: of the junctions and road ends inside its boundary,
+            // the one reached last (unreachable ones count as never reached).
+            var farthest: (Coord, Double)?
+            let box = v.geometry.bbox
+            if !v.geometry.polygons.isEmpty {
+                for (i, c) in g.nodes.enumerated() where box.contains(c) && v.geometry.polygons.contains(where: { Planar.polygonContains($0, c) }) {
+                    if st.dist[i] > (farthest?.1 ?? -1) { farthest = (c, st.dist[i]) }
+                }
+            }
+            let worst = max(best, farthest?.1 ?? best)
             return CoverageRow(villageID: v.id, village: v["name"]?.stringValue ?? v.id, township: townships[v["township"]?.stringValue ?? ""] ?? "",
                                point: p, bestStation: reachable && station >= 0 ? facilities[Int(station)].name : nil,
                                driveSeconds: reachable ? best : nil, responseSeconds: reachable ? best + turnout : nil,
-                               meetsStandard: reachable && best + turnout <= standardSeconds)
+                               meetsStandard: reachable && best + turnout <= standardSeconds,
+                               farthestPoint: farthest?.0, farthestResponseSeconds: farthest.flatMap { $0.1.isFinite ? $0.1 + turnout : nil },
+                               meetsStandardEverywhere: worst.isFinite && worst + turnout <= standardSeconds)
         }
     }
 

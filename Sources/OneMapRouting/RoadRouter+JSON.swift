@@ -27,6 +27,9 @@ extension CoverageRow {
             p["best"] = r.bestStation.map { .string($0) } ?? .null
             p["response_seconds"] = r.responseSeconds.map { .number(($0 * 10).rounded() / 10) } ?? .null
             p["drive_seconds"] = r.driveSeconds.map { .number(($0 * 10).rounded() / 10) } ?? .null
+            p["farthest_response_seconds"] = r.farthestResponseSeconds.map { .number(($0 * 10).rounded() / 10) } ?? .null
+            p["farthest_point"] = r.farthestPoint.map { [.number($0.lon), .number($0.lat)] } ?? .null
+            p["meets_standard_everywhere"] = .bool(r.meetsStandardEverywhere)
             return Feature(id: r.villageID, geometry: .point(r.point), properties: p)
         }, extra: [("kind", .string(kind)), ("standard_seconds", .number(standardSeconds)),
                    ("villages_meeting_standard", .number(Double(ok))), ("villages", .number(Double(rows.count)))])

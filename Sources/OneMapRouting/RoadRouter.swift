@@ -52,6 +52,13 @@ public struct CoverageRow: Sendable {
     public var driveSeconds: Double?
     public var responseSeconds: Double?
     public var meetsStandard: Bool
+    /// The village's road point (a junction or road end inside its boundary) that help reaches
+    /// last, and the response time there (turnout included); nil when no road lies inside.
+    public var farthestPoint: Coord?
+    public var farthestResponseSeconds: Double?
+    /// Whether every road point of the village is within the standard (the centre alone when no
+    /// road lies inside).
+    public var meetsStandardEverywhere: Bool
 }
 
 /// Options a request may add.

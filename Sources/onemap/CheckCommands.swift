@@ -51,13 +51,3 @@ struct CheckRoads: ParsableCommand {
     }
 }
 
-extension TopologyReport {
-    /// One paragraph: networks and problem counts by kind.
-    var summary: String {
-        let nets = networks.prefix(5).map { String(format: "%d segments / %.1f km", $0.edges, $0.metres / 1000) }.joined(separator: "; ")
-        var s = "roads: \(roads); networks: \(networks.count) (\(nets)\(networks.count > 5 ? "; …" : ""))"
-        let counts = TopologyProblem.Kind.allCases.compactMap { k in count(k) > 0 ? "\(count(k)) \(k.rawValue)" : nil }
-        s += counts.isEmpty ? "; no topology problems found" : "; problems: " + counts.joined(separator: ", ")
-        return s
-    }
-}

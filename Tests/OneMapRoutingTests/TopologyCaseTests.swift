@@ -186,3 +186,25 @@ func villageDrive(_ m: Double) -> Double { m / (35 / 3.6) }
         #expect(r.networks.map(\.edges) == [15, 1], "12 main, copy, deadend, noentry; stray")
     }
 }
+
+/// Coverage judged at the village's worst road point, not only at its centre vertex.
+@Suite struct CoverageToTheVillageTests {
+    @Test func farthestRoadPointOfTheVillageIsReported() throws {
+        let dir = TempDir()
+        var n = Net()
+        n.roads = [("main", [(82.90, 46.00), (82.92, 46.00)], "village", false), ("spur", [(82.92, 46.00), (82.92, 46.01)], "village", false)]
+        n.facilities = [("fire_stations", "fs", (82.90, 46.00))]
+        let s = try n.write(to: dir)
+        _ = try s.importGeoJSON(text: #"{"type":"Feature","id":"t","geometry":{"type":"Polygon","coordinates":[[[82.80,45.90],[83.0,45.90],[83.0,46.1],[82.80,46.1],[82.80,45.90]]]},"properties":{"code":"t1","name":"乡","kind":"township","seat":[82.9,46.0]}}"#, layer: "townships", actor: "test")
+        _ = try s.importGeoJSON(text: #"{"type":"Feature","id":"v","geometry":{"type":"Polygon","coordinates":[[[82.915,45.995],[82.925,45.995],[82.925,46.015],[82.915,46.015],[82.915,45.995]]]},"properties":{"code":"v1","name":"村","township":"t1","center":[82.92,46.00]}}"#, layer: "villages", actor: "test")
+        let r = try RoadRouter(source: s)
+        let centre = metres((82.90, 46.00), (82.92, 46.00)), farthest = centre + metres((82.92, 46.00), (82.92, 46.01))
+        // A standard between the two: met at the centre, not at the end of the spur.
+        let standard = 60 + villageDrive((centre + farthest) / 2)
+        let row = try #require(try r.coverage(standardSeconds: standard).first)
+        #expect(abs((row.responseSeconds ?? 0) - (60 + villageDrive(centre))) < 0.1)
+        #expect(abs((row.farthestResponseSeconds ?? 0) - (60 + villageDrive(farthest))) < 0.1)
+        #expect(row.farthestPoint == Coord(82.92, 46.01))
+        #expect(row.meetsStandard && !row.meetsStandardEverywhere)
+    }
+}

@@ -91,6 +91,46 @@ struct ReferenceRouter {
         return out
     }
 
+    /// Metres of road reachable from `a` within `limit` seconds: per edge, the union of the
+    /// stretches reached from its ends and from the point's own candidates on it.
+    func reachableMetres(from a: Coord, within limit: Double) -> Double? {
+        let from = join(a)
+        guard !from.isEmpty else { return nil }
+        // Node times: Dijkstra from a virtual source joined to the candidates' edge ends.
+        var d = [Double](repeating: .infinity, count: nodes.count)
+        var frontier: [(Double, Int)] = []
+        for j in from {
+            let e = edges[j.edge], q = e.length > 0 ? j.offset / e.length : 0
+            frontier.append(((1 - q) * e.seconds, e.to))
+            if !e.oneway { frontier.append((q * e.seconds, e.from)) }
+        }
+        var arcs = [[(Int, Double)]](repeating: [], count: nodes.count)
+        for e in edges { arcs[e.from].append((e.to, e.seconds)); if !e.oneway { arcs[e.to].append((e.from, e.seconds)) } }
+        while let (du, u) = frontier.min(by: { $0.0 < $1.0 }) {
+            frontier.removeAll { $0.0 == du && $0.1 == u }
+            guard du < d[u] else { continue }
+            d[u] = du
+            for (v, c) in arcs[u] where du + c < d[v] { frontier.append((du + c, v)) }
+        }
+        var total = 0.0
+        for (k, e) in edges.enumerated() where e.length > 0 {
+            var spans: [(Double, Double)] = []
+            let perMetre = e.seconds / e.length
+            if d[e.from] <= limit { spans.append((0, min(e.length, (limit - d[e.from]) / perMetre))) }
+            if !e.oneway, d[e.to] <= limit { spans.append((max(0, e.length - (limit - d[e.to]) / perMetre), e.length)) }
+            for j in from where j.edge == k {
+                spans.append((j.offset, min(e.length, j.offset + limit / perMetre)))
+                if !e.oneway { spans.append((max(0, j.offset - limit / perMetre), j.offset)) }
+            }
+            spans.sort { $0.0 < $1.0 }
+            var end = -Double.infinity
+            for (lo, hi) in spans {
+                if lo > end { if hi - lo > 0.5 { total += hi - lo }; end = hi } else if hi > end { total += hi - end; end = hi }
+            }
+        }
+        return total
+    }
+
     /// Seconds from a to b by road (∞ when no road connects them; nil when a point is > 2 km
     /// from every road), and the node distances from a (for isochrones).
     func route(_ a: Coord, _ b: Coord) -> Double? {
@@ -221,6 +261,13 @@ struct ReferenceRouter {
                 #expect(abs(secs - want) <= 1e-6 * max(1, want) + 1e-9, "seed \(seed) \(a) → \(b): \(secs) s, reference \(want) s")
                 #expect(abs(Geodesy.length(got.route) - (got.metres ?? 0)) <= 0.01 * max(10, got.metres ?? 0), "seed \(seed): the line is not the reported metres")
             }
+        }
+        for _ in 0..<4 {  // isochrones: the metres of road reached in a random time
+            let at = anyPoint()
+            let limit = 30 + rng.unit() * 300
+            guard let want = ref.reachableMetres(from: Coord(at.0, at.1), within: limit) else { continue }
+            let got = try router.isochrone(from: Coord(at.0, at.1), seconds: limit).map(Geodesy.length).reduce(0, +)
+            #expect(abs(got - want) <= 0.02 * want + 5, "seed \(seed) isochrone \(at) \(limit) s: \(got) m, reference \(want) m")
         }
         for _ in 0..<10 {
             let at = anyPoint()

@@ -94,7 +94,8 @@ public enum RoutingError: OneMapError, Equatable {
     public var category: ErrorCategory {
         switch self {
         case .tooFarFromRoad: .unprocessable
-        case .noRoads, .invalidProfile: .internal
+        case .noRoads: .unprocessable
+        case .invalidProfile: .internal
         case .unknownKind, .invalidRequest: .badInput
         }
     }

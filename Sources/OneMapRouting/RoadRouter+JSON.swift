@@ -12,6 +12,7 @@ extension ResourceHit {
         o["road_metres"] = roadMetres.map { .number($0.rounded()) } ?? .null
         o["straight_metres"] = .number(straightMetres.rounded())
         o["snap_metres"] = snapMetres.map { .number($0.rounded()) } ?? .null
+        o["incident_snap_metres"] = incidentSnapMetres.map { .number($0.rounded()) } ?? .null
         if let note { o["note"] = .string(note) }
         o["route"] = reachable ? GeoJSON.json(.lineString(route)) : .null
         return .object(o)

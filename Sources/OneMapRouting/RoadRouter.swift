@@ -17,6 +17,10 @@ public struct ResourceHit: Sendable {
     public var roadMetres: Double?
     public var straightMetres: Double
     public var snapMetres: Double?
+    /// Metres from the incident to where this route leaves the road network: more than the
+    /// answer's nearest snap when the incident is by a fragment and the route starts on the
+    /// larger network nearby.
+    public var incidentSnapMetres: Double?
     /// From the resource to the incident.
     public var route: [Coord]
     /// Why it is unreachable, when it is.
@@ -40,6 +44,8 @@ public struct RouteAnswer: Sendable {
     public var metres: Double?
     public var route: [Coord]
     public var snapMetres: (from: Double, to: Double)
+    /// Why there is no route, when there is none.
+    public var note: String?
 }
 
 /// A village's fire cover.
@@ -179,7 +185,11 @@ public final class RoadRouter: Sendable {
             let base = ranges[q].lowerBound
             let mine = Array(facilities.indices)
             let reached = mine.filter { r.best[base + $0].isFinite }.sorted { (r.best[base + $0], facilities[$0].id) < (r.best[base + $1], facilities[$1].id) }
-            for i in reached.prefix(k) { hits.append(hit(s, facilities[i], r.used(base + i), incident, r.best[base + i], r.path(base + i, s))) }
+            for i in reached.prefix(k) {
+                var h = hit(s, facilities[i], r.used(base + i), incident, r.best[base + i], r.path(base + i, s))
+                h.incidentSnapMetres = r.arrival(base + i, s).map { target[$0].distance }
+                hits.append(h)
+            }
             if reached.count < k {
                 // Flag the nearest unreachable ones (by straight line) so a dispatcher sees why.
                 let lost = mine.filter { !r.best[base + $0].isFinite }.sorted { Geodesy.distance(facilities[$0].point, incident) < Geodesy.distance(facilities[$1].point, incident) }
@@ -197,7 +207,10 @@ public final class RoadRouter: Sendable {
                 }
             }
         }
-        let near = target[0]
+        // The snap the answer reports is where the first reachable resource's route meets the
+        // incident: by a fragment, that can be the larger network farther off.
+        var near = target[0]
+        if let first = hits.first(where: \.reachable), let m = first.incidentSnapMetres, let t = target.first(where: { $0.distance == m }) { near = t }
         return NearestAnswer(incident: incident, snappedTo: near.point, snapMetres: near.distance, hits: hits)
     }
 
@@ -211,8 +224,14 @@ public final class RoadRouter: Sendable {
         let secs = r.best[0].isFinite ? r.best[0] : nil
         let path = r.path(0, s)
         let from = r.used(0) ?? origin[0], to = r.arrival(0, s).map { target[$0] } ?? target[0]
+        var note: String?
+        if secs == nil {
+            let a = Set(origin.map { s.graph.component(ofEdge: $0.edge) }), b = Set(target.map { s.graph.component(ofEdge: $0.edge) })
+            note = a.isDisjoint(with: b) ? "the two points are on road networks that do not connect"
+                : "no road leads from the origin to the destination (one-way roads, closed roads or avoided zones)"
+        }
         return RouteAnswer(from: a, to: b, reachable: secs != nil, seconds: secs, metres: secs == nil ? nil : path.metres, route: path.coords,
-                           snapMetres: (from.distance, to.distance))
+                           snapMetres: (from.distance, to.distance), note: note)
     }
 
     struct SearchResult {

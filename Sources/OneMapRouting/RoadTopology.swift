@@ -65,6 +65,12 @@ public enum RoadTopology {
         }
     }
 
+    /// The road networks (connected components): segments and metres each, largest first —
+    /// without the checks (cheap enough for `onemap info`).
+    public static func networks(_ roads: [Road], profile: RoutingProfile = .emergency) -> [(edges: Int, metres: Double)] {
+        RoadGraph(roads: roads.map { RoadGraph.Road(id: $0.id, parts: $0.parts, roadClass: "village", oneway: $0.oneway, maxspeed: nil) }, profile: profile).components
+    }
+
     /// Every problem, in a stable order (kind, then place). `gapTolerance` in metres.
     public static func check(_ roads: [Road], profile: RoutingProfile = .emergency, gapTolerance: Double = 2) -> TopologyReport {
         let g = RoadGraph(roads: roads.map { RoadGraph.Road(id: $0.id, parts: $0.parts, roadClass: "village", oneway: $0.oneway, maxspeed: nil) }, profile: profile)
@@ -171,7 +177,7 @@ public enum RoadTopology {
                 let ids = roadsOf[Int32(c)]!.sorted()
                 let at = g.nodes[Int(g.edgeFrom[firstEdge[Int32(c)]!])]
                 problems.append(TopologyProblem(kind: .fragment, at: at, roads: ids,
-                                                description: String(format: "%d road%@ (%.0f m) at %@ join no other road: %@", ids.count, ids.count == 1 ? "" : "s", size.metres, fmt(at), ids.prefix(5).joined(separator: ", "))))
+                                                description: String(format: "%d road%@ (%.0f m) at %@ join%@ no other road: %@", ids.count, ids.count == 1 ? "" : "s", size.metres, fmt(at), ids.count == 1 ? "s" : "", ids.prefix(5).joined(separator: ", "))))
             }
         }
         let order = Dictionary(uniqueKeysWithValues: TopologyProblem.Kind.allCases.enumerated().map { ($1, $0) })
@@ -211,7 +217,8 @@ extension TopologyReport {
 extension TopologyReport {
     /// One paragraph: networks and problem counts by kind.
     public var summary: String {
-        let nets = networks.prefix(5).map { String(format: "%d segments / %.1f km", $0.edges, $0.metres / 1000) }.joined(separator: "; ")
+        if roads == 0 { return "no roads to check: import a roads layer first" }
+        let nets = networks.prefix(5).map { String(format: "%d segment%@ / %.1f km", $0.edges, $0.edges == 1 ? "" : "s", $0.metres / 1000) }.joined(separator: "; ")
         var s = "roads: \(roads); networks: \(networks.count) (\(nets)\(networks.count > 5 ? "; …" : ""))"
         let counts = TopologyProblem.Kind.allCases.compactMap { k in count(k) > 0 ? "\(count(k)) \(k.rawValue)" : nil }
         s += counts.isEmpty ? "; no topology problems found" : "; problems: " + counts.joined(separator: ", ")

@@ -25,7 +25,8 @@ struct CheckRoads: ParsableCommand {
     func run() throws { try reportingErrors(execute) }
 
     func execute() throws {
-        guard tolerance >= 0, tolerance <= 100 else { throw CLIError("--tolerance must be 0…100 m, got \(tolerance)") }
+        guard tolerance >= 0, tolerance <= 100 else { throw CLIError("--tolerance must be 0…100 m (write a negative value as --tolerance=-1), got \(tolerance)") }
+        if let png { try checkOutputFolder(png) }
         let s = try store.open()
         let profile = try loadProfile(nil)
         let report = RoadTopology.check(RoadTopology.roads(try s.allFeatures(of: "roads")), profile: profile, gapTolerance: tolerance)

@@ -89,7 +89,7 @@ struct Info: ParsableCommand {
         let s = try store.open()
         let layers = try s.layerInfo()
         let version = try s.schemaVersionOnDisk()
-        let networks = try RoadTopology.check(RoadTopology.roads(s.allFeatures(of: "roads")), profile: (try? loadProfile(nil)) ?? .emergency).networks
+        let networks = RoadTopology.networks(RoadTopology.roads(try s.allFeatures(of: "roads")))
         if json {
             let networkJSON: [JSONValue] = networks.map { n -> JSONValue in ["segments": .number(Double(n.edges)), "metres": .number(n.metres.rounded())] }
             let o: JSONValue = [

@@ -116,14 +116,14 @@ struct Route: ParsableCommand {
             }
             if json {
                 print(JSONWriter.string(["reachable": .bool(r.reachable), "seconds": r.seconds.map { .number(($0 * 10).rounded() / 10) } ?? .null,
-                                         "metres": r.metres.map { .number($0.rounded()) } ?? .null, "route": r.reachable ? lineJSON(r.route) : .null]))
+                                         "metres": r.metres.map { .number($0.rounded()) } ?? .null, "route": r.reachable ? lineJSON(r.route) : .null,
+                                         "note": r.note.map { .string($0) } ?? .null]))
                 return
             }
             if r.reachable {
                 print(String(format: "%.1f min, %.2f km (snapped %.0f m and %.0f m from the roads)", r.seconds! / 60, r.metres! / 1000, r.snapMetres.from, r.snapMetres.to))
             } else {
-                print("no open road connects the two points")
-                throw ExitCode(2)
+                throw CLIError(.unprocessable, "no route: \(r.note ?? "no road connects the two points")")
             }
         }
     }

@@ -68,6 +68,15 @@ func table(_ header: [String], _ rows: [[String]]) -> String {
     return ([line(header), w.map { String(repeating: "─", count: $0) }.joined(separator: "  ")] + rows.map(line)).joined(separator: "\n")
 }
 
+/// Refuses an output path whose folder does not exist, before any work is done.
+func checkOutputFolder(_ path: String) throws {
+    let dir = (path as NSString).deletingLastPathComponent
+    var isDir: ObjCBool = false
+    if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) || !isDir.boolValue {
+        throw CLIError(.notFound, "there is no folder \(dir) to write \((path as NSString).lastPathComponent) into")
+    }
+}
+
 /// A command-line mistake (a malformed option, a missing file) as one sentence with its category.
 struct CLIError: OneMapError {
     let category: ErrorCategory

@@ -113,7 +113,9 @@ func villageDrive(_ m: Double) -> Double { m / (35 / 3.6) }
         #expect(a.hits[1].note?.hasPrefix("not connected by road") == true, "\(a.hits[1].note ?? "-")")
         #expect(a.snapMetres < 12)
         // Across the gap: no route, and no error.
-        #expect(try r.route(from: incident, to: Coord(82.51, 46.01)).reachable == false)
+        let across = try r.route(from: incident, to: Coord(82.51, 46.01))
+        #expect(across.reachable == false)
+        #expect(across.note == "the two points are on road networks that do not connect")
         // An incident in the large network is answered there.
         let b = try r.nearest(to: Coord(82.515, 46.00), kinds: ["fire_stations"], k: 3)
         #expect(b.hits.filter(\.reachable).map(\.id) == ["big-1", "big-2"])
@@ -130,9 +132,13 @@ func villageDrive(_ m: Double) -> Double { m / (35 / 3.6) }
         let dir = TempDir()
         let r = try RoadRouter(source: n.write(to: dir))
         let incident = Coord(82.525, 46.0027)  // 22 m from the fragment, 300 m from the main road
-        let h = try #require(try r.nearest(to: incident, kinds: ["fire_stations"], k: 1).hits.first)
+        let a = try r.nearest(to: incident, kinds: ["fire_stations"], k: 1)
+        let h = try #require(a.hits.first)
         #expect(h.reachable)
         #expect(abs((h.roadMetres ?? 0) - metres((82.525, 46.0), (82.55, 46.0))) < 0.5)
+        // The answer says honestly where the route meets the incident: 300 m off, on the main road.
+        #expect(abs(a.snapMetres - metres((82.525, 46.0027), (82.525, 46.0))) < 1, "snap \(a.snapMetres) m")
+        #expect(abs((h.incidentSnapMetres ?? 0) - a.snapMetres) < 1e-9)
     }
 }
 

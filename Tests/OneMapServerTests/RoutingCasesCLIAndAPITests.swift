@@ -55,6 +55,9 @@ import Testing
         // 2. On the loop: through the junction, 376 m, not 3.4 km round.
         let route = try JSONParser.parse(try runProgramCapturing(onemapBinary, ["route", "--from", "82.72,46.008", "--to", "82.722,46.00", "--json", "--db", db], cwd: repoRoot).out)
         #expect(abs((route["metres"]?.doubleValue ?? 0) - Self.loopMetres) <= 1, "\(route)")
+        // Across the networks there is no route: one sentence with the reason, exit 65.
+        let across = try runProgramCapturing(onemapBinary, ["route", "--from", "82.505,46.00", "--to", "82.93,46.00", "--db", db], cwd: repoRoot)
+        #expect(across.status == 65 && across.err.contains("no route: the two points are on road networks that do not connect"), "\(across.status) \(across.err)")
         // An incident by the far road is answered there (not refused for being off the main network).
         let far = try runProgramCapturing(onemapBinary, ["nearest", "--at", "82.505,45.9999", "--kind", "fire_stations", "--k", "1", "--json", "--db", db], cwd: repoRoot)
         #expect(far.status == 0, "\(far.err)")

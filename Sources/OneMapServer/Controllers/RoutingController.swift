@@ -31,6 +31,7 @@ struct RoutingController<Context: RequestContext> {
             return jsonResponse([
                 "reachable": .bool(r.reachable), "seconds": r.seconds.map { .number(($0 * 10).rounded() / 10) } ?? .null,
                 "metres": r.metres.map { .number($0.rounded()) } ?? .null, "route": r.reachable ? GeoJSON.json(.lineString(r.route)) : .null,
+                "note": r.note.map { .string($0) } ?? .null,
             ])
         }
 

@@ -210,7 +210,8 @@ package final class Canvas {
     package func pixel(x: Int, y: Int) -> UInt32 {
         cairo_surface_flush(surface)
         let stride = Int(cairo_image_surface_get_stride(surface))
-        return UnsafeRawPointer(cairo_image_surface_get_data(surface)! + y * stride).assumingMemoryBound(to: UInt32.self)[x]
+        guard let base = cairo_image_surface_get_data(surface), x >= 0, y >= 0, x < width, y < height else { return 0 }
+        return UnsafeRawPointer(base + y * stride).assumingMemoryBound(to: UInt32.self)[x]
     }
 }
 
@@ -223,14 +224,16 @@ package enum PDFDocument {
         let sink = Sink()
         let box = Unmanaged.passRetained(sink)
         defer { box.release() }
-        let surface = cairo_pdf_surface_create_for_stream({ closure, data, length in
-            Unmanaged<Sink>.fromOpaque(closure!).takeUnretainedValue().bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length)))
+        guard let surface = cairo_pdf_surface_create_for_stream({ closure, data, length in
+            guard let closure, let data else { return CAIRO_STATUS_WRITE_ERROR }
+            Unmanaged<Sink>.fromOpaque(closure).takeUnretainedValue().bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length)))
             return CAIRO_STATUS_SUCCESS
-        }, box.toOpaque(), width, height)!
+        }, box.toOpaque(), width, height) else { throw CanvasError("write PDF", CAIRO_STATUS_NO_MEMORY) }
         defer { cairo_surface_destroy(surface) }
+        try cairoCheck(cairo_surface_status(surface), "write PDF")
         cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, title)
         cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, creator)
-        let cr = cairo_create(surface)!
+        guard let cr = cairo_create(surface) else { throw CanvasError("write PDF", CAIRO_STATUS_NO_MEMORY) }
         for p in pages {
             cairo_save(cr)
             cairo_set_source_surface(cr, p.surface, 0, 0)

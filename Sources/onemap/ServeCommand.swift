@@ -33,7 +33,10 @@ struct Serve: AsyncParsableCommand {
         let app: any ApplicationProtocol
         let host = self.host
         do {
-            app = try buildApplication(cfg) { port in print("onemap: serving the command map on http://\(host):\(port)/  (Ctrl-C to stop)") }
+            app = try buildApplication(cfg) { port in
+                // Written straight to the descriptor: seen at once when stdout is a log file or a pipe.
+                FileHandle.standardOutput.write(Data("onemap: serving the command map on http://\(host):\(port)/  (Ctrl-C to stop)\n".utf8))
+            }
         } catch let e as any OneMapError {
             throw CLIError(e.category, "cannot start: \(e.description)")
         }

@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "OneMapRender", targets: ["OneMapRender"]),
         .library(name: "OneMapServer", targets: ["OneMapServer"]),
         .library(name: "OneMapPrint", targets: ["OneMapPrint"]),
+        .library(name: "OneMapImport", targets: ["OneMapImport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -36,10 +37,14 @@ let package = Package(
         .systemLibrary(
             name: "CProj", path: "Sources/CProj", pkgConfig: "proj",
             providers: [.apt(["libproj-dev", "proj-data"])]),
+        .systemLibrary(
+            name: "CGDAL", path: "Sources/CGDAL", pkgConfig: "gdal", providers: [.apt(["libgdal-dev"])]),
 
         .target(name: "OneMapCore", swiftSettings: strict),
         .target(name: "OneMapStore", dependencies: ["OneMapCore", "CSpatiaLite", "CProj"], swiftSettings: strict),
         .target(name: "OneMapStyle", dependencies: ["OneMapCore"], swiftSettings: strict),
+        // Foreign formats in (Shapefile, GeoPackage, FileGDB, KML, GPX, CSV, OpenStreetMap) through GDAL.
+        .target(name: "OneMapImport", dependencies: ["OneMapCore", "OneMapStore", "CGDAL"], swiftSettings: strict),
         .target(name: "OneMapRender", dependencies: ["OneMapCore", "OneMapStore", "OneMapStyle", "CCairo", "CZlib"], swiftSettings: strict),
         .target(name: "OneMapRouting", dependencies: ["OneMapCore", "OneMapStore"], swiftSettings: strict),
         .target(
@@ -57,14 +62,14 @@ let package = Package(
         .executableTarget(
             name: "onemap",
             dependencies: [
-                "OneMapCore", "OneMapStore", "OneMapRouting", "OneMapStyle", "OneMapRender", "OneMapServer", "OneMapPrint",
+                "OneMapCore", "OneMapStore", "OneMapRouting", "OneMapStyle", "OneMapRender", "OneMapServer", "OneMapPrint", "OneMapImport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
 
         .target(name: "OneMapTestSupport", dependencies: ["CCairo"], path: "Sources/OneMapTestSupport", swiftSettings: strict),
         .executableTarget(
-            name: "onemap-bench", dependencies: ["OneMapCore", "OneMapStore", "OneMapRouting", "OneMapRender", "OneMapPrint", "CCairo", "CZlib"],
+            name: "onemap-bench", dependencies: ["OneMapCore", "OneMapStore", "OneMapImport", "OneMapRouting", "OneMapRender", "OneMapPrint", "CCairo", "CZlib"],
             path: "Benchmarks/OneMapBench", swiftSettings: strict),
 
         .testTarget(name: "OneMapCoreTests", dependencies: ["OneMapTestSupport", "OneMapCore"], swiftSettings: strict),
@@ -86,6 +91,9 @@ let package = Package(
             exclude: ["References"], swiftSettings: strict),
         .testTarget(
             name: "OneMapUpgradeTests", dependencies: ["OneMapTestSupport", "OneMapStore", "OneMapRender", "OneMapRouting", "OneMapCore"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "OneMapImportTests", dependencies: ["OneMapTestSupport", "OneMapImport", "OneMapStore", "OneMapRouting", "OneMapCore"],
             swiftSettings: strict),
         .testTarget(
             name: "OneMapRoutingTests", dependencies: ["OneMapTestSupport", "OneMapRouting", "OneMapStore", "OneMapCore"],

@@ -309,6 +309,30 @@ public enum JSONWriter {
         return s
     }
 
+    /// Indented JSON for people (a mapping to edit, an inspection): containers that fit in 100
+    /// characters stay on one line.
+    public static func string(_ v: JSONValue, pretty: Bool) -> String {
+        guard pretty else { return string(v) }
+        func go(_ v: JSONValue, _ indent: String) -> String {
+            let flat = string(v)
+            if flat.count + indent.count <= 100 { return flat }
+            let inner = indent + "  "
+            switch v {
+            case .array(let a):
+                return "[\n" + a.map { inner + go($0, inner) }.joined(separator: ",\n") + "\n" + indent + "]"
+            case .object(let o):
+                return "{\n" + o.map { (k, e) in
+                    var key = ""
+                    writeString(k, to: &key)
+                    return inner + key + ": " + go(e, inner)
+                }.joined(separator: ",\n") + "\n" + indent + "}"
+            default:
+                return flat
+            }
+        }
+        return go(v, "")
+    }
+
     /// Whole numbers print without a fraction; others in Swift's shortest round-trip form.
     public static func writeNumber(_ d: Double, to out: inout String) {
         if !d.isFinite { out += "null"; return }

@@ -33,9 +33,12 @@ struct LayerFile {
 extension Store {
     /// Imports GeoJSON: a directory of `<layer>.geojson` files or one such file. Every feature is
     /// validated first; the import is one transaction, so on any problem nothing changes. Features
-    /// whose id already exists are replaced (their version goes up).
-    public func importGeoJSON(at path: String, actor: String = "import", crs: String? = nil, progress: ((ImportPhase, Int, Int) -> Void)? = nil) throws -> ImportReport {
+    /// whose id already exists are replaced (their version goes up). `layer` names the layer of a
+    /// single file whose name does not.
+    public func importGeoJSON(at path: String, actor: String = "import", crs: String? = nil, layer: String? = nil,
+                              progress: ((ImportPhase, Int, Int) -> Void)? = nil) throws -> ImportReport {
         let files = try Store.geoJSONFiles(at: path)
+        let forcedLayer = try layer.map { (l: String) throws(StoreError) -> LayerSpec in try Layers.spec(l) }
         // A CRS given by the caller wins; otherwise a file's own "crs" member; otherwise WGS84.
         let forced = try crs.map { (c: String) throws(StoreError) -> Reprojector in try Reprojector(from: c) }
         var loaded: [LayerFile] = []
@@ -44,7 +47,7 @@ extension Store {
             progress?(.reading, k, files.count)
             do {
                 let data = try Data(contentsOf: URL(fileURLWithPath: f))
-                var lf = try Store.parseCollection(Array(data), file: f)
+                var lf = try Store.parseCollection(Array(data), file: f, layer: files.count == 1 ? forcedLayer : nil)
                 if let r = try forced ?? lf.declaredCRS.map({ (c: String) throws(StoreError) -> Reprojector in try Reprojector(from: c) }) {
                     let points = lf.layer.pointColumns.map(\.name)
                     lf.features = lf.features.map { r.transformFeature($0, pointProperties: points) }
@@ -130,9 +133,8 @@ extension Store {
         var done = 0
         // 1. Validate every feature against its layer; duplicates within the input.
         var valid: [(LayerFile, [ValidFeature])] = []
+        var uniqueness = InputUniqueness()
         for lf in files {
-            var seen: [String: Int] = [:]
-            var uniqueSeen: [String: [String: Int]] = [:]
             var ok: [ValidFeature] = []
             ok.reserveCapacity(lf.features.count)
             for (i, raw) in lf.features.enumerated() {
@@ -141,22 +143,8 @@ extension Store {
                 switch Validator.validate(raw, layer: lf.layer, file: lf.file, index: i) {
                 case .invalid(let ps): problems.add(contentsOf: ps)
                 case .valid(let v):
-                    if let first = seen[v.feature.id] {
-                        problems.add(FeatureProblem(file: lf.file, index: i, featureID: v.feature.id, property: "id", reason: "duplicate id \"\(v.feature.id)\" (first used by feature \(first))"))
-                        continue
-                    }
-                    seen[v.feature.id] = i
-                    var dup = false
-                    for u in lf.layer.unique {
-                        guard let key = v.feature.properties[u].map({ JSONWriter.string($0) }) else { continue }
-                        if let first = uniqueSeen[u, default: [:]][key] {
-                            problems.add(FeatureProblem(file: lf.file, index: i, featureID: v.feature.id, property: u, reason: "duplicate \(u) \(key) (first used by feature \(first))"))
-                            dup = true
-                        } else {
-                            uniqueSeen[u, default: [:]][key] = i
-                        }
-                    }
-                    if !dup { ok.append(v) }
+                    let dup = uniqueness.admit(v, layer: lf.layer, file: lf.file, index: i)
+                    if dup.isEmpty { ok.append(v) } else { problems.add(contentsOf: dup) }
                 }
             }
             valid.append((lf, ok))
@@ -216,16 +204,13 @@ extension Store {
                             written += 1
                             continue
                         }
-                        try c.run(codec.upsert, codec.bindings(v))
-                        if lf.layer.hasStock { try Store.replaceStock(c, v.feature) }
+                        try Store.upsert(c, lf.layer, v)
                         box = box.union(v.feature.geometry.bbox)
                         written += 1
                         if written % 2000 == 0 { progress?(.writing, written, total) }
                     }
                     if !features.isEmpty && mode == .upsert {
-                        try c.run(
-                            "INSERT INTO edit_journal (actor, action, layer, min_lon, min_lat, max_lon, max_lat, after) VALUES (?, 'import', ?, ?, ?, ?, ?, ?)",
-                            [.text(actor), .text(lf.layer.name), .double(box.minLon), .double(box.minLat), .double(box.maxLon), .double(box.maxLat), .text("\(features.count) features from \(lf.file)")])
+                        try Store.journalImport(c, actor: actor, layer: lf.layer.name, box: box, note: "\(features.count) features from \(lf.file)")
                     }
                     counts.append((lf.layer.name, features.count))
                 }

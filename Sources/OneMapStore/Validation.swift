@@ -42,18 +42,44 @@ public enum Validation: Sendable {
 public enum Validator {
     /// Validates one GeoJSON Feature object; returns the feature or every problem found.
     public static func validate(_ v: JSONValue, layer: LayerSpec, file: String, index: Int) -> Validation {
-        var problems: [FeatureProblem] = []
+        guard let o = v.objectValue else {
+            return .invalid([FeatureProblem(file: file, index: index, reason: "a feature must be a JSON object, got \(v.typeName)")])
+        }
+        var early: [FeatureProblem] = []
+        if o["type"]?.stringValue != "Feature" {
+            early.append(FeatureProblem(file: file, index: index, property: "type", reason: "\"type\" must be \"Feature\""))
+        }
+        var geometry: Result<Geometry, GeometryProblem>
+        if let g = o["geometry"], !g.isNull {
+            do { geometry = .success(try GeoJSON.geometry(from: g)) } catch { geometry = .failure(GeometryProblem(error.reason)) }
+        } else {
+            geometry = .failure(GeometryProblem("missing geometry"))
+        }
+        let properties: JSONObject?
+        switch o["properties"] {
+        case .object(let p)?: properties = p
+        case nil, .null?: properties = JSONObject()
+        default: properties = nil
+        }
+        return validate(id: o["id"], geometry: geometry, properties: properties, layer: layer, file: file, index: index, early: early)
+    }
+
+    /// Why a feature has no usable geometry.
+    public struct GeometryProblem: Error, Sendable {
+        public let reason: String
+        public init(_ reason: String) { self.reason = reason }
+    }
+
+    /// Validates a feature given as parts (as a foreign-format importer has it): `id` a string or
+    /// integer JSON value, the geometry in WGS84 lon/lat, `properties` nil when they were not an object.
+    public static func validate(id idValue: JSONValue?, geometry geometryResult: Result<Geometry, GeometryProblem>, properties: JSONObject?,
+                                layer: LayerSpec, file: String, index: Int, early: [FeatureProblem] = []) -> Validation {
+        var problems = early
         func fail(_ prop: String?, _ reason: String, id: String? = nil) {
             problems.append(FeatureProblem(file: file, index: index, featureID: id, property: prop, reason: reason))
         }
-        guard let o = v.objectValue else {
-            fail(nil, "a feature must be a JSON object, got \(v.typeName)")
-            return .invalid(problems)
-        }
-        if o["type"]?.stringValue != "Feature" { fail("type", "\"type\" must be \"Feature\"") }
-
         var id: String?
-        switch o["id"] {
+        switch idValue {
         case .string(let s)? where !s.isEmpty && s.count <= 200: id = s
         case .number(let d)? where d.rounded() == d && d.isFinite: id = String(Int64(d))
         case nil, .null?: fail("id", "missing feature id (a string or integer \"id\" member is required)")
@@ -61,28 +87,23 @@ public enum Validator {
         }
 
         var geometry: Geometry?
-        if let g = o["geometry"], !g.isNull {
-            do {
-                let geom = try GeoJSON.geometry(from: g)
-                if layer.geometry.contains(geom.kind) {
-                    geometry = geom
-                } else {
-                    fail("geometry", "layer \(layer.name) takes \(layer.geometry.map(\.rawValue).joined(separator: " or ")), got \(geom.kind.rawValue)", id: id)
-                }
-            } catch {
-                fail("geometry", error.reason, id: id)
+        switch geometryResult {
+        case .success(let geom):
+            if layer.geometry.contains(geom.kind) {
+                geometry = geom
+            } else {
+                fail("geometry", "layer \(layer.name) takes \(layer.geometry.map(\.rawValue).joined(separator: " or ")), got \(geom.kind.rawValue)", id: id)
             }
-        } else {
-            fail("geometry", "missing geometry", id: id)
+        case .failure(let p):
+            fail("geometry", p.reason, id: id)
         }
 
         var props: [String: JSONValue] = [:]
         var extra = JSONObject()
         let input: JSONObject
-        switch o["properties"] {
-        case .object(let p)?: input = p
-        case nil, .null?: input = JSONObject()
-        default:
+        if let properties {
+            input = properties
+        } else {
             fail("properties", "\"properties\" must be an object", id: id)
             input = JSONObject()
         }

@@ -3,6 +3,7 @@ import Foundation
 import OneMapCore
 import OneMapRouting
 import OneMapStore
+import OneMapImport
 
 struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: "The SpatiaLite store (created if missing).")
@@ -22,24 +23,52 @@ struct StoreOptions: ParsableArguments {
 
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Import GeoJSON (a directory of <layer>.geojson files, or one file) — all or nothing.")
-    @Argument(help: "A directory of <layer>.geojson files or one file.") var path: String
+        abstract: "Import data — all or nothing: onemap's GeoJSON, or any GDAL vector format (Shapefile, GeoPackage, FileGDB, KML/KMZ, GPX, CSV, OpenStreetMap PBF/XML) through a mapping.",
+        discussion: """
+        A folder imports every data file in it; a .gdb folder is one FileGDB. GeoJSON in onemap's own schema \
+        (<layer>.geojson) takes the fast path. Other files need to say which onemap layer they are: by their \
+        name (shelters.shp), with --layer, or with a --mapping file (see GeoData/mappings/ and the README). \
+        OpenStreetMap files are mapped by onemap's built-in table. --inspect shows what a file holds and \
+        suggests a mapping.
+        """)
+    @Argument(help: "A file, a .gdb folder, or a folder of files.") var path: String
     @OptionGroup var store: StoreOptions
-    @Option(help: "How many problems to print.") var maxErrors = 50
-    @Option(help: "The input's coordinate reference system when not WGS84, e.g. EPSG:4549 (CGCS2000 Gauss–Krüger CM 84°E) or EPSG:3857. A file's own \"crs\" member is used otherwise.")
+    @Option(help: "The onemap layer to write when the file's name does not say it (e.g. roads).") var layer: String?
+    @Option(help: "Only this layer of the source (a GeoPackage table, a FileGDB feature class…).") var sourceLayer: String?
+    @Option(help: "A mapping file (JSON): which source fields become which onemap properties, and how values translate.") var mapping: String?
+    @Option(help: "The text encoding of a Shapefile's .dbf or a CSV, overriding its .cpg (e.g. GBK, UTF-8). Without it and without a .cpg, UTF-8 is tried, then GB18030.")
+    var encoding: String?
+    @Option(help: "The input's coordinate reference system, overriding the file's .prj, e.g. EPSG:4537 (CGCS2000 3-degree Gauss–Krüger CM 84°E) or EPSG:4490 (CGCS2000 lon/lat).")
     var crs: String?
+    @Flag(help: "Show the source's layers, fields with sample values, CRS, encoding and a suggested mapping; import nothing.") var inspect = false
+    @Flag(help: "With --inspect: print JSON.") var json = false
+    @Option(help: "How many problems to print.") var maxErrors = 50
 
     func run() throws { try reportingErrors(execute) }
 
+    func options() throws -> SourceImportOptions {
+        SourceImportOptions(layer: layer, sourceLayer: sourceLayer, mappings: try mapping.map { try LayerMapping.load($0) } ?? [], encoding: encoding, crs: crs)
+    }
+
     func execute() throws {
+        let opts = try options()
+        if inspect { return try describe(opts) }
+        if let layer { _ = try Layers.spec(layer) }
         let s = try store.open()
         let bar = ProgressBar("import")
         let t0 = Date()
+        let actor = "cli:\(NSUserName())"
+        var notes: [String] = []
         do {
-            let r = try s.importGeoJSON(at: path, actor: "cli:\(NSUserName())", crs: crs) { phase, done, total in
-                bar.update(done, total, phase.rawValue)
+            let r: ImportReport
+            if SourceImport.isNativeGeoJSON(path, options: opts) {
+                r = try s.importGeoJSON(at: path, actor: actor, crs: crs, layer: layer) { phase, done, total in bar.update(done, total, phase.rawValue) }
+            } else {
+                r = try SourceImport.run(path: path, store: s, options: opts, actor: actor,
+                                         progress: { done, total in bar.update(done, total, "features") }, notice: { notes.append($0) })
             }
             bar.finish()
+            for n in notes { printError("note: \(n)") }
             print(table(["layer", "features"], r.counts.map { [$0.layer, String($0.features)] }))
             print(String(format: "imported %d features into %@ in %.2f s", r.total, store.db, Date().timeIntervalSince(t0)))
             if r.counts.contains(where: { $0.layer == "roads" && $0.features > 0 }) {
@@ -48,13 +77,35 @@ struct Import: ParsableCommand {
             }
         } catch let f as ImportFailure {
             bar.finish()
+            for n in notes { printError("note: \(n)") }
             for p in f.problems.prefix(maxErrors) { printError("error: \(p)") }
             if f.total > maxErrors { printError("… and \(f.total - maxErrors) more") }
             printError("import refused: \(f.total) problem\(f.total == 1 ? "" : "s"); the store was not changed.")
             throw ExitCode(f.category.exitCode)
-        } catch let e as StoreError {
-            bar.finish()
-            throw e
+        }
+    }
+
+    func describe(_ opts: SourceImportOptions) throws {
+        let found = try SourceImport.inspect(path: path, options: opts)
+        if json {
+            print(JSONWriter.string(.array(found.map(\.json)), pretty: true))
+            return
+        }
+        for d in found {
+            print("\(d.file) (\(d.driver))")
+            for l in d.layers {
+                print("  layer \(l.name): \(l.featureCount) \(l.geometryType) features")
+                print("    CRS: \(l.crs)")
+                print("    text encoding: \(l.encoding)")
+                if !l.fields.isEmpty {
+                    print(table(["field", "type", "samples"], l.fields.map { [$0.name, $0.type, $0.samples.joined(separator: " | ")] }).split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+                }
+                for r in l.remarks { print("    note: \(r)") }
+                if let m = l.suggestion {
+                    print("    suggested mapping (save as a .json file, check it, pass it with --mapping):")
+                    print(JSONWriter.string(m, pretty: true).split(separator: "\n").map { "      " + $0 }.joined(separator: "\n"))
+                }
+            }
         }
     }
 }

@@ -1,0 +1,8 @@
+// GDAL's C API (OGR vector access, spatial references, CPL configuration and errors).
+#include <gdal.h>
+#include <ogr_api.h>
+#include <ogr_srs_api.h>
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <cpl_string.h>
+#include <cpl_vsi.h>

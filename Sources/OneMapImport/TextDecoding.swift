@@ -1,0 +1,76 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Strict decoding of a source's text into UTF-8 with iconv (glibc): a byte sequence that is not
+/// valid in the encoding is an error, never a replacement character, so mojibake is refused
+/// rather than stored.
+final class TextDecoder {
+    /// The encoding as given ("GBK", "CP936", "GB18030", "UTF-8", "ISO-8859-1"…).
+    let encoding: String
+    let isUTF8: Bool
+    private let cd: iconv_t?
+
+    /// - Throws: `SourceError` when iconv does not know the encoding.
+    init(_ encoding: String) throws(SourceError) {
+        let e = TextDecoder.normalised(encoding)
+        self.encoding = e
+        isUTF8 = e == "UTF-8"
+        if isUTF8 {
+            cd = nil
+        } else {
+            let h = iconv_open("UTF-8", e)
+            guard let h, h != iconv_t(bitPattern: -1) else {
+                throw SourceError("unknown text encoding \"\(encoding)\"; use e.g. UTF-8, GBK, GB18030, CP1252 or ISO-8859-1")
+            }
+            cd = h
+        }
+    }
+
+    deinit { if let cd { iconv_close(cd) } }
+
+    /// Common spellings of the encodings Chinese GIS files come in, as iconv names them.
+    static func normalised(_ e: String) -> String {
+        let u = e.trimmingCharacters(in: .whitespaces).uppercased()
+        switch u {
+        case "UTF8", "UTF-8", "65001", "CP65001": return "UTF-8"
+        case "936", "CP936", "ANSI 936", "GBK", "MS936", "WINDOWS-936": return "GBK"
+        case "54936", "GB18030": return "GB18030"
+        case "GB2312", "EUC-CN": return "GB2312"
+        default: return u.hasPrefix("ANSI ") ? "CP" + u.dropFirst(5) : u
+        }
+    }
+
+    /// The text, or nil when the bytes are not valid in this encoding.
+    func decode(_ bytes: [UInt8]) -> String? {
+        if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
+        if isUTF8 { return TextDecoder.utf8(bytes) }
+        guard let cd else { return nil }
+        iconv(cd, nil, nil, nil, nil)
+        var input = bytes.map { CChar(bitPattern: $0) }
+        var output = [CChar](repeating: 0, count: bytes.count * 4 + 4)
+        let produced: Int? = input.withUnsafeMutableBufferPointer { inBuf in
+            output.withUnsafeMutableBufferPointer { outBuf in
+                var inPtr: UnsafeMutablePointer<CChar>? = inBuf.baseAddress
+                var inLeft = inBuf.count
+                var outPtr: UnsafeMutablePointer<CChar>? = outBuf.baseAddress
+                var outLeft = outBuf.count
+                let rc = iconv(cd, &inPtr, &inLeft, &outPtr, &outLeft)
+                guard rc != -1, inLeft == 0 else { return nil }
+                return outBuf.count - outLeft
+            }
+        }
+        guard let produced else { return nil }
+        return String(decoding: output[0..<produced].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Valid UTF-8 only (no replacement characters), else nil.
+    static func utf8(_ bytes: [UInt8]) -> String? { String(validating: bytes, as: UTF8.self) }
+
+    /// Whether the bytes hold non-ASCII text that is valid UTF-8 (a file in UTF-8 read under a
+    /// legacy encoding would be mojibake).
+    static func looksLikeUTF8(_ bytes: [UInt8]) -> Bool {
+        bytes.contains { $0 >= 0x80 } && utf8(bytes) != nil
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+
+/// How one source layer's text is decoded, and why: the encoding given with `--encoding`, the one
+/// the file declares (.cpg, the DBF header's language driver), UTF-8 for formats that are UTF-8 by
+/// definition (GeoPackage, GeoJSON, KML, FileGDB, OSM), or — for a Shapefile or CSV that says
+/// nothing — decided by the first non-ASCII text: UTF-8 when it is valid UTF-8, else GB18030.
+/// Text that does not decode is refused with the field and a hint; it is never stored mangled.
+final class TextPolicy {
+    enum Source { case forced, declared(String), utf8Format(String), undecided }
+    let source: Source
+    private(set) var decoder: TextDecoder?
+    /// Set when the encoding was guessed: the sentence to show the user.
+    private(set) var guessNotice: String?
+    let label: String
+
+    init(forced: String?, declared: (encoding: String, from: String)?, utf8Format: String?, label: String) throws(SourceError) {
+        self.label = label
+        if let forced {
+            source = .forced
+            decoder = try TextDecoder(forced)
+        } else if let declared {
+            source = .declared(declared.from)
+            do { decoder = try TextDecoder(declared.encoding) } catch {
+                throw SourceError("\(label): its \(declared.from) names the encoding \"\(declared.encoding)\", which iconv does not know; pass --encoding, e.g. --encoding GBK")
+            }
+        } else if let utf8Format {
+            source = .utf8Format(utf8Format)
+            decoder = try TextDecoder("UTF-8")
+        } else {
+            source = .undecided
+            decoder = nil
+        }
+    }
+
+    /// The encoding in use ("GBK", "UTF-8"…), or "not decided yet" while all text was ASCII.
+    var encodingName: String { decoder?.encoding ?? "ASCII so far (UTF-8 or GB18030 decided by the first non-ASCII text)" }
+
+    /// How the encoding was chosen, for `--inspect` and notices.
+    var how: String {
+        switch source {
+        case .forced: return "from --encoding"
+        case .declared(let from): return "from the \(from)"
+        case .utf8Format(let driver): return "\(driver) text is UTF-8"
+        case .undecided: return guessNotice == nil ? "not declared; all text seen is ASCII" : "not declared; guessed from the text"
+        }
+    }
+
+    /// Decodes `bytes` of field `field`; the reason (with a hint) when they do not decode.
+    func decode(_ bytes: [UInt8], field: String) -> Result<String, TextProblem> {
+        if bytes.allSatisfy({ $0 < 0x80 }) { return .success(String(decoding: bytes, as: UTF8.self)) }
+        if decoder == nil {
+            // Undecided: the first non-ASCII text chooses.
+            if TextDecoder.utf8(bytes) != nil {
+                decoder = try? TextDecoder("UTF-8")
+            } else if let gb = try? TextDecoder("GB18030"), gb.decode(bytes) != nil {
+                decoder = gb
+                guessNotice = "\(label): text is not UTF-8 and the file does not declare its encoding (no .cpg); read as GB18030 (GBK) — pass --encoding to choose another"
+            } else {
+                return .failure(TextProblem("field \(field): \(TextPolicy.show(bytes)) is neither UTF-8 nor GB18030 (GBK); pass the file's encoding with --encoding"))
+            }
+        }
+        guard let d = decoder else { return .failure(TextProblem("field \(field): no decoder")) }
+        if let s = d.decode(bytes) {
+            if !d.isUTF8, case .forced = source, TextDecoder.looksLikeUTF8(bytes) {
+                return .failure(TextProblem("field \(field): \(TextPolicy.show(bytes)) is UTF-8 text (\"\(TextDecoder.utf8(bytes)!)\"), not \(d.encoding): reading it as \(d.encoding) would store mojibake (\"\(s)\"); drop --encoding or pass --encoding UTF-8"))
+            }
+            return .success(s)
+        }
+        let hint: String
+        switch source {
+        case .forced: hint = "the bytes are not \(d.encoding); check --encoding (GBK files are common, UTF-8 ones too)"
+        case .declared(let from): hint = "the \(from) says \(d.encoding); if the file is in another encoding, pass --encoding (e.g. --encoding GBK)"
+        case .utf8Format(let driver): hint = "\(driver) text must be UTF-8; the file was written in another encoding"
+        case .undecided: hint = "the file's earlier text was \(d.encoding); if it is in GBK, pass --encoding GBK"
+        }
+        return .failure(TextProblem("field \(field): \(TextPolicy.show(bytes)) is not valid \(d.encoding) — \(hint)"))
+    }
+
+    /// Bytes as hex for a message: "<C4 CF B3 C7 …>".
+    static func show(_ bytes: [UInt8]) -> String {
+        let hex = bytes.prefix(12).map { String(format: "%02X", $0) }.joined(separator: " ")
+        return "<" + hex + (bytes.count > 12 ? " …" : "") + ">"
+    }
+}
+
+struct TextProblem: Error {
+    let reason: String
+    init(_ r: String) { reason = r }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import OneMapCore
+
+/// One feature from a foreign source (Shapefile, GeoPackage, OpenStreetMap…), already mapped to a
+/// onemap layer and reprojected to WGS84, but not yet validated.
+public struct IncomingFeature {
+    public var layer: LayerSpec
+    /// A string or integer JSON value; nil is reported as a missing id.
+    public var id: JSONValue?
+    /// The geometry in EPSG:4326 lon/lat, or why there is none.
+    public var geometry: Result<Geometry, Validator.GeometryProblem>
+    public var properties: JSONObject
+    /// Where it came from, for problems: the file (and source layer) and the feature's index or fid.
+    public var file: String
+    public var index: Int
+
+    public init(layer: LayerSpec, id: JSONValue?, geometry: Result<Geometry, Validator.GeometryProblem>, properties: JSONObject, file: String, index: Int) {
+        self.layer = layer; self.id = id; self.geometry = geometry; self.properties = properties; self.file = file; self.index = index
+    }
+}
+
+/// Ids and unique columns seen so far in one import's input, per layer, so a duplicate names the
+/// feature that used the value first.
+struct InputUniqueness {
+    private var ids: [String: [String: Int]] = [:]
+    private var values: [String: [String: [String: Int]]] = [:]
+
+    /// The problems with `v` (a duplicate id or unique value); empty when it is new, and then remembered.
+    mutating func admit(_ v: ValidFeature, layer: LayerSpec, file: String, index: Int) -> [FeatureProblem] {
+        let id = v.feature.id
+        if let first = ids[layer.name]?[id] {
+            return [FeatureProblem(file: file, index: index, featureID: id, property: "id", reason: "duplicate id \"\(id)\" (first used by feature \(first))")]
+        }
+        var out: [FeatureProblem] = []
+        for u in layer.unique {
+            guard let key = v.feature.properties[u].map({ JSONWriter.string($0) }) else { continue }
+            if let first = values[layer.name, default: [:]][u]?[key] {
+                out.append(FeatureProblem(file: file, index: index, featureID: id, property: u, reason: "duplicate \(u) \(key) (first used by feature \(first))"))
+            }
+        }
+        guard out.isEmpty else { return out }
+        ids[layer.name, default: [:]][id] = index
+        for u in layer.unique {
+            if let key = v.feature.properties[u].map({ JSONWriter.string($0) }) { values[layer.name, default: [:]][u, default: [:]][key] = index }
+        }
+        return []
+    }
+}
+
+/// An import in progress inside one write transaction: each feature added is validated and
+/// written at once, so a source of any size streams through with memory bounded by the number of
+/// ids (not the features). Problems are collected; when there are any, nothing is written any more
+/// and the whole import is rolled back. Made by `Store.importStream`; use it inside its body only.
+public final class ImportSink {
+    let c: Connection
+    let actor: String
+    var problems = ProblemList()
+    var uniqueness = InputUniqueness()
+    var boxes: [String: BBox] = [:]
+    var counts: [String: Int] = [:]
+    var sources: [String: [String]] = [:]
+    /// For layers with references: the features written, by id, to name them in a reference problem.
+    var referencing: [String: [String: (file: String, index: Int)]] = [:]
+    let polygonCheck: Statement
+
+    init(_ c: Connection, actor: String) throws {
+        self.c = c
+        self.actor = actor
+        polygonCheck = try c.prepare("SELECT IsValid(g), IsValidReason(g) FROM (SELECT GeomFromWKB(?, 4326) AS g)")
+    }
+
+    /// How many features were accepted so far.
+    public private(set) var accepted = 0
+    /// How many problems were found so far.
+    public var problemCount: Int { problems.total }
+
+    /// Reports a problem that is not about one feature's content (a file that cannot be read, a
+    /// value the mapping does not cover…); the import will be refused.
+    public func refuse(_ p: FeatureProblem) { problems.add(p) }
+
+    /// Validates `f` against its layer (types, ranges, required properties, ids unique in the
+    /// input, polygon validity through GEOS) and writes it when valid and nothing was refused yet.
+    public func add(_ f: IncomingFeature) throws {
+        let v: ValidFeature
+        switch Validator.validate(id: f.id, geometry: f.geometry, properties: f.properties, layer: f.layer, file: f.file, index: f.index) {
+        case .invalid(let ps):
+            problems.add(contentsOf: ps)
+            return
+        case .valid(let ok): v = ok
+        }
+        let dup = uniqueness.admit(v, layer: f.layer, file: f.file, index: f.index)
+        guard dup.isEmpty else { problems.add(contentsOf: dup); return }
+        if f.layer.geometry.contains(.polygon), let reason = try invalidPolygonReason(v.feature.geometry) {
+            problems.add(FeatureProblem(file: f.file, index: f.index, featureID: v.feature.id, property: "geometry", reason: "invalid polygon: \(reason)"))
+            return
+        }
+        accepted += 1
+        let name = f.layer.name
+        if f.layer.columns.contains(where: { $0.references != nil }) { referencing[name, default: [:]][v.feature.id] = (f.file, f.index) }
+        if sources[name]?.last != f.file { sources[name, default: []].append(f.file) }
+        guard problems.total == 0 else { return }
+        try Store.upsert(c, f.layer, v)
+        boxes[name] = (boxes[name] ?? .empty).union(v.feature.geometry.bbox)
+        counts[name, default: 0] += 1
+    }
+
+    func invalidPolygonReason(_ g: Geometry) throws -> String? {
+        polygonCheck.reset()
+        try polygonCheck.bind([.blob(WKB.encode(g))])
+        guard try polygonCheck.step(), polygonCheck.int(0) != 1 else { return nil }
+        return polygonCheck.text(1) ?? "GEOS says invalid"
+    }
+
+    /// References of the written features to other layers (a village's township code…), checked
+    /// in SQL against the store as it now is, input included.
+    func checkReferences() throws {
+        for (name, written) in referencing.sorted(by: { Layers.order($0.key) < Layers.order($1.key) }) {
+            let spec = Layers.byName[name]!
+            for p in spec.columns {
+                guard let r = p.references else { continue }
+                let rows = try c.query(
+                    "SELECT id, \"\(p.name)\" FROM \(name) WHERE \"\(p.name)\" IS NOT NULL AND \"\(p.name)\" NOT IN (SELECT \"\(r.column)\" FROM \(r.layer) WHERE \"\(r.column)\" IS NOT NULL)"
+                ) { ($0.text(0) ?? "", $0.text(1) ?? "") }
+                for (id, value) in rows {
+                    guard let at = written[id] else { continue }
+                    problems.add(FeatureProblem(file: at.file, index: at.index, featureID: id, property: p.name, reason: "\(r.layer) has no \(r.column) \"\(value)\""))
+                }
+            }
+        }
+    }
+
+    func finish() throws -> ImportReport {
+        try checkReferences()
+        if problems.total > 0 { throw problems.failure }
+        var report: [(layer: String, features: Int)] = []
+        for (name, n) in counts.sorted(by: { Layers.order($0.key) < Layers.order($1.key) }) where n > 0 {
+            let box = boxes[name] ?? .empty
+            try Store.journalImport(c, actor: actor, layer: name, box: box, note: "\(n) features from \(sources[name, default: []].joined(separator: ", "))")
+            report.append((name, n))
+        }
+        return ImportReport(counts: report)
+    }
+}
+
+extension Store {
+    /// Imports features streamed by `body` into the store in one transaction: all or nothing. Each
+    /// feature `body` adds to the sink is validated and written at once (upsert by id, as the
+    /// GeoJSON import); when `body` throws, or any feature or reference was refused, everything is
+    /// rolled back and an `ImportFailure` lists the problems. The write lock is held throughout.
+    public func importStream(actor: String, _ body: (ImportSink) throws -> Void) throws -> ImportReport {
+        try writeUnwrapped { c in
+            try c.transaction {
+                let sink = try ImportSink(c, actor: actor)
+                try body(sink)
+                return try sink.finish()
+            }
+        }
+    }
+
+    /// Writes one valid feature: its row (insert or replace by id) and its stock rows.
+    static func upsert(_ c: Connection, _ layer: LayerSpec, _ v: ValidFeature) throws {
+        let codec = FeatureCodec.all[layer.name]!
+        try c.run(codec.upsert, codec.bindings(v))
+        if layer.hasStock { try replaceStock(c, v.feature) }
+    }
+
+    /// The journal entry for features of one layer imported together, so caches and routers see them.
+    static func journalImport(_ c: Connection, actor: String, layer: String, box: BBox, note: String) throws {
+        try c.run(
+            "INSERT INTO edit_journal (actor, action, layer, min_lon, min_lat, max_lon, max_lat, after) VALUES (?, 'import', ?, ?, ?, ?, ?, ?)",
+            [.text(actor), .text(layer), .double(box.minLon), .double(box.minLat), .double(box.maxLon), .double(box.maxLat), .text(note)])
+    }
+}

@@ -26,6 +26,7 @@ class Roads(osmium.SimpleHandler):
     def __init__(self):
         super().__init__()
         self.features = []
+        self.cut = []
 
     def way(self, w):
         hw = w.tags.get("highway")
@@ -38,6 +39,9 @@ class Roads(osmium.SimpleHandler):
         try:
             coords = [[round(n.lon, 7), round(n.lat, 7)] for n in w.nodes]
         except osmium.InvalidLocationError:
+            # A node outside the extract: the way is left out (recorded with how many of its nodes
+            # are inside, so tests can tell).
+            self.cut.append([w.id, sum(1 for n in w.nodes if n.location.valid())])
             return
         if len(coords) < 2:
             return
@@ -75,7 +79,7 @@ def main():
     h = Roads()
     h.apply_file(sys.argv[1], locations=True)
     with open(sys.argv[2], "w", encoding="utf-8") as f:
-        json.dump({"type": "FeatureCollection", "features": h.features}, f, ensure_ascii=False)
+        json.dump({"type": "FeatureCollection", "features": h.features, "ways_with_missing_nodes": h.cut}, f, ensure_ascii=False)
     print("%d roads" % len(h.features))
 
 

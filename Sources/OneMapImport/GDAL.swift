@@ -227,6 +227,9 @@ enum SourceFeature {
         do { geom = try WKB.decode(buf) } catch {
             return .failure(.init("unsupported geometry \(String(cString: OGRGeometryTypeToName(OGR_G_GetGeometryType(g)))) (\(error.description))"))
         }
+        if geom.kind == .lineString || geom.kind == .multiLineString, geom.paths.contains(where: { Set($0).count < 2 }) {
+            return .failure(.init("a line needs at least two distinct positions"))
+        }
         for c in geom.allCoords where !(c.lon.isFinite && c.lat.isFinite && abs(c.lon) <= 180 && abs(c.lat) <= 90) {
             return .failure(.init("position \(c.lon), \(c.lat) is not a longitude/latitude after reading it as \(crsName); if the file's coordinate reference system is missing or wrong, pass --crs EPSG:N (e.g. EPSG:4537 for CGCS2000 3-degree Gauss–Krüger CM 84°E)"))
         }

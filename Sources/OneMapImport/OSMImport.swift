@@ -68,6 +68,11 @@ final class OSMImport {
             let layerName = String(cString: OGR_L_GetName(l))
             guard let (spec, id, props) = classify(layerName: layerName, tags: tags) else { continue }
             var geometry = SourceFeature.geometry(f, transform: nil, crsName: "WGS84").mapError { Validator.GeometryProblem($0.reason) }
+            if case .failure(let p) = geometry {
+                // Extracts cut ways at their edge: a way with under two nodes inside is not a road here.
+                leftOut["\(spec.name) objects whose geometry is unusable (\(p.reason))", default: 0] += 1
+                continue
+            }
             if spec.isPointLayer, case .success(let g) = geometry, g.kind != .point {
                 geometry = SourceFeature.pointOnSurface(g).map { .success(.point($0)) } ?? .failure(Validator.GeometryProblem("no point on the surface"))
             }

@@ -82,6 +82,8 @@ public enum SourceImport {
             let layers = plans.map(\.sourceName)
             throw SourceError("mapping \(m.origin) is for source layer \"\(m.sourceLayer ?? "?")\", which \(path) does not have; its layers: \(layers.joined(separator: ", "))")
         }
+        // Referenced layers first (townships before the villages that name them).
+        plans.sort { Layers.order($0.mapping.layer.name) < Layers.order($1.mapping.layer.name) }
         let expected = plans.reduce(0) { $0 + max(0, Int($1.layer.featureCount)) }
         var read = 0
         let report = try store.importStream(actor: actor) { sink in

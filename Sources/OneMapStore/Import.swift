@@ -204,7 +204,7 @@ extension Store {
                             written += 1
                             continue
                         }
-                        try Store.upsert(c, lf.layer, v)
+                        try Store.upsert(c, lf.layer, v, file: lf.file, index: lf.features.firstIndex { $0["id"] == .string(v.feature.id) } ?? 0)
                         box = box.union(v.feature.geometry.bbox)
                         written += 1
                         if written % 2000 == 0 { progress?(.writing, written, total) }

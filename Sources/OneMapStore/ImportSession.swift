@@ -99,7 +99,12 @@ public final class ImportSink {
         if f.layer.columns.contains(where: { $0.references != nil }) { referencing[name, default: [:]][v.feature.id] = (f.file, f.index) }
         if sources[name]?.last != f.file { sources[name, default: []].append(f.file) }
         guard problems.total == 0 else { return }
-        try Store.upsert(c, f.layer, v)
+        do {
+            try Store.upsert(c, f.layer, v, file: f.file, index: f.index)
+        } catch let taken as ImportFailure {
+            problems.add(contentsOf: taken.problems)
+            return
+        }
         boxes[name] = (boxes[name] ?? .empty).union(v.feature.geometry.bbox)
         counts[name, default: 0] += 1
     }
@@ -158,10 +163,48 @@ extension Store {
     }
 
     /// Writes one valid feature: its row (insert or replace by id) and its stock rows.
-    static func upsert(_ c: Connection, _ layer: LayerSpec, _ v: ValidFeature) throws {
+    /// - Throws: `ImportFailure` naming the value when a unique column (a village's code…) is taken
+    ///   by another feature in the store, or a reference (a village's township) names nothing;
+    ///   `SQLiteError` otherwise.
+    static func upsert(_ c: Connection, _ layer: LayerSpec, _ v: ValidFeature, file: String, index: @autoclosure () -> Int) throws {
         let codec = FeatureCodec.all[layer.name]!
-        try c.run(codec.upsert, codec.bindings(v))
+        do {
+            try c.run(codec.upsert, codec.bindings(v))
+        } catch {
+            if let p = try constraintProblem(c, error, layer, v) {
+                var located = p
+                located.file = file
+                located.index = index()
+                throw ImportFailure(problems: [located], total: 1)
+            }
+            throw error
+        }
         if layer.hasStock { try replaceStock(c, v.feature) }
+    }
+
+    /// The user's reason for a UNIQUE or FOREIGN KEY failure on writing `v`, or nil for other errors.
+    static func constraintProblem(_ c: Connection, _ error: any Error, _ layer: LayerSpec, _ v: ValidFeature) throws -> FeatureProblem? {
+        guard let e = error as? SQLiteError else { return nil }
+        func value(_ name: String) -> String? { v.feature.properties[name].map { $0.stringValue ?? JSONWriter.string($0) } }
+        if e.isUniqueViolation {
+            for u in layer.unique {
+                guard let text = value(u) else { continue }
+                let other = try c.query("SELECT id FROM \(layer.name) WHERE \"\(u)\" = ? AND id <> ?", [.text(text), .text(v.feature.id)]) { $0.text(0) ?? "" }
+                if let o = other.first {
+                    return FeatureProblem(file: "", index: nil, featureID: v.feature.id, property: u,
+                        reason: "\(u) \"\(text)\" is already used by \(layer.name) feature \(o) in the store; give this feature the id \(o) to replace it (a mapping's \"id\"), or change the \(u)")
+                }
+            }
+        }
+        if e.isForeignKeyViolation {
+            for p in layer.columns {
+                guard let r = p.references, let text = value(p.name) else { continue }
+                if try c.query("SELECT 1 FROM \(r.layer) WHERE \"\(r.column)\" = ?", [.text(text)], { _ in 1 }).isEmpty {
+                    return FeatureProblem(file: "", index: nil, featureID: v.feature.id, property: p.name, reason: "\(r.layer) has no \(r.column) \"\(text)\"")
+                }
+            }
+        }
+        return nil
     }
 
     /// The journal entry for features of one layer imported together, so caches and routers see them.

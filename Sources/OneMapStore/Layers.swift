@@ -237,7 +237,8 @@ public enum Layers {
         return s
     }
 
-    static func order(_ name: String) -> Int { all.firstIndex { $0.name == name } ?? Int.max }
+    /// A layer's place in load order (referenced layers first); unknown names last.
+    public static func order(_ name: String) -> Int { all.firstIndex { $0.name == name } ?? Int.max }
 }
 
 /// Errors of the store, as sentences a user can act on, with the category the HTTP and CLI

@@ -73,14 +73,19 @@ public enum SourceImport {
         var plans: [LayerPlan] = []
         var osm: [VectorDataset] = []
         var usedMappings = Set<Int>()
+        var skipped: [(name: String, label: String)] = []
         for ds in datasets {
             if ds.interleaved { osm.append(ds); continue }
-            plans += try LayerPlan.make(ds, options: options, usedMappings: &usedMappings, notice: notice)
+            plans += try LayerPlan.make(ds, options: options, usedMappings: &usedMappings, skipped: &skipped, notice: notice)
         }
-        if let unused = options.mappings.indices.first(where: { !usedMappings.contains($0) }), !options.mappings.isEmpty {
-            let m = options.mappings[unused]
-            let layers = plans.map(\.sourceName)
-            throw SourceError("mapping \(m.origin) is for source layer \"\(m.sourceLayer ?? "?")\", which \(path) does not have; its layers: \(layers.joined(separator: ", "))")
+        for s in skipped where plans.contains(where: { $0.sourceName != s.name }) || !osm.isEmpty {
+            notice("\(s.label) skipped: no mapping names its layer \"\(s.name)\"")
+        }
+        for (i, m) in options.mappings.enumerated() where !usedMappings.contains(i) {
+            notice("mapping \(m.origin) (source layer \"\(m.sourceLayer ?? "?")\") matched no layer of \(path); its layers: \(skipped.map(\.name).joined(separator: ", "))")
+        }
+        guard !plans.isEmpty || !osm.isEmpty else {
+            throw SourceError("nothing to import from \(path): no layer has a mapping (layers: \(skipped.map(\.name).joined(separator: ", "))); check the mapping's \"source_layer\" names, or see `onemap import \(path) --inspect`")
         }
         // Referenced layers first (townships before the villages that name them).
         plans.sort { Layers.order($0.mapping.layer.name) < Layers.order($1.mapping.layer.name) }
@@ -170,7 +175,10 @@ final class LayerPlan {
         return (try crs.transformToWGS84(), crs.label)
     }
 
-    static func make(_ ds: VectorDataset, options: SourceImportOptions, usedMappings: inout Set<Int>, notice: (String) -> Void) throws(SourceError) -> [LayerPlan] {
+    /// The plans for a dataset's layers. With mapping files, a layer no mapping names is put in
+    /// `skipped` (a county folder holds other files too); without, it is an error.
+    static func make(_ ds: VectorDataset, options: SourceImportOptions, usedMappings: inout Set<Int>,
+                     skipped: inout [(name: String, label: String)], notice: (String) -> Void = { _ in }) throws(SourceError) -> [LayerPlan] {
         let file = (ds.path as NSString).lastPathComponent
         var layers = ds.layers
         if let want = options.sourceLayer {
@@ -205,7 +213,7 @@ final class LayerPlan {
                 mapping = LayerMapping.identity(spec, fields: fieldNames, sourceLayer: name)
             }
             guard let mapping else {
-                if !options.mappings.isEmpty { continue }
+                if !options.mappings.isEmpty { skipped.append((name, label)); continue }
                 throw SourceError("cannot tell which onemap layer \(label) is: pass --layer NAME (\(Layers.names.joined(separator: ", "))) or a --mapping file; `onemap import \(ds.path) --inspect` suggests one")
             }
             if let missing = mapping.fieldsRead.first(where: { !fieldNames.contains($0) }) {

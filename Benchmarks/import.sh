@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Import benchmark (issue #12): a county-style Shapefile — GBK text without .cpg, Chinese field
+# names and values, CGCS2000 Gauss–Krüger CM 84°E (EPSG:4537) — imported by `onemap import
+# --mapping` (decoding, mapping, reprojection to WGS84, validation, one transaction) side by side
+# with the anchor, `ogr2ogr -f SQLite -dsco SPATIALITE=YES` of the same file (as it is, and with
+# -t_srs EPSG:4326 so it reprojects as onemap does). Wall time and peak memory (max RSS) of each
+# process, median of ROUNDS, at the demo size (2,807 roads) and a generated 100,000-road file.
+#   Benchmarks/import.sh [ROUNDS]        (make bench-import)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-3}
+swift build -c release --product onemap >/dev/null
+W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
+mkdir -p "$W/demo" "$W/big-geo"
+python3 scripts/generate_demo_data.py --bench-features 100000 --out "$W/big-geo" >/dev/null
+scripts/county-sample "$W/demo" GeoData >/dev/null
+scripts/county-sample "$W/big" "$W/big-geo" >/dev/null
+# The worked example's roads mapping alone.
+python3 - "$W/roads.json" <<'PY'
+import json, sys
+m = json.load(open("GeoData/mappings/yumin-county.json"))
+json.dump([x for x in m["mappings"] if x["source_layer"] == "道路"][0], open(sys.argv[1], "w"), ensure_ascii=False)
+PY
+
+# Runs a command ROUNDS times; prints "median_seconds peak_rss_MiB".
+measure() {
+  local times=() rss=0
+  for _ in $(seq "$ROUNDS"); do
+    rm -f "$W/out.sqlite" "$W/out.sqlite-wal" "$W/out.sqlite-shm"
+    /usr/bin/time -f "%e %M" -o "$W/time" "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; exit 1; }
+    read -r t m < "$W/time"
+    times+=("$t"); [ "$m" -gt "$rss" ] && rss=$m
+  done
+  printf '%s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')" "$((rss / 1024))"
+}
+
+echo "machine: $(nproc) cores, $(uname -m); GDAL $(gdal-config --version 2>/dev/null || ogr2ogr --version | awk '{print $2}' | tr -d ,); rounds: $ROUNDS (median time, peak RSS)"
+printf '%-8s %8s  %-44s %9s %9s %8s\n' size features tool seconds "RSS MiB" "× ogr2ogr"
+for size in demo big; do
+  shp="$W/$size/道路.shp"
+  n=$(ogrinfo -so -al -oo ENCODING= "$shp" | awk -F': ' '/Feature Count/ {print $2}')
+  read -r t0 r0 < <(measure ogr2ogr -f SQLite -dsco SPATIALITE=YES "$W/out.sqlite" "$shp")
+  read -r t1 r1 < <(measure ogr2ogr -f SQLite -dsco SPATIALITE=YES -t_srs EPSG:4326 "$W/out.sqlite" "$shp")
+  read -r t2 r2 < <(measure .build/release/onemap import "$shp" --mapping "$W/roads.json" --db "$W/out.sqlite")
+  printf '%-8s %8s  %-44s %9s %9s %8s\n' "$size" "$n" "ogr2ogr -f SQLite -dsco SPATIALITE=YES" "$t0" "$r0" "1.00"
+  printf '%-8s %8s  %-44s %9s %9s %8s\n' "$size" "$n" "ogr2ogr … -t_srs EPSG:4326" "$t1" "$r1" "$(echo "$t1 / $t0" | bc -l | xargs printf '%.2f')"
+  printf '%-8s %8s  %-44s %9s %9s %8s\n' "$size" "$n" "onemap import --mapping (validated)" "$t2" "$r2" "$(echo "$t2 / $t0" | bc -l | xargs printf '%.2f')"
+done

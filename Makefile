@@ -4,7 +4,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 BIN := .build/release/onemap
 
-.PHONY: run test build bootstrap data bench bench-store bench-routing bench-tiles bench-print bench-serve clean
+.PHONY: run test build bootstrap data bench bench-store bench-import bench-routing bench-tiles bench-print bench-serve clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -24,10 +24,13 @@ test: bootstrap
 data:
 	python3 scripts/generate_demo_data.py
 
-bench: bench-store bench-routing bench-tiles bench-print bench-serve
+bench: bench-store bench-import bench-routing bench-tiles bench-print bench-serve
 
 bench-store: build
 	Benchmarks/store.sh
+
+bench-import: build
+	Benchmarks/import.sh
 
 bench-routing: build
 	Benchmarks/routing.sh

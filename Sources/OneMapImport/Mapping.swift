@@ -174,78 +174,117 @@ public struct LayerMapping: Sendable {
     }
 }
 
-extension LayerMapping {
-    /// Turns one source feature's decoded fields into onemap properties. `fields` are the source
-    /// values by field name (text decoded, dates ISO 8601); a value not covered by a values table
-    /// is a problem naming the value, the field and the mapping key.
-    func apply(fields: [String: JSONValue], fid: Int64, sourceLayerName: String) -> (id: JSONValue?, properties: JSONObject, problems: [(property: String, reason: String)]) {
+/// A mapping resolved against one source layer's fields, so each feature is mapped by field
+/// position, without hashing field names (Chinese names hash slowly: Unicode normalisation).
+struct CompiledMapping {
+    enum Part { case literal(String), field(Int), fid }
+    enum Source { case field(Int), template([Part]), constant(JSONValue) }
+    struct Rule {
+        var name: String
+        var source: Source
+        var spec: PropertySpec?
+        var table: [String: JSONValue]?
+        var fallback: JSONValue?
+        var fieldName: String?
+    }
+    let mapping: LayerMapping
+    let rules: [Rule]
+    let extraDefaults: [(String, JSONValue)]
+    let id: [Part]?
+    /// Source fields kept as extra properties (index, name), when the mapping keeps unmapped ones.
+    let unmapped: [(Int, String)]
+    /// Which source fields the mapping reads at all (others need not be decoded).
+    let needed: [Bool]
+
+    init(_ m: LayerMapping, fieldNames: [String]) {
+        mapping = m
+        let index = Dictionary(fieldNames.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        func parts(_ t: LayerMapping.Template) -> [Part] {
+            t.parts.map { p in
+                switch p {
+                case .literal(let l): .literal(l)
+                case .fid: .fid
+                case .field(let f): .field(index[f] ?? -1)
+                }
+            }
+        }
+        var used = Set<Int>()
+        rules = m.properties.map { (name, rule) in
+            let source: Source
+            var fieldName: String?
+            switch rule {
+            case .field(let f): source = .field(index[f] ?? -1); fieldName = f; used.insert(index[f] ?? -1)
+            case .template(let t): source = .template(parts(t)); used.formUnion(t.fields.compactMap { index[$0] })
+            case .constant(let c): source = .constant(c)
+            }
+            return Rule(name: name, source: source, spec: m.layer.property(name), table: m.values[name], fallback: m.defaults[name], fieldName: fieldName)
+        }
+        extraDefaults = m.defaults.filter { d in !m.properties.contains { $0.name == d.key } }.sorted { $0.key < $1.key }
+        id = m.id.map(parts)
+        used.formUnion(m.id?.fields.compactMap { index[$0] } ?? [])
+        let mappedNames = Set(m.properties.map(\.name))
+        unmapped = m.keepUnmapped
+            ? fieldNames.enumerated().filter { !used.contains($0.offset) && !mappedNames.contains($0.element) && m.layer.property($0.element) == nil }.sorted { $0.element < $1.element }.map { ($0.offset, $0.element) }
+            : []
+        needed = fieldNames.indices.map { used.contains($0) || (m.keepUnmapped && !mappedNames.contains(fieldNames[$0])) }
+    }
+
+    /// Turns one source feature's decoded field values (by position; nil when empty) into onemap
+    /// properties and an id. A value not covered by a values table is a problem naming the value,
+    /// the field and the mapping key.
+    func apply(_ values: [JSONValue?], fid: Int64, sourceLayerName: String) -> (id: JSONValue?, properties: JSONObject, problems: [(property: String, reason: String)]) {
         var out = JSONObject()
         var problems: [(String, String)] = []
-        var used = Set(id?.fields ?? [])
-        for (name, rule) in properties {
+        for r in rules {
             var v: JSONValue?
-            var fromField: String?
-            switch rule {
-            case .field(let f):
-                used.insert(f)
-                fromField = f
-                v = fields[f]
-            case .template(let t):
-                used.formUnion(t.fields)
-                v = render(t, fields: fields, fid: fid)
-            case .constant(let c):
-                v = c
+            switch r.source {
+            case .field(let i): v = i >= 0 ? values[i] : nil
+            case .template(let ps): v = render(ps, values, fid)
+            case .constant(let c): v = c
             }
-            if let raw = v, !raw.isNull, let table = values[name] {
+            if let raw = v, !raw.isNull, let table = r.table {
                 let key = LayerMapping.text(raw)
                 if let mapped = table[key] {
                     v = mapped
-                } else if let spec = layer.property(name), case .enumeration(let allowed) = spec.type, let s = raw.stringValue, allowed.contains(s) {
+                } else if let spec = r.spec, case .enumeration(let allowed) = spec.type, let s = raw.stringValue, allowed.contains(s) {
                     v = raw
                 } else {
-                    let targets = layer.property(name).map(LayerMapping.describe) ?? "a value"
-                    problems.append((name, "\(fromField.map { "field \($0)" } ?? "value") \"\(key)\" is not in values.\(name) of mapping \(origin); add \"\(key)\": \(targets)"))
+                    let targets = r.spec.map(LayerMapping.describe) ?? "a value"
+                    problems.append((r.name, "\(r.fieldName.map { "field \($0)" } ?? "value") \"\(key)\" is not in values.\(r.name) of mapping \(mapping.origin); add \"\(key)\": \(targets)"))
                     continue
                 }
             }
-            if v == nil || v!.isNull, let d = defaults[name] { v = d }
+            if v == nil || v!.isNull, let d = r.fallback { v = d }
             guard let value = v, !value.isNull else { continue }
-            out[name] = layer.property(name).map { LayerMapping.coerce(value, to: $0.type) } ?? value
+            out[r.name] = r.spec.map { LayerMapping.coerce(value, to: $0.type) } ?? value
         }
-        for (name, d) in defaults where out[name] == nil && !properties.contains(where: { $0.name == name }) { out[name] = d }
-        if keepUnmapped {
-            for (k, v) in fields.sorted(by: { $0.key < $1.key }) where !used.contains(k) && out[k] == nil && layer.property(k) == nil && !v.isNull {
-                out[k] = v
-            }
-        }
-        let idValue: JSONValue?
-        if let id {
-            idValue = render(id, fields: fields, fid: fid)
-        } else {
-            idValue = .string("\(sourceLayerName)-\(fid)")
-        }
+        for (name, d) in extraDefaults where out[name] == nil { out[name] = d }
+        for (i, name) in unmapped { if let v = values[i], !v.isNull, out[name] == nil { out[name] = v } }
+        let idValue: JSONValue? = id.map { render($0, values, fid) } ?? .string("\(sourceLayerName)-\(fid)")
         return (idValue, out, problems)
     }
 
-    func render(_ t: Template, fields: [String: JSONValue], fid: Int64) -> JSONValue? {
-        if t.parts.count == 1, case .field(let f) = t.parts[0] {
-            guard let v = fields[f], !v.isNull else { return nil }
-            if case .number(let d) = v, d.rounded() == d { return .string(String(Int64(d))) }
+    func render(_ parts: [Part], _ values: [JSONValue?], _ fid: Int64) -> JSONValue? {
+        if parts.count == 1, case .field(let i) = parts[0] {
+            guard i >= 0, let v = values[i], !v.isNull else { return nil }
+            if case .number(let d) = v, d.rounded() == d, abs(d) < 1e15 { return .string(String(Int64(d))) }
             return v
         }
         var s = ""
-        for p in t.parts {
+        for p in parts {
             switch p {
             case .literal(let l): s += l
             case .fid: s += String(fid)
-            case .field(let f):
-                guard let v = fields[f], !v.isNull else { return nil }
+            case .field(let i):
+                guard i >= 0, let v = values[i], !v.isNull else { return nil }
                 s += LayerMapping.text(v)
             }
         }
         return .string(s)
     }
+}
 
+extension LayerMapping {
     /// A value as the text a values table is keyed by (1 not 1.0; true; the string itself).
     static func text(_ v: JSONValue) -> String {
         switch v {

@@ -76,6 +76,14 @@ final class TextPolicy {
         return .failure(TextProblem("field \(field): \(TextPolicy.show(bytes)) is not valid \(d.encoding) — \(hint)"))
     }
 
+    /// `bytes` without leading and trailing ASCII spaces and tabs.
+    static func trimmed(_ bytes: [UInt8]) -> [UInt8] {
+        var lo = 0, hi = bytes.count
+        while lo < hi, bytes[lo] == 0x20 || bytes[lo] == 0x09 { lo += 1 }
+        while hi > lo, bytes[hi - 1] == 0x20 || bytes[hi - 1] == 0x09 { hi -= 1 }
+        return lo == 0 && hi == bytes.count ? bytes : Array(bytes[lo..<hi])
+    }
+
     /// Bytes as hex for a message: "<C4 CF B3 C7 …>".
     static func show(_ bytes: [UInt8]) -> String {
         let hex = bytes.prefix(12).map { String(format: "%02X", $0) }.joined(separator: " ")

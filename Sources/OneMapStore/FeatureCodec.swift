@@ -6,6 +6,8 @@ struct FeatureCodec: Sendable {
     let layer: LayerSpec
     let select: String
     let upsert: String
+    /// `upsert` answering the row's fid and version (for bulk writes that keep the spatial index themselves).
+    let upsertReturningFid: String
     /// The columns `select` reads and `decode` decodes: all of the layer's, or a projection.
     let columns: [PropertySpec]
     let pointColumns: [PropertySpec]
@@ -32,6 +34,7 @@ struct FeatureCodec: Sendable {
         var vals = ["?", "GeomFromWKB(?, 4326)"] + layer.columns.map { _ in "?" } + layer.pointColumns.map { _ in "MakePoint(?, ?, 4326)" } + ["?"]
         let updates = cols.dropFirst().map { "\($0) = excluded.\($0)" } + ["version = \(layer.name).version + 1"]
         upsert = "INSERT INTO \(layer.name) (\(cols.joined(separator: ", "))) VALUES (\(vals.joined(separator: ", "))) ON CONFLICT(id) DO UPDATE SET \(updates.joined(separator: ", "))"
+        upsertReturningFid = upsert + " RETURNING fid, version"
         cols.removeAll(); vals.removeAll()
     }
 

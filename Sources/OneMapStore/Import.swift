@@ -195,6 +195,7 @@ extension Store {
 
                 var counts: [(String, Int)] = []
                 var written = 0
+                let bulk = mode == .upsert ? DeferredSpatialIndex(c) : nil
                 for (lf, features) in valid {
                     let codec = FeatureCodec.all[lf.layer.name]!
                     var box = BBox.empty
@@ -204,7 +205,7 @@ extension Store {
                             written += 1
                             continue
                         }
-                        try Store.upsert(c, lf.layer, v, file: lf.file, index: lf.features.firstIndex { $0["id"] == .string(v.feature.id) } ?? 0)
+                        try Store.upsert(c, lf.layer, v, file: lf.file, index: lf.features.firstIndex { $0["id"] == .string(v.feature.id) } ?? 0, bulk: bulk)
                         box = box.union(v.feature.geometry.bbox)
                         written += 1
                         if written % 2000 == 0 { progress?(.writing, written, total) }
@@ -214,6 +215,7 @@ extension Store {
                     }
                     counts.append((lf.layer.name, features.count))
                 }
+                try bulk?.finish()
                 progress?(.writing, total, total)
                 return ImportReport(counts: counts)
             }

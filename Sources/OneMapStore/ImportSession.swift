@@ -62,12 +62,16 @@ public final class ImportSink {
     /// For layers with references: the features written, by id, to name them in a reference problem.
     var referencing: [String: [String: (file: String, index: Int)]] = [:]
     let polygonCheck: Statement
+    let bulk: DeferredSpatialIndex
 
     init(_ c: Connection, actor: String) throws {
         self.c = c
+        bulk = DeferredSpatialIndex(c)
         self.actor = actor
         polygonCheck = try c.prepare("SELECT IsValid(g), IsValidReason(g) FROM (SELECT GeomFromWKB(?, 4326) AS g)")
     }
+
+    static let hasReferences: [String: Bool] = Dictionary(uniqueKeysWithValues: Layers.all.map { ($0.name, $0.columns.contains { $0.references != nil }) })
 
     /// How many features were accepted so far.
     public private(set) var accepted = 0
@@ -96,11 +100,11 @@ public final class ImportSink {
         }
         accepted += 1
         let name = f.layer.name
-        if f.layer.columns.contains(where: { $0.references != nil }) { referencing[name, default: [:]][v.feature.id] = (f.file, f.index) }
+        if Self.hasReferences[name] == true { referencing[name, default: [:]][v.feature.id] = (f.file, f.index) }
         if sources[name]?.last != f.file { sources[name, default: []].append(f.file) }
         guard problems.total == 0 else { return }
         do {
-            try Store.upsert(c, f.layer, v, file: f.file, index: f.index)
+            try Store.upsert(c, f.layer, v, file: f.file, index: f.index, bulk: bulk)
         } catch let taken as ImportFailure {
             problems.add(contentsOf: taken.problems)
             return
@@ -137,6 +141,7 @@ public final class ImportSink {
     func finish() throws -> ImportReport {
         try checkReferences()
         if problems.total > 0 { throw problems.failure }
+        try bulk.finish()
         var report: [(layer: String, features: Int)] = []
         for (name, n) in counts.sorted(by: { Layers.order($0.key) < Layers.order($1.key) }) where n > 0 {
             let box = boxes[name] ?? .empty
@@ -166,10 +171,24 @@ extension Store {
     /// - Throws: `ImportFailure` naming the value when a unique column (a village's code…) is taken
     ///   by another feature in the store, or a reference (a village's township) names nothing;
     ///   `SQLiteError` otherwise.
-    static func upsert(_ c: Connection, _ layer: LayerSpec, _ v: ValidFeature, file: String, index: @autoclosure () -> Int) throws {
+    /// With `bulk`, SpatiaLite's per-row triggers are deferred to the end of the import.
+    static func upsert(_ c: Connection, _ layer: LayerSpec, _ v: ValidFeature, file: String, index: @autoclosure () -> Int,
+                       bulk: DeferredSpatialIndex? = nil) throws {
         let codec = FeatureCodec.all[layer.name]!
         do {
-            try c.run(codec.upsert, codec.bindings(v))
+            if let bulk {
+                try bulk.begin(layer.name)
+                let row = try c.query(codec.upsertReturningFid, codec.bindings(v)) { ($0.int(0), $0.int(1)) }
+                if let (fid, version) = row.first {
+                    try bulk.wrote(layer.name, fid: fid, replaced: version > 1) { column in
+                        if column == "geom" { return v.feature.geometry.bbox }
+                        guard let p = v.feature.properties[column]?.arrayValue, p.count == 2, let x = p[0].doubleValue, let y = p[1].doubleValue else { return nil }
+                        return BBox(minLon: x, minLat: y, maxLon: x, maxLat: y)
+                    }
+                }
+            } else {
+                try c.run(codec.upsert, codec.bindings(v))
+            }
         } catch {
             if let p = try constraintProblem(c, error, layer, v) {
                 var located = p

@@ -53,10 +53,19 @@ public struct LayerSpec: Sendable {
     /// Whether `search` looks at this layer's names.
     public let searchable: Bool
 
-    public func property(_ name: String) -> PropertySpec? { properties.first { $0.name == name } }
     /// Properties held in plain columns (not point geometries or stock).
-    public var columns: [PropertySpec] { properties.filter { $0.type != .point && $0.type != .stock } }
-    public var pointColumns: [PropertySpec] { properties.filter { $0.type == .point } }
+    public let columns: [PropertySpec]
+    public let pointColumns: [PropertySpec]
+
+    public init(name: String, title: String, geometry: [GeometryKind], properties: [PropertySpec], unique: [String], requireOneOf: [String], searchable: Bool) {
+        self.name = name; self.title = title; self.geometry = geometry; self.properties = properties
+        self.unique = unique; self.requireOneOf = requireOneOf; self.searchable = searchable
+        // Stored, not computed: the import asks for them for every feature.
+        columns = properties.filter { $0.type != .point && $0.type != .stock }
+        pointColumns = properties.filter { $0.type == .point }
+    }
+
+    public func property(_ name: String) -> PropertySpec? { properties.first { $0.name == name } }
     public var hasStock: Bool { properties.contains { $0.type == .stock } }
     public var isPointLayer: Bool { geometry == [.point] }
 }

@@ -82,6 +82,19 @@ func demoStore(_ dir: TempDir, _ name: String = "demo.sqlite") throws -> Store {
             // 1e-7° is about a centimetre; the CSV carries 7 decimals.
             #expect(worst <= 1.01e-7, "\(layer): worst coordinate difference \(worst)°")
         }
+        // Both importers defer SpatiaLite's per-row triggers: every spatial index must still match its
+        // table, and the triggers must be back exactly as a fresh store has them.
+        let fresh = try Store(path: dir.file("fresh.sqlite"))
+        func schema(_ s: Store) throws -> [String] { try s.read { c in try c.query("SELECT name || ':' || coalesce(sql, '') FROM sqlite_master ORDER BY name") { $0.text(0) ?? "" } } }
+        for s in [store, demo] {
+            #expect(try schema(s) == schema(fresh))
+            let indexes = try s.read { c in try c.query("SELECT f_table_name, f_geometry_column FROM geometry_columns WHERE spatial_index_enabled = 1") { ($0.text(0) ?? "", $0.text(1) ?? "") } }
+            #expect(indexes.count >= 14)
+            for (t, g) in indexes {
+                let ok = try s.read { c in try c.scalar("SELECT CheckSpatialIndex(?, ?)", [.text(t), .text(g)]) }
+                #expect(ok == .int(1), "spatial index of \(t).\(g) does not match its table")
+            }
+        }
         // Derived centres lie inside their village; the import said it derived them.
         let outside = try store.read { c in try c.query("SELECT count(*) FROM villages WHERE NOT ST_Within(center, geom)") { $0.int(0) } }
         #expect(outside == [0])
@@ -295,5 +308,44 @@ func demoStore(_ dir: TempDir, _ name: String = "demo.sqlite") throws -> Store {
         let from = roads[roads.count / 3].geometry.allCoords[0], to = roads[2 * roads.count / 3].geometry.allCoords[0]
         let route = try router.route(from: from, to: to)
         #expect(route.reachable ? (route.metres ?? 0) > 0 : route.note != nil)
+    }
+}
+
+@Suite struct OtherFormatsTests {
+    /// FileGDB (a .gdb folder, written by GDAL's OpenFileGDB driver), GPX waypoints and KMZ, each
+    /// with a mapping, land as the same features.
+    @Test func fileGDBGPXAndKMZImport() throws {
+        let dir = TempDir("formats")
+        let store = try Store(path: dir.file("f.sqlite"))
+        _ = try store.importGeoJSON(at: repoRoot + "/GeoData/townships.geojson")
+        let gdb = dir.file("县级.gdb")
+        try ogr2ogr(["-f", "OpenFileGDB", "-t_srs", "EPSG:4537", "-nln", "行政村", "-dialect", "SQLite", gdb, repoRoot + "/GeoData/villages.geojson",
+                     "-sql", "SELECT geometry, code AS 村代码, name AS 村名称, township AS 乡镇代码, households AS 户数, population AS 人口, source AS 数据来源 FROM villages"])
+        let villages = try LayerMapping.load(mappingFile).filter { $0.sourceLayer == "行政村" }
+        let r1 = try SourceImport.run(path: gdb, store: store, options: SourceImportOptions(mappings: villages), actor: "test")
+        #expect(r1.counts.map(\.features) == [65])
+        let v = try #require(try store.feature(in: "villages", id: "village-654225100001")?.feature)
+        #expect(v.properties["name"] == "阿克乔克村" && v.properties["households"] == 320)
+
+        // GPX waypoints (hazard points a monitor walked to), and a KMZ of the same.
+        try ogr2ogr(["-f", "GPX", "-dsco", "GPX_USE_EXTENSIONS=YES", dir.file("points.gpx"), repoRoot + "/GeoData/hazard_points.geojson",
+                     "-dialect", "SQLite", "-sql", "SELECT geometry, id AS name, name AS desc FROM hazard_points", "-nln", "waypoints"])
+        try ogr2ogr(["-f", "LIBKML", dir.file("points.kmz"), repoRoot + "/GeoData/hazard_points.geojson",
+                     "-dialect", "SQLite", "-sql", "SELECT geometry, id AS Name, name AS description FROM hazard_points", "-nln", "points"])
+        let want = try JSONParser.parse(try String(contentsOfFile: repoRoot + "/GeoData/hazard_points.geojson", encoding: .utf8))["features"]?.arrayValue ?? []
+        for (file, src, nameField, idField) in [("points.gpx", "waypoints", "desc", "name"), ("points.kmz", "points", "description", "Name")] {
+            let s = try Store(path: dir.file(file + ".sqlite"))
+            let m = try LayerMapping.parse(["source_layer": .string(src), "layer": "hazard_points", "id": .string("{\(idField)}"),
+                                            "properties": ["name": .string(nameField), "type": ["value": "landslide"], "level": ["value": 3]]], origin: file)
+            let r = try SourceImport.run(path: dir.file(file), store: s, options: SourceImportOptions(mappings: m), actor: "test")
+            #expect(r.total == want.count, "\(file)")
+            for w in want {
+                let id = try #require(w["id"]?.stringValue)
+                let f = try #require(try s.feature(in: "hazard_points", id: id)?.feature, "\(file) \(id)")
+                #expect(f.properties["name"] == w["properties"]?["name"])
+                guard case .point(let p) = f.geometry, let c = w["geometry"]?["coordinates"]?.arrayValue else { Issue.record("\(file): not a point"); continue }
+                #expect(abs(p.lon - (c[0].doubleValue ?? 0)) < 1e-7 && abs(p.lat - (c[1].doubleValue ?? 0)) < 1e-7)
+            }
+        }
     }
 }

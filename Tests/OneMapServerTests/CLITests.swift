@@ -55,6 +55,32 @@ import Testing
         #expect(try Store(path: db).contentDigest() == digest, "a refused command changed the store")
     }
 
+    /// The county's own files from the command line: a folder with the worked-example mapping, the
+    /// notes on what was guessed, --inspect, and the refusals as sentences with exit 65.
+    @Test func importsTheCountysFilesWithAMapping() throws {
+        let dir = TempDir("cli-county")
+        let sample = dir.file("county")
+        #expect(try runProgramCapturing("/bin/bash", [repoRoot + "/scripts/county-sample", sample]).status == 0)
+        let db = dir.file("c.sqlite")
+        let ok = try runProgramCapturing(onemapBinary, ["import", sample, "--mapping", "GeoData/mappings/yumin-county.json", "--db", db], cwd: repoRoot)
+        #expect(ok.status == 0 && ok.out.contains("imported 2961 features"), "\(ok.out) \(ok.err)")
+        #expect(ok.err.contains("note: 道路.shp: text is not UTF-8") && ok.err.contains("villages.center is not in the source"), "\(ok.err)")
+
+        let inspected = try runProgramCapturing(onemapBinary, ["import", sample + "/道路.shp", "--inspect"], cwd: repoRoot)
+        #expect(inspected.status == 0 && inspected.out.contains("EPSG:4537") && inspected.out.contains("\"国道\":\"national\""), "\(inspected.out)")
+
+        let empty = dir.file("e.sqlite")
+        let unmapped = try runProgramCapturing(onemapBinary, ["import", sample + "/道路.shp", "--db", empty], cwd: repoRoot)
+        #expect(unmapped.status == 65 && unmapped.err.contains("cannot tell which onemap layer 道路.shp is") && unmapped.err.contains("--inspect"), "\(unmapped.err)")
+        #expect(unmapped.err.split(separator: "\n").count == 1, "\(unmapped.err)")
+
+        try FileManager.default.removeItem(atPath: sample + "/道路.prj")
+        let noCRS = try runProgramCapturing(onemapBinary, ["import", sample + "/道路.shp", "--layer", "roads", "--db", empty], cwd: repoRoot)
+        #expect(noCRS.status == 65 && noCRS.err.contains("no coordinate reference system") && noCRS.err.contains("--crs EPSG:4537"), "\(noCRS.err)")
+        #expect(noCRS.err.split(separator: "\n").count == 1, "\(noCRS.err)")
+        #expect(try Store(path: empty).contentDigest() == (try Store(path: dir.file("fresh.sqlite")).contentDigest()), "a refused import changed the store")
+    }
+
     @Test func importInfoExportAndBackupWork() throws {
         let dir = TempDir("cli")
         let db = dir.file("c.sqlite")

@@ -43,6 +43,8 @@ struct Import: ParsableCommand {
     @Flag(help: "Show the source's layers, fields with sample values, CRS, encoding and a suggested mapping; import nothing.") var inspect = false
     @Flag(help: "With --inspect: print JSON.") var json = false
     @Option(help: "How many problems to print.") var maxErrors = 50
+    @Flag(inversion: .prefixedNo, help: "After importing roads, summarise the road network (networks, crossings without a junction, one-way traps). Skipped by itself above 300,000 roads: `onemap check roads` runs it.")
+    var checkRoads = true
 
     func run() throws { try reportingErrors(execute) }
 
@@ -71,7 +73,10 @@ struct Import: ParsableCommand {
             for n in notes { printError("note: \(n)") }
             print(table(["layer", "features"], r.counts.map { [$0.layer, String($0.features)] }))
             print(String(format: "imported %d features into %@ in %.2f s", r.total, store.db, Date().timeIntervalSince(t0)))
-            if r.counts.contains(where: { $0.layer == "roads" && $0.features > 0 }) {
+            let roads = r.counts.first { $0.layer == "roads" }?.features ?? 0
+            if roads > 300_000 && checkRoads {
+                print("roads: \(roads) imported; the network summary is skipped at this size (it holds every road in memory) — `onemap check roads` gives it")
+            } else if roads > 0 && checkRoads {
                 let report = RoadTopology.check(RoadTopology.roads(try s.allFeatures(of: "roads")), profile: (try? loadProfile(nil)) ?? .emergency)
                 print(report.summary + (report.problems.isEmpty ? "" : " — `onemap check roads` lists them"))
             }

@@ -349,3 +349,46 @@ func demoStore(_ dir: TempDir, _ name: String = "demo.sqlite") throws -> Store {
         }
     }
 }
+
+@Suite struct MoreSourcesTests {
+    /// OpenStreetMap XML (the same extract written as .osm by pyosmium) imports the same roads as
+    /// the PBF; a CSV with a WKT column imports like one with lon/lat.
+    @Test func osmXMLAndWKTCSV() throws {
+        let pbf = repoRoot + "/var/testdata/test.osm.pbf", python = repoRoot + "/.venv/bin/python"
+        guard FileManager.default.fileExists(atPath: pbf), FileManager.default.isExecutableFile(atPath: python) else {
+            Issue.record("test.osm.pbf or .venv is missing: run scripts/bootstrap (make test does)")
+            return
+        }
+        let dir = TempDir("more")
+        let script = """
+            import osmium, sys
+            w = osmium.SimpleWriter(sys.argv[2])
+            class Copy(osmium.SimpleHandler):
+                def node(self, n): w.add_node(n)
+                def way(self, x): w.add_way(x)
+                def relation(self, r): w.add_relation(r)
+            Copy().apply_file(sys.argv[1])
+            w.close()
+            """
+        #expect(try runProgram(python, ["-c", script, pbf, dir.file("test.osm")]).status == 0)
+        let fromPBF = try Store(path: dir.file("pbf.sqlite")), fromXML = try Store(path: dir.file("xml.sqlite"))
+        let a = try SourceImport.run(path: pbf, store: fromPBF, options: SourceImportOptions(), actor: "test")
+        let b = try SourceImport.run(path: dir.file("test.osm"), store: fromXML, options: SourceImportOptions(), actor: "test")
+        #expect(a.counts.map(\.features) == b.counts.map(\.features) && a.total > 100)
+        let ra = try fromPBF.allFeatures(of: "roads").sorted { $0.id < $1.id }, rb = try fromXML.allFeatures(of: "roads").sorted { $0.id < $1.id }
+        #expect(ra.map(\.id) == rb.map(\.id))
+        #expect(zip(ra, rb).allSatisfy { $0.properties == $1.properties && $0.geometry == $1.geometry })
+
+        // Shelters as a CSV with a WKT column.
+        try ogr2ogr(["-f", "CSV", "-lco", "GEOMETRY=AS_WKT", dir.file("shelters.csv"), repoRoot + "/GeoData/shelters.geojson", "-select", "name,capacity,kind,village"])
+        let store = try Store(path: dir.file("csv.sqlite"))
+        _ = try store.importGeoJSON(at: repoRoot + "/GeoData/townships.geojson")
+        _ = try store.importGeoJSON(at: repoRoot + "/GeoData/villages.geojson")
+        var notes: [String] = []
+        let r = try SourceImport.run(path: dir.file("shelters.csv"), store: store, options: SourceImportOptions(), actor: "test", notice: { notes.append($0) })
+        #expect(r.counts.map(\.features) == [73])
+        let any = try #require(try store.allFeatures(of: "shelters").first { $0.properties["name"] == "阿克乔克村村委会广场避难场所" })
+        #expect(any.properties["capacity"] == 800 && any.properties["kind"] == "square")
+        #expect(notes.contains { $0.contains("read as WGS84") })
+    }
+}

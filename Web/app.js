@@ -11,6 +11,14 @@ function setBase() {
   base = L.tileLayer(`/tiles/${style}/{z}/{x}/{y}${L.Browser.retina ? "@2x" : ""}.png`, {
     maxZoom: 18, attribution: "onemap · 演示数据(合成)", className: "basetiles" }).addTo(map);
   base.on("load", () => { document.body.dataset.tilesLoaded = "yes"; });
+  // The credits the data needs (demo data; © OpenStreetMap contributors when OSM data was imported).
+  const layer = base;
+  fetch(`/tiles/${style}.json`).then(r => r.ok ? r.json() : null).then(tj => {
+    if (!tj || !tj.attribution || layer !== base) return;
+    map.attributionControl.removeAttribution(layer.options.attribution);
+    layer.options.attribution = tj.attribution;
+    map.attributionControl.addAttribution(tj.attribution);
+  }).catch(() => {});
   // The full raster already shows the thematic layers: hide the overlays then.
   for (const g of Object.values(overlays)) if (mode === "command") map.removeLayer(g); else if (g._wanted) g.addTo(map);
 }

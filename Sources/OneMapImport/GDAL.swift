@@ -70,18 +70,25 @@ final class VectorDataset {
             }
         }
         var options: [String] = []
+        var rawOptions: [[UInt8]] = []
         var drivers: [String]? = nil
         switch ext {
         case "shp", "dbf":
             options = ["ENCODING="]
             drivers = ["ESRI Shapefile"]
         case "csv", "tsv":
-            options = ["X_POSSIBLE_NAMES=lon,lng,long,longitude,x,经度", "Y_POSSIBLE_NAMES=lat,latitude,y,纬度",
-                       "GEOM_POSSIBLE_NAMES=wkt,geometry,geom,the_geom", "KEEP_GEOM_COLUMNS=NO", "AUTODETECT_TYPE=YES"]
+            // GDAL matches header names as bytes: the Chinese names also in GBK (经度 BE AD B6 C8,
+            // 纬度 CE B3 B6 C8), since county CSVs are often GBK.
+            rawOptions = [
+                Array("X_POSSIBLE_NAMES=lon,lng,long,longitude,x,经度,X坐标,".utf8) + [0xBE, 0xAD, 0xB6, 0xC8, 0x2C, 0x58, 0xD7, 0xF8, 0xB1, 0xEA],
+                Array("Y_POSSIBLE_NAMES=lat,latitude,y,纬度,Y坐标,".utf8) + [0xCE, 0xB3, 0xB6, 0xC8, 0x2C, 0x59, 0xD7, 0xF8, 0xB1, 0xEA],
+            ]
+            options = ["GEOM_POSSIBLE_NAMES=wkt,geometry,geom,the_geom", "KEEP_GEOM_COLUMNS=NO", "AUTODETECT_TYPE=YES"]
             drivers = ["CSV"]
         default: break
         }
-        let opts = GDAL.stringList(options)
+        var opts = GDAL.stringList(options)
+        for raw in rawOptions { opts = (raw + [0]).withUnsafeBufferPointer { b in b.withMemoryRebound(to: CChar.self) { CSLAddString(opts, $0.baseAddress) } } }
         defer { CSLDestroy(opts) }
         let allowed = drivers.map { GDAL.stringList($0) } ?? nil
         defer { CSLDestroy(allowed) }
@@ -264,11 +271,13 @@ final class CRS {
     /// - Throws: `SourceError` naming the text when GDAL does not know it.
     init(_ text: String) throws(SourceError) {
         _ = GDAL.registered
-        handle = OSRNewSpatialReference(nil)
-        if OSRSetFromUserInput(handle, text) != OGRERR_NONE {
-            OSRDestroySpatialReference(handle)
+        let h = OSRNewSpatialReference(nil)!
+        // Only a parsed CRS becomes `handle` (deinit destroys it; a failed init must not leave it twice).
+        guard OSRSetFromUserInput(h, text) == OGRERR_NONE else {
+            OSRDestroySpatialReference(h)
             throw SourceError("unknown coordinate reference system \"\(text)\"; give it as EPSG:N, e.g. EPSG:4490 (CGCS2000) or EPSG:4537 (CGCS2000 3-degree Gauss–Krüger CM 84°E)")
         }
+        handle = h
         OSRSetAxisMappingStrategy(handle, OAMS_TRADITIONAL_GIS_ORDER)
     }
 

@@ -152,6 +152,10 @@ extension SourceImport {
                  "中国电信": "china_telecom", "电信": "china_telecom", "中国广电": "china_broadnet", "广电": "china_broadnet"]
         case "role":
             for r in OfficerRole.allCases { t[r.nameCN] = .string(r.rawValue) }
+        case "kind":
+            t = ["镇": "town", "乡": "township", "农场": "farm", "团场": "regiment", "专职消防队": "professional", "专职": "professional",
+                 "乡镇专职队": "township_team", "乡镇消防队": "township_team", "学校": "school", "广场": "square", "村委会": "village_committee",
+                 "体育场": "stadium", "其他": "other", "河流": "river", "溪流": "stream", "渠道": "canal", "干渠": "canal"]
         default: break
         }
         return t
@@ -166,7 +170,8 @@ extension SourceImport {
         }
         let target = forced.flatMap { Layers.byName[$0] } ?? Layers.byName[lname]
             ?? layerWords.first(where: { (l, words) in fits(Layers.byName[l]!) && words.contains { lname.contains($0) } }).flatMap { Layers.byName[$0.0] }
-            ?? Layers.all.first { fits($0) && $0.name != "county" }!
+            ?? Layers.all.first { fits($0) && $0.name != "county" } ?? Layers.byName["shelters"]!
+        if geometry == "None" { remarks.append("GDAL finds no geometry in this layer: a CSV needs lon/lat columns (lon, longitude, x, 经度 …) or a WKT column; check the header names and their encoding") }
         if forced == nil && Layers.byName[lname] == nil && !layerWords.contains(where: { $0.0 == target.name && $0.1.contains { lname.contains($0) } }) {
             remarks.append("the layer name does not say which onemap layer it is; \(target.name) is a guess from the geometry — check \"layer\"")
         }
@@ -204,7 +209,14 @@ extension SourceImport {
         var m = JSONObject()
         m["source_layer"] = .string(layerName)
         m["layer"] = .string(target.name)
-        if let code = props["code"] { m["id"] = code }
+        if let code = props["code"] {
+            m["id"] = .string("\(target.name.hasSuffix("s") ? String(target.name.dropLast()) : target.name)-{\(code.stringValue ?? "")}")
+        } else if let idField = fields.first(where: { ["id", "fid", "objectid", "bsm", "标识码", "要素代码", "要素编号", "编号", "编码"].contains($0.lowercased()) && !taken.contains($0) })
+                    ?? fields.first(where: { ["id", "fid", "objectid", "bsm", "标识码", "要素代码", "要素编号", "编号", "编码"].contains($0.lowercased()) }) {
+            m["id"] = .string(idField)
+        } else {
+            remarks.append("no id field found: features get ids <source layer>-<fid>, so a re-import of a changed file may not replace them; add \"id\" naming a stable field")
+        }
         m["properties"] = .object(props)
         if values.count > 0 { m["values"] = .object(values) }
         for p in target.pointColumns where p.required && props[p.name] == nil {

@@ -109,7 +109,9 @@ public struct LayerMapping: Sendable {
         if let k = o.keys.first(where: { !known.contains($0) }) {
             throw bad("unknown member \"\(k)\"; a mapping has layer, source_layer, id, properties, values, defaults, keep_unmapped")
         }
-        guard let layerName = o["layer"]?.stringValue else { throw bad("\"layer\" (the onemap layer to write, one of \(Layers.names.joined(separator: ", "))) is required") }
+        guard let layerName = o["layer"]?.stringValue else {
+            throw bad("\"layer\" (the onemap layer to write, one of \(Layers.names.joined(separator: ", "))) is \(o["layer"] == nil ? "required" : "a string")")
+        }
         guard let layer = Layers.byName[layerName] else { throw bad("unknown layer \"\(layerName)\"; known layers: \(Layers.names.joined(separator: ", "))") }
         func checkProperty(_ p: String, in member: String) throws(SourceError) {
             guard layer.property(p) != nil else {
@@ -135,6 +137,12 @@ public struct LayerMapping: Sendable {
             for (k, table) in vo {
                 try checkProperty(k, in: "values")
                 guard let t = table.objectValue else { throw bad("values.\(k) must be an object {source value: onemap value}") }
+                if let spec = layer.property(k), case .enumeration(let allowed) = spec.type {
+                    for (from, to) in t where !(to.stringValue.map(allowed.contains) ?? false) {
+                        if to.stringValue == "" { throw bad("values.\(k) has no onemap value for \"\(from)\" yet: fill in one of \(allowed.joined(separator: ", "))") }
+                        throw bad("values.\(k) maps \"\(from)\" to \(JSONWriter.string(to)), which is not one of \(allowed.joined(separator: ", "))")
+                    }
+                }
                 values[k] = t.dictionary
             }
         }

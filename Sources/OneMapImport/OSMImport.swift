@@ -46,7 +46,7 @@ final class OSMImport {
         "service": "village", "road": "village", "track": "track",
     ]
 
-    func stream(into sink: ImportSink, tick: () -> Void) throws {
+    func stream(into sink: ImportSink, nearby: Nearby?, tick: () -> Void) throws {
         let file = (dataset.path as NSString).lastPathComponent
         var fieldCache: [OGRLayerH: [(String, Int32)]] = [:]
         while let (f, l) = dataset.nextInterleaved() {
@@ -78,6 +78,10 @@ final class OSMImport {
             }
             if spec.name == "roads", props["reverse"] != nil, case .success(let g) = geometry, case .lineString(let cs) = g {
                 geometry = .success(.lineString(cs.reversed()))
+            }
+            if let nearby, case .success(let g) = geometry, let why = nearby.problem(g, crs: "WGS84 (OpenStreetMap)") {
+                sink.refuse(FeatureProblem(file: file, index: counts[spec.name, default: 0], featureID: id, property: "geometry", reason: why))
+                continue
             }
             var p = props
             p["reverse"] = nil

@@ -15,9 +15,12 @@ public struct SourceImportOptions: Sendable {
     public var encoding: String?
     /// The coordinate reference system, overriding the file's (e.g. "EPSG:4537").
     public var crs: String?
+    /// Accept features far (over 5°, some 500 km) from the data already in the store. Without it
+    /// such features are refused: they are nearly always a wrong CRS or swapped lon/lat.
+    public var anywhere: Bool
 
-    public init(layer: String? = nil, sourceLayer: String? = nil, mappings: [LayerMapping] = [], encoding: String? = nil, crs: String? = nil) {
-        self.layer = layer; self.sourceLayer = sourceLayer; self.mappings = mappings; self.encoding = encoding; self.crs = crs
+    public init(layer: String? = nil, sourceLayer: String? = nil, mappings: [LayerMapping] = [], encoding: String? = nil, crs: String? = nil, anywhere: Bool = false) {
+        self.layer = layer; self.sourceLayer = sourceLayer; self.mappings = mappings; self.encoding = encoding; self.crs = crs; self.anywhere = anywhere
     }
 }
 
@@ -81,26 +84,29 @@ public enum SourceImport {
         for s in skipped where plans.contains(where: { $0.sourceName != s.name }) || !osm.isEmpty {
             notice("\(s.label) skipped: no mapping names its layer \"\(s.name)\"")
         }
+        let sourceLayers = (plans.map(\.sourceName) + skipped.map(\.name)).joined(separator: ", ")
         for (i, m) in options.mappings.enumerated() where !usedMappings.contains(i) {
-            notice("mapping \(m.origin) (source layer \"\(m.sourceLayer ?? "?")\") matched no layer of \(path); its layers: \(skipped.map(\.name).joined(separator: ", "))")
+            notice("mapping \(m.origin) (source layer \"\(m.sourceLayer ?? "?")\") matched no layer of \(path); its layers: \(sourceLayers)")
         }
         guard !plans.isEmpty || !osm.isEmpty else {
-            throw SourceError("nothing to import from \(path): no layer has a mapping (layers: \(skipped.map(\.name).joined(separator: ", "))); check the mapping's \"source_layer\" names, or see `onemap import \(path) --inspect`")
+            throw SourceError("nothing to import from \(path): no layer has a mapping (layers: \(sourceLayers)); check the mapping's \"source_layer\" names, or see `onemap import \(path) --inspect`")
         }
         // Referenced layers first (townships before the villages that name them).
         plans.sort { Layers.order($0.mapping.layer.name) < Layers.order($1.mapping.layer.name) }
         let expected = plans.reduce(0) { $0 + max(0, Int($1.layer.featureCount)) }
         var read = 0
+        let extent = options.anywhere ? BBox.empty : try store.layerInfo().compactMap(\.extent).reduce(BBox.empty) { $0.union($1) }
+        let nearby = extent.isEmpty ? nil : Nearby(extent: extent)
         let report = try store.importStream(actor: actor) { sink in
             for plan in plans {
-                try plan.stream(into: sink) {
+                try plan.stream(into: sink, nearby: nearby) {
                     read += 1
                     if read % 1000 == 0 { progress?(read, expected) }
                 }
             }
             for ds in osm {
                 let r = OSMImport(dataset: ds)
-                try r.stream(into: sink) {
+                try r.stream(into: sink, nearby: nearby) {
                     read += 1
                     if read % 1000 == 0 { progress?(read, max(expected, read)) }
                 }
@@ -115,6 +121,24 @@ public enum SourceImport {
             }
         }
         return report
+    }
+}
+
+/// Where features may land without `--anywhere`: within 5° (some 500 km) of the data already in
+/// the store. A wrong CRS (metres read in the wrong zone, Web Mercator for Gauss–Krüger) or
+/// swapped lon/lat puts features hundreds to thousands of kilometres away; they are refused with
+/// the distance and what to check.
+struct Nearby {
+    let extent: BBox
+    var allowed: BBox { extent.expanded(by: 5) }
+
+    /// The reason `g` is refused, or nil when it is near enough.
+    func problem(_ g: Geometry, crs: String) -> String? {
+        let c = g.bbox.center
+        guard !allowed.contains(c) else { return nil }
+        let km = Geodesy.distance(c, extent.center) / 1000
+        return String(format: "lies at %.5f, %.5f, %.0f km from the data already in the store (%.2f…%.2f°E, %.2f…%.2f°N): if the coordinate reference system is wrong (read as %@), pass --crs EPSG:N; if lon and lat are swapped, fix the file; if the data really is there, pass --anywhere",
+                      c.lon, c.lat, km, extent.minLon, extent.maxLon, extent.minLat, extent.maxLat, crs)
     }
 }
 
@@ -207,6 +231,10 @@ final class LayerPlan {
             if let i = options.mappings.firstIndex(where: { $0.sourceLayer == name }) {
                 mapping = options.mappings[i]; usedMappings.insert(i)
             } else if let i = options.mappings.firstIndex(where: { $0.sourceLayer == nil }), options.mappings.count == 1 || layers.count == 1 {
+                let unnamed = options.mappings.filter { $0.sourceLayer == nil }
+                if unnamed.count > 1 {
+                    throw SourceError("\(unnamed.count) mappings (\(unnamed.map(\.origin).joined(separator: ", "))) name no \"source_layer\", so it is not clear which one \(label) takes; give each its source layer's name")
+                }
                 mapping = options.mappings[i]; usedMappings.insert(i)
             } else if let target = options.layer {
                 do { mapping = LayerMapping.identity(try Layers.spec(target), fields: fieldNames, sourceLayer: name) } catch { throw SourceError(error.description) }
@@ -228,7 +256,7 @@ final class LayerPlan {
     }
 
     /// Reads every feature, maps and decodes it, and hands it to the sink; `tick` once per feature.
-    func stream(into sink: ImportSink, tick: () -> Void) throws {
+    func stream(into sink: ImportSink, nearby: Nearby?, tick: () -> Void) throws {
         layer.reset()
         let spec = mapping.layer
         let compiled = CompiledMapping(mapping, fieldNames: fieldNames)
@@ -264,10 +292,19 @@ final class LayerPlan {
                 sink.refuse(FeatureProblem(file: label, index: index, featureID: mapped.id.map(LayerMapping.text), property: p.property, reason: p.reason))
             }
             if !mapped.problems.isEmpty { continue }
-            var geometry = SourceFeature.geometry(f, transform: transform?.handle, crsName: crsLabel).mapError { Validator.GeometryProblem($0.reason) }
+            var geometry = SourceFeature.geometry(f, transform: transform?.handle, crsName: crsLabel).mapError { p -> Validator.GeometryProblem in
+                if p.reason == "missing geometry" && dataset.driver == "CSV" {
+                    return Validator.GeometryProblem("missing geometry: the row's longitude/latitude columns (lon, longitude, x, 经度 … / lat, latitude, y, 纬度 …) or WKT column are empty or not numbers or WKT")
+                }
+                return Validator.GeometryProblem(p.reason)
+            }
             // A single point delivered as a one-part MultiPoint (Shapefile multipoint layers).
             if case .success(.multiPoint(let pts)) = geometry, pts.count == 1, spec.isPointLayer { geometry = .success(.point(pts[0])) }
             var props = mapped.properties
+            if let nearby, case .success(let g) = geometry, let why = nearby.problem(g, crs: crsLabel) {
+                sink.refuse(FeatureProblem(file: label, index: index, featureID: mapped.id.map(LayerMapping.text), property: "geometry", reason: why))
+                continue
+            }
             if case .success(let g) = geometry {
                 for p in derived.keys where props[p] == nil {
                     guard let c = SourceFeature.pointOnSurface(g) else { continue }

@@ -38,7 +38,9 @@ final class TextDecoder {
         case "936", "CP936", "ANSI 936", "GBK", "MS936", "WINDOWS-936": return "GBK"
         case "54936", "GB18030": return "GB18030"
         case "GB2312", "EUC-CN": return "GB2312"
-        default: return u.hasPrefix("ANSI ") ? "CP" + u.dropFirst(5) : u
+        default:
+            if u.hasPrefix("ANSI ") { return "CP" + u.dropFirst(5) }
+            return !u.isEmpty && u.allSatisfy(\.isNumber) ? "CP" + u : u
         }
     }
 
@@ -68,9 +70,29 @@ final class TextDecoder {
     /// Valid UTF-8 only (no replacement characters), else nil.
     static func utf8(_ bytes: [UInt8]) -> String? { String(validating: bytes, as: UTF8.self) }
 
-    /// Whether the bytes hold non-ASCII text that is valid UTF-8 (a file in UTF-8 read under a
-    /// legacy encoding would be mojibake).
+    /// Whether the bytes are UTF-8 text rather than a legacy encoding: valid UTF-8 whose non-ASCII
+    /// characters are all three- or four-byte ones (Chinese, and most text outside Europe). GBK
+    /// bytes are sometimes valid UTF-8 by chance, but then nearly always as two-byte characters
+    /// (学校 in GBK, D1 A7 D0 A3, reads as Cyrillic "ѧУ"), which this does not count.
     static func looksLikeUTF8(_ bytes: [UInt8]) -> Bool {
-        bytes.contains { $0 >= 0x80 } && utf8(bytes) != nil
+        guard bytes.contains(where: { $0 >= 0x80 }), let s = utf8(bytes) else { return false }
+        return s.unicodeScalars.allSatisfy { $0.value < 0x80 || $0.value >= 0x800 }
+    }
+
+    /// Whether iconv's name is a single-byte Western encoding (which decodes any bytes at all).
+    var isSingleByteWestern: Bool {
+        ["ISO-8859", "ISO8859", "LATIN", "CP125", "WINDOWS-125", "CP437", "CP850", "IBM437", "IBM850", "ASCII"].contains { encoding.hasPrefix($0) }
+    }
+
+    /// The bytes read as GB18030 when that gives Chinese: two or more CJK ideographs and no other
+    /// non-ASCII characters. Used to refuse GBK text under a declared Western encoding.
+    static func chineseInGB18030(_ bytes: [UInt8]) -> String? {
+        guard let gb = try? TextDecoder("GB18030"), let s = gb.decode(bytes) else { return nil }
+        var cjk = 0
+        for u in s.unicodeScalars where u.value >= 0x80 {
+            guard (0x4E00...0x9FFF).contains(u.value) || (0x3400...0x4DBF).contains(u.value) else { return nil }
+            cjk += 1
+        }
+        return cjk >= 2 ? s : nil
     }
 }

@@ -61,10 +61,22 @@ final class TextPolicy {
         }
         guard let d = decoder else { return .failure(TextProblem("field \(field): no decoder")) }
         if let s = d.decode(bytes) {
-            if !d.isUTF8, case .forced = source, TextDecoder.looksLikeUTF8(bytes) {
-                return .failure(TextProblem("field \(field): \(TextPolicy.show(bytes)) is UTF-8 text (\"\(TextDecoder.utf8(bytes)!)\"), not \(d.encoding): reading it as \(d.encoding) would store mojibake (\"\(s)\"); drop --encoding or pass --encoding UTF-8"))
+            if !d.isUTF8, TextDecoder.looksLikeUTF8(bytes) {
+                let fix: String
+                switch source {
+                case .forced: fix = "drop --encoding or pass --encoding UTF-8"
+                case .declared(let from): fix = "the \(from) says \(d.encoding); pass --encoding UTF-8 if the whole file is UTF-8"
+                default: fix = "the file's earlier text was \(d.encoding), so it mixes encodings; convert it to one (e.g. with iconv) or pass --encoding"
+                }
+                return .failure(TextProblem("field \(field): \(TextPolicy.show(bytes)) is UTF-8 text (\"\(TextDecoder.utf8(bytes)!)\"), not \(d.encoding): reading it as \(d.encoding) would store mojibake (\"\(s)\"); \(fix)"))
+            }
+            if d.isSingleByteWestern, case .declared(let from) = source, let zh = TextDecoder.chineseInGB18030(bytes) {
+                return .failure(TextProblem("field \(field): \(TextPolicy.show(bytes)) reads as Chinese in GBK (\"\(zh)\") but the \(from) says \(d.encoding), which would store mojibake (\"\(s)\"); pass --encoding GBK (or --encoding \(d.encoding) if the file really is in it)"))
             }
             return .success(s)
+        }
+        if !d.isUTF8, TextDecoder.looksLikeUTF8(bytes) {
+            return .failure(TextProblem("field \(field): \(TextPolicy.show(bytes)) is UTF-8 text (\"\(TextDecoder.utf8(bytes)!)\"), but the file's other text is \(d.encoding) (\(how)): the file mixes encodings; convert it to one (e.g. with iconv) or pass --encoding"))
         }
         let hint: String
         switch source {

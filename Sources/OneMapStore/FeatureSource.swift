@@ -40,6 +40,25 @@ public protocol FeatureSource: Sendable {
     func layersChanged(since: Int64) throws(StoreError) -> Set<String>
     /// Each layer's feature count and extent.
     func layerInfo() throws(StoreError) -> [LayerInfo]
+    /// Where the features come from, for the credits a map must carry.
+    func dataOrigins() throws(StoreError) -> DataOrigins
+}
+
+/// Where a store's features come from, as their `source` property says: OpenStreetMap data
+/// (`source: "osm"`, ODbL — maps made from it must credit "© OpenStreetMap contributors") and the
+/// synthetic demonstration data (`source: "demo"`).
+public struct DataOrigins: Sendable, Equatable {
+    public var openStreetMap: Bool
+    public var demo: Bool
+    public init(openStreetMap: Bool, demo: Bool) { self.openStreetMap = openStreetMap; self.demo = demo }
+
+    /// The attribution line for maps and TileJSON.
+    public var attribution: String {
+        var parts = ["裕民县应急指挥一张图 onemap"]
+        if demo { parts.append("demonstration data (synthetic)") }
+        if openStreetMap { parts.append("© OpenStreetMap contributors (ODbL)") }
+        return parts.joined(separator: " — ")
+    }
 }
 
 extension FeatureSource {

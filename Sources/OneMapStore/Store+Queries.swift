@@ -18,6 +18,20 @@ public enum BBoxPredicate: Sendable {
 
 extension Store {
     /// Counts and extents of every layer.
+    /// Whether any layer holds features from OpenStreetMap or the demonstration data (stops at the
+    /// first of each; a full scan of a layer only when it has neither).
+    public func dataOrigins() throws(StoreError) -> DataOrigins {
+        try read { c in
+            func any(_ value: String) throws -> Bool {
+                for l in Layers.all where l.property("source") != nil {
+                    if case .int(1)? = try c.scalar("SELECT EXISTS (SELECT 1 FROM \(l.name) WHERE source = ?)", [.text(value)]) { return true }
+                }
+                return false
+            }
+            return DataOrigins(openStreetMap: try any("osm"), demo: try any("demo"))
+        }
+    }
+
     public func layerInfo() throws(StoreError) -> [LayerInfo] {
         try read { c in
             try Layers.all.map { l in

@@ -40,6 +40,8 @@ struct Import: ParsableCommand {
     var encoding: String?
     @Option(help: "The input's coordinate reference system, overriding the file's .prj, e.g. EPSG:4537 (CGCS2000 3-degree Gauss–Krüger CM 84°E) or EPSG:4490 (CGCS2000 lon/lat).")
     var crs: String?
+    @Flag(help: "Accept features far (over 5°, some 500 km) from the data already in the store; without it they are refused as a likely wrong CRS or swapped lon/lat.")
+    var anywhere = false
     @Flag(help: "Show the source's layers, fields with sample values, CRS, encoding and a suggested mapping; import nothing.") var inspect = false
     @Flag(help: "With --inspect: print JSON.") var json = false
     @Option(help: "How many problems to print.") var maxErrors = 50
@@ -49,7 +51,7 @@ struct Import: ParsableCommand {
     func run() throws { try reportingErrors(execute) }
 
     func options() throws -> SourceImportOptions {
-        SourceImportOptions(layer: layer, sourceLayer: sourceLayer, mappings: try mapping.map { try LayerMapping.load($0) } ?? [], encoding: encoding, crs: crs)
+        SourceImportOptions(layer: layer, sourceLayer: sourceLayer, mappings: try mapping.map { try LayerMapping.load($0) } ?? [], encoding: encoding, crs: crs, anywhere: anywhere)
     }
 
     func execute() throws {
@@ -99,7 +101,7 @@ struct Import: ParsableCommand {
         for d in found {
             print("\(d.file) (\(d.driver))")
             for l in d.layers {
-                print("  layer \(l.name): \(l.featureCount) \(l.geometryType) features")
+                print("  layer \(l.name): \(l.featureCount < 0 ? "an unknown number of" : String(l.featureCount)) \(l.geometryType) features")
                 print("    CRS: \(l.crs)")
                 print("    text encoding: \(l.encoding)")
                 if !l.fields.isEmpty {

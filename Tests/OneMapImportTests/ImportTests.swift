@@ -218,6 +218,100 @@ func demoStore(_ dir: TempDir, _ name: String = "demo.sqlite") throws -> Store {
     }
 }
 
+@Suite struct HostileSourcesTests {
+    /// Found by a review that tried to break the import: each of these stored wrong data or crashed.
+    @Test func wrongCRSWrongEncodingAndGBKCSV() throws {
+        let dir = TempDir("hostile")
+        let store = try demoStore(dir)
+        let sample = try countySample(dir)
+        let mappings = try LayerMapping.load(mappingFile)
+        let shelters = mappings.filter { $0.sourceLayer == "避难场所" }
+        func refused(_ path: String, _ options: SourceImportOptions) throws -> String {
+            try RefusedSourcesTests().refused(store, path, options)
+        }
+        // An unknown --crs is a sentence (it crashed on a double free).
+        #expect(try refused(sample + "/道路.shp", SourceImportOptions(mappings: mappings, crs: "EPSG:99999")).contains("unknown coordinate reference system \"EPSG:99999\""))
+        // A wrong --crs puts the shelters on the equator: refused with the distance and what to check.
+        let far = try refused(sample + "/避难场所.csv", SourceImportOptions(mappings: shelters, crs: "EPSG:4537"))
+        #expect(far.contains("km from the data already in the store") && far.contains("--crs") && far.contains("--anywhere"), "\(far)")
+        // Lon and lat swapped in one row of many: that row is refused.
+        let csv = try String(contentsOfFile: sample + "/避难场所.csv", encoding: .utf8)
+        var lines = csv.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines[5] = lines[5].replacingOccurrences(of: #""(8[0-9.]+)","(4[0-9.]+)"$"#, with: #""$2","$1""#, options: .regularExpression)
+        let swapped = dir.file("swapped")
+        try FileManager.default.createDirectory(atPath: swapped, withIntermediateDirectories: true)
+        try lines.joined(separator: "\n").write(toFile: swapped + "/避难场所.csv", atomically: true, encoding: .utf8)
+        let m = try refused(swapped + "/避难场所.csv", SourceImportOptions(mappings: shelters))
+        #expect(m.contains("km from the data") && m.split(separator: "\n").count == 1, "only the swapped row: \(m)")
+
+        // GDAL's default DBF header says ISO-8859-1 (language driver 87): GBK text under it is refused, not stored as "²¼¶û".
+        let latin = dir.file("latin")
+        try FileManager.default.createDirectory(atPath: latin, withIntermediateDirectories: true)
+        try ogr2ogr(["-f", "ESRI Shapefile", "-lco", "ENCODING=GBK", latin + "/rivers.shp", repoRoot + "/GeoData/rivers.geojson"])
+        try FileManager.default.removeItem(atPath: latin + "/rivers.cpg")
+        let dbf = try FileHandle(forUpdating: URL(fileURLWithPath: latin + "/rivers.dbf"))
+        try dbf.seek(toOffset: 29)
+        dbf.write(Data([87]))
+        try dbf.close()
+        let l = try refused(latin + "/rivers.shp", SourceImportOptions())
+        #expect(l.contains("reads as Chinese in GBK") && l.contains("--encoding GBK"), "\(l)")
+
+        // A file whose first text is GBK and a later row UTF-8 mixes encodings: refused.
+        let mixed = dir.file("mixed")
+        try FileManager.default.createDirectory(atPath: mixed, withIntermediateDirectories: true)
+        try gbkCSV(from: sample + "/避难场所.csv", to: mixed + "/避难场所.csv", keepUTF8Rows: [10])
+        let x = try refused(mixed + "/避难场所.csv", SourceImportOptions(mappings: shelters))
+        #expect(x.contains("mixes encodings"), "\(x)")
+
+        // A GBK CSV (Chinese headers 经度/纬度 in GBK): imports, guessed or with --encoding GBK
+        // (学校 in GBK is valid UTF-8 by chance, as Cyrillic: not mistaken for UTF-8).
+        let gbkDir = dir.file("gbkcsv")
+        try FileManager.default.createDirectory(atPath: gbkDir, withIntermediateDirectories: true)
+        try gbkCSV(from: sample + "/避难场所.csv", to: gbkDir + "/避难场所.csv", keepUTF8Rows: [])
+        for encoding in [nil, "GBK"] {
+            let s = try Store(path: dir.file("gbk-\(encoding ?? "guess").sqlite"))
+            _ = try s.importGeoJSON(at: repoRoot + "/GeoData/townships.geojson")
+            _ = try s.importGeoJSON(at: repoRoot + "/GeoData/villages.geojson")
+            let r = try SourceImport.run(path: gbkDir + "/避难场所.csv", store: s, options: SourceImportOptions(mappings: shelters, encoding: encoding), actor: "test")
+            #expect(r.total == 73)
+            let f = try #require(try s.feature(in: "shelters", id: "sh-001")?.feature)
+            #expect(f.properties["name"] == "阿克乔克村村委会广场避难场所" && f.properties["kind"] == "square")
+        }
+        // --inspect on it names the GBK headers and does not crash.
+        let described = try SourceImport.inspect(path: gbkDir + "/避难场所.csv", options: SourceImportOptions())
+        #expect(described.first?.layers.first?.fields.map(\.name).contains("名称") == true)
+    }
+
+    /// The CSV re-encoded in GBK, except the listed data rows (1-based) left in UTF-8.
+    func gbkCSV(from: String, to: String, keepUTF8Rows: Set<Int>) throws {
+        let text = try String(contentsOfFile: from, encoding: .utf8)
+        var out = Data()
+        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if i > 0 { out.append(0x0A) }
+            if keepUTF8Rows.contains(i) { out.append(contentsOf: Array(line.utf8)); continue }
+            let r = try runProgramCapturingData("/usr/bin/iconv", ["-f", "UTF-8", "-t", "GBK"], input: Data(line.utf8))
+            out.append(r)
+        }
+        try out.write(to: URL(fileURLWithPath: to))
+    }
+}
+
+/// Runs a program with `input` on its standard input; returns its standard output bytes.
+func runProgramCapturingData(_ exe: String, _ args: [String], input: Data) throws -> Data {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: exe)
+    p.arguments = args
+    let i = Pipe(), o = Pipe()
+    p.standardInput = i
+    p.standardOutput = o
+    try p.run()
+    i.fileHandleForWriting.write(input)
+    try i.fileHandleForWriting.close()
+    let d = o.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return d
+}
+
 @Suite struct CoordinateSystemTests {
     /// CGCS2000 lon/lat (EPSG:4490) and every CGCS2000 Gauss–Krüger zone (EPSG:4491–4554): a point
     /// on each zone's central meridian, written by GDAL in that CRS, comes back where it was.
@@ -239,7 +333,7 @@ func demoStore(_ dir: TempDir, _ name: String = "demo.sqlite") throws -> Store {
         let store = try Store(path: dir.file("zones.sqlite"))
         let mapping = try LayerMapping.parse(["layer": "hazard_points", "id": "{name}", "properties": ["name": "name", "type": ["value": "flood"], "level": ["value": 2]]], origin: "zones")
         for (code, cm) in codes {
-            _ = try SourceImport.run(path: gpkg, store: store, options: SourceImportOptions(sourceLayer: "z\(code)", mappings: mapping), actor: "test")
+            _ = try SourceImport.run(path: gpkg, store: store, options: SourceImportOptions(sourceLayer: "z\(code)", mappings: mapping, anywhere: true), actor: "test")
             let f = try #require(try store.feature(in: "hazard_points", id: "EPSG:\(code)")?.feature)
             guard case .point(let p) = f.geometry else { Issue.record("not a point"); continue }
             #expect(abs(p.lon - (cm + 0.25)) < 1e-8 && abs(p.lat - 40.5) < 1e-8, "EPSG:\(code): \(p)")

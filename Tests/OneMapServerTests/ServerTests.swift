@@ -102,6 +102,16 @@ func errorMessage(_ b: ByteBuffer) -> String {
                 #expect(b.count == 4 && b[0] < b[2] && b[1] < b[3] && b[0] >= -180 && b[3] <= 90)
                 #expect(j["minzoom"]!.intValue! <= j["maxzoom"]!.intValue!)
                 #expect(j["center"]?.arrayValue?.count == 3)
+                #expect(j["attribution"]?.stringValue?.contains("demonstration data (synthetic)") == true)
+                #expect(j["attribution"]?.stringValue?.contains("OpenStreetMap") == false)
+            }
+            // OpenStreetMap data in the store (ODbL): the credits say so.
+            _ = try s.store.importGeoJSON(
+                text: #"{"type":"Feature","id":"osm-node-1","geometry":{"type":"Point","coordinates":[82.98,46.2]},"properties":{"name":"消防站","kind":"professional","source":"osm"}}"#,
+                layer: "fire_stations", actor: "test")
+            try await client.execute(uri: "/tiles/command.json", method: .get) { r in
+                let attribution = try json(r.body)["attribution"]?.stringValue ?? ""
+                #expect(attribution.contains("© OpenStreetMap contributors (ODbL)"))
             }
             try await client.execute(uri: "/wmts/1.0.0/WMTSCapabilities.xml", method: .get) { r in
                 #expect(r.status == .ok)

@@ -36,13 +36,14 @@ struct TileController<Context: RequestContext> {
             guard let st = service.map.styles[style] else { throw APIError(.notFound, "unknown style \"\(style)\"; the styles are: \(service.map.styleNames.joined(separator: ", "))") }
             let base = baseURL(request)
             let bounds = try await blocking { try service.source.layerInfo().compactMap(\.extent).reduce(BBox.empty) { $0.union($1) } }
+            let origins = try await blocking { try service.source.dataOrigins() }
             let b = bounds.isEmpty ? BBox(minLon: 82.05, minLat: 45.45, maxLon: 83.55, maxLat: 46.55) : bounds
             let doc: JSONValue = [
                 "tilejson": "3.0.0",
                 "name": .string("onemap \(style)"),
                 "description": .string(st.metadata["onemap:description"]?.stringValue ?? "onemap \(style) map"),
                 "version": "1.0.0",
-                "attribution": "裕民县应急指挥一张图 onemap — demonstration data (synthetic)",
+                "attribution": .string(origins.attribution),
                 "scheme": "xyz",
                 "tiles": [.string("\(base)/tiles/\(style)/{z}/{x}/{y}.png")],
                 "minzoom": 0, "maxzoom": 18,

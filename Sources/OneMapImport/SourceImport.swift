@@ -81,9 +81,7 @@ public enum SourceImport {
             if ds.interleaved { osm.append(ds); continue }
             plans += try LayerPlan.make(ds, options: options, usedMappings: &usedMappings, skipped: &skipped, notice: notice)
         }
-        for s in skipped where plans.contains(where: { $0.sourceName != s.name }) || !osm.isEmpty {
-            notice("\(s.label) skipped: no mapping names its layer \"\(s.name)\"")
-        }
+        for s in skipped { notice("\(s.label) skipped: no mapping names its layer \"\(s.name)\"") }
         let sourceLayers = (plans.map(\.sourceName) + skipped.map(\.name)).joined(separator: ", ")
         for (i, m) in options.mappings.enumerated() where !usedMappings.contains(i) {
             notice("mapping \(m.origin) (source layer \"\(m.sourceLayer ?? "?")\") matched no layer of \(path); its layers: \(sourceLayers)")
@@ -108,7 +106,8 @@ public enum SourceImport {
                 let r = OSMImport(dataset: ds)
                 try r.stream(into: sink, nearby: nearby) {
                     read += 1
-                    if read % 1000 == 0 { progress?(read, max(expected, read)) }
+                    // OSM's object count is unknown until the end: the bar stays short of done.
+                    if read % 1000 == 0 { progress?(read, max(expected, read + 1)) }
                 }
                 r.notices.forEach(notice)
             }

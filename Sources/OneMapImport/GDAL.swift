@@ -83,7 +83,9 @@ final class VectorDataset {
                 Array("X_POSSIBLE_NAMES=lon,lng,long,longitude,x,经度,X坐标,".utf8) + [0xBE, 0xAD, 0xB6, 0xC8, 0x2C, 0x58, 0xD7, 0xF8, 0xB1, 0xEA],
                 Array("Y_POSSIBLE_NAMES=lat,latitude,y,纬度,Y坐标,".utf8) + [0xCE, 0xB3, 0xB6, 0xC8, 0x2C, 0x59, 0xD7, 0xF8, 0xB1, 0xEA],
             ]
-            options = ["GEOM_POSSIBLE_NAMES=wkt,geometry,geom,the_geom", "KEEP_GEOM_COLUMNS=NO", "AUTODETECT_TYPE=YES"]
+            // No AUTODETECT_TYPE: it turned ids like 00012 and 18-digit ID numbers into numbers.
+            // Every CSV value stays text; the mapping makes numbers of number-typed properties.
+            options = ["GEOM_POSSIBLE_NAMES=wkt,geometry,geom,the_geom", "KEEP_GEOM_COLUMNS=NO"]
             drivers = ["CSV"]
         default: break
         }
@@ -178,6 +180,21 @@ struct VectorLayer {
         var e = OGREnvelope()
         guard OGR_L_GetExtent(handle, &e, 1) == OGRERR_NONE, e.MinX <= e.MaxX else { return nil }
         return (e.MinX, e.MinY, e.MaxX, e.MaxY)
+    }
+
+    /// The layer's extent in WGS84 lon/lat: its corners and centre through `transform` (nil when
+    /// the layer is already lon/lat), or nil when empty or not transformable.
+    func extentWGS84(_ transform: CRS.Transform?) -> BBox? {
+        guard let e = extent else { return nil }
+        var xs = [e.minX, e.maxX, e.minX, e.maxX, (e.minX + e.maxX) / 2]
+        var ys = [e.minY, e.minY, e.maxY, e.maxY, (e.minY + e.maxY) / 2]
+        if let t = transform {
+            var zs = [Double](repeating: 0, count: 5)
+            guard OCTTransform(t.handle, 5, &xs, &ys, &zs) != 0 else { return nil }
+        }
+        let cs = zip(xs, ys).map { Coord($0, $1) }
+        guard cs.allSatisfy({ $0.lon.isFinite && $0.lat.isFinite && abs($0.lon) <= 180 && abs($0.lat) <= 90 }) else { return nil }
+        return BBox(covering: cs)
     }
 
     func reset() { OGR_L_ResetReading(handle) }

@@ -124,7 +124,7 @@ extension SourceImport {
         "households": ["户数", "hs", "households"], "population": ["人口", "人数", "population", "rk"], "people": ["人数", "人口", "people"],
         "capacity": ["容纳人数", "容量", "可容纳人数", "capacity", "rnrs"], "phone": ["电话", "联系电话", "phone", "tel", "dh", "lxdh"],
         "township": ["乡镇代码", "所属乡镇", "township", "乡镇"], "village": ["村代码", "所属村", "village", "行政村"],
-        "level": ["级别", "风险等级", "level", "jb"], "type": ["灾害类型", "类型", "type", "lx"], "kind": ["类型", "种类", "kind"],
+        "level": ["级别", "风险等级", "险情等级", "灾害等级", "仓库级别", "level", "jb"], "backup_power_hours": ["备电时长", "备电", "backup_power_hours"], "type": ["灾害类型", "类型", "type", "lx"], "kind": ["类型", "种类", "kind"],
         "person_in_charge": ["负责人", "管理人", "person_in_charge", "fzr"], "oneway": ["单行", "单向", "oneway"],
         "maxspeed": ["限速", "设计速度", "maxspeed", "speed"], "operator": ["运营商", "operator"], "status": ["状态", "status"],
         "managing_unit": ["管理单位", "managing_unit"], "personnel": ["人员", "人数", "personnel"], "vehicles": ["车辆", "vehicles"],
@@ -145,6 +145,8 @@ extension SourceImport {
             for (i, words) in [["一级", "I级", "红色", "特大"], ["二级", "II级", "橙色", "重大"], ["三级", "III级", "黄色", "较大"], ["四级", "IV级", "蓝色", "一般"]].enumerated() {
                 for w in words { t[w] = .number(Double(i + 1)) }
             }
+            // Warehouse levels are words, not numbers.
+            for (w, v) in [("县级", "county"), ("乡级", "township"), ("乡镇级", "township"), ("村级", "village")] { t[w] = .string(v) }
         case "oneway", "bridge", "tunnel":
             t = ["是": true, "否": false, "Y": true, "N": false]
         case "operator":

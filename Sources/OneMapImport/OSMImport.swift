@@ -49,9 +49,11 @@ final class OSMImport {
     func stream(into sink: ImportSink, nearby: Nearby?, tick: () -> Void) throws {
         let file = (dataset.path as NSString).lastPathComponent
         var fieldCache: [OGRLayerH: [(String, Int32)]] = [:]
+        var objects = 0
         while let (f, l) = dataset.nextInterleaved() {
             defer { OGR_F_Destroy(f) }
             tick()
+            objects += 1
             let names: [(String, Int32)]
             if let c = fieldCache[l] {
                 names = c
@@ -79,8 +81,8 @@ final class OSMImport {
             if spec.name == "roads", props["reverse"] != nil, case .success(let g) = geometry, case .lineString(let cs) = g {
                 geometry = .success(.lineString(cs.reversed()))
             }
-            if let nearby, case .success(let g) = geometry, let why = nearby.problem(g, crs: "WGS84 (OpenStreetMap)") {
-                sink.refuse(FeatureProblem(file: file, index: counts[spec.name, default: 0], featureID: id, property: "geometry", reason: why))
+            if let nearby, case .success(let g) = geometry, let why = nearby.problem(g, crs: nil) {
+                sink.refuse(FeatureProblem(file: file, index: objects - 1, featureID: id, property: "geometry", reason: why))
                 continue
             }
             var p = props

@@ -82,6 +82,16 @@ public enum SourceImport {
             plans += try LayerPlan.make(ds, options: options, usedMappings: &usedMappings, skipped: &skipped, notice: notice)
         }
         for s in skipped { notice("\(s.label) skipped: no mapping names its layer \"\(s.name)\"") }
+        if !osm.isEmpty {
+            let given = [("--layer", options.layer != nil), ("--source-layer", options.sourceLayer != nil), ("--mapping", !options.mappings.isEmpty),
+                         ("--encoding", options.encoding != nil), ("--crs", options.crs != nil)].filter(\.1).map(\.0)
+            if !given.isEmpty {
+                if plans.isEmpty {
+                    throw SourceError("OpenStreetMap files are imported with onemap's built-in table (README, \"OpenStreetMap\"): \(given.joined(separator: ", ")) do\(given.count == 1 ? "es" : "") not apply; leave \(given.count == 1 ? "it" : "them") out")
+                }
+                notice("\(given.joined(separator: ", ")) apply to the other files, not to OpenStreetMap (\(osm.map { ($0.path as NSString).lastPathComponent }.joined(separator: ", ")))")
+            }
+        }
         let sourceLayers = (plans.map(\.sourceName) + skipped.map(\.name)).joined(separator: ", ")
         for (i, m) in options.mappings.enumerated() where !usedMappings.contains(i) {
             notice("mapping \(m.origin) (source layer \"\(m.sourceLayer ?? "?")\") matched no layer of \(path); its layers: \(sourceLayers)")
@@ -93,7 +103,28 @@ public enum SourceImport {
         plans.sort { Layers.order($0.mapping.layer.name) < Layers.order($1.mapping.layer.name) }
         let expected = plans.reduce(0) { $0 + max(0, Int($1.layer.featureCount)) }
         var read = 0
-        let extent = options.anywhere ? BBox.empty : try store.layerInfo().compactMap(\.extent).reduce(BBox.empty) { $0.union($1) }
+        let stored = try store.layerInfo().compactMap(\.extent).reduce(BBox.empty) { $0.union($1) }
+        // The files among themselves: one far from the others (in an empty store too) is a wrong
+        // CRS or swapped lon/lat. The largest layer is the reference.
+        let extents = plans.map { $0.layer.extentWGS84($0.transform) }
+        if !options.anywhere, let ref = zip(plans, extents).filter({ $0.1 != nil }).max(by: { $0.0.layer.featureCount < $1.0.layer.featureCount }), let refBox = ref.1 {
+            for (p, e) in zip(plans, extents) {
+                guard let e, !refBox.expanded(by: 5).contains(e.center) else { continue }
+                let km = Geodesy.distance(e.center, refBox.center) / 1000
+                throw SourceError(String(format: "%@ lies around %.3f, %.3f, %.0f km from %@ (around %.3f, %.3f): if its coordinate reference system is wrong (read as %@), pass the right one with --crs, or fix swapped lon/lat; if it really is there, pass --anywhere",
+                                         p.label, e.center.lon, e.center.lat, km, ref.0.label, refBox.center.lon, refBox.center.lat, p.crsLabel))
+            }
+        }
+        // Beside the store's data: a file that does not even touch it (a neighbouring Gauss–Krüger
+        // zone puts a county 3° east) is imported but said.
+        if !stored.isEmpty {
+            for (p, e) in zip(plans, extents) {
+                guard let e, !e.intersects(stored.expanded(by: 0.05)), stored.expanded(by: 5).contains(e.center) else { continue }
+                notice(String(format: "%@ lies at %.2f…%.2f°E, %.2f…%.2f°N, beside but not over the data already in the store (%.2f…%.2f°E, %.2f…%.2f°N): if that is not expected, check its CRS (read as %@)",
+                              p.label, e.minLon, e.maxLon, e.minLat, e.maxLat, stored.minLon, stored.maxLon, stored.minLat, stored.maxLat, p.crsLabel))
+            }
+        }
+        let extent = options.anywhere ? BBox.empty : stored
         let nearby = extent.isEmpty ? nil : Nearby(extent: extent)
         let report = try store.importStream(actor: actor) { sink in
             for plan in plans {
@@ -115,6 +146,9 @@ public enum SourceImport {
         progress?(read, max(expected, read))
         for plan in plans {
             if let n = plan.text.guessNotice { notice(n) }
+            if plan.text.truncated > 0 {
+                notice("\(plan.label): \(plan.text.truncated) text value\(plan.text.truncated == 1 ? "" : "s") or field name\(plan.text.truncated == 1 ? "" : "s") end in a cut UTF-8 character (a DBF field was too narrow); kept without it")
+            }
             for (p, n) in plan.derived where n > 0 {
                 notice("\(plan.label): \(plan.mapping.layer.name).\(p) is not in the source; derived from each feature's geometry (point on surface) for \(n) feature\(n == 1 ? "" : "s")")
             }
@@ -131,11 +165,15 @@ struct Nearby {
     let extent: BBox
     var allowed: BBox { extent.expanded(by: 5) }
 
-    /// The reason `g` is refused, or nil when it is near enough.
-    func problem(_ g: Geometry, crs: String) -> String? {
+    /// The reason `g` is refused, or nil when it is near enough. `crs` nil: OpenStreetMap (lon/lat by definition).
+    func problem(_ g: Geometry, crs: String?) -> String? {
         let c = g.bbox.center
         guard !allowed.contains(c) else { return nil }
         let km = Geodesy.distance(c, extent.center) / 1000
+        guard let crs else {
+            return String(format: "lies at %.5f, %.5f, %.0f km from the data already in the store (%.2f…%.2f°E, %.2f…%.2f°N): an extract of another area; pass --anywhere to import it there",
+                          c.lon, c.lat, km, extent.minLon, extent.maxLon, extent.minLat, extent.maxLat)
+        }
         return String(format: "lies at %.5f, %.5f, %.0f km from the data already in the store (%.2f…%.2f°E, %.2f…%.2f°N): if the coordinate reference system is wrong (read as %@), pass --crs EPSG:N; if lon and lat are swapped, fix the file; if the data really is there, pass --anywhere",
                       c.lon, c.lat, km, extent.minLon, extent.maxLon, extent.minLat, extent.maxLat, crs)
     }

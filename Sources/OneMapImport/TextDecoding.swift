@@ -70,12 +70,25 @@ final class TextDecoder {
     /// Valid UTF-8 only (no replacement characters), else nil.
     static func utf8(_ bytes: [UInt8]) -> String? { String(validating: bytes, as: UTF8.self) }
 
+    /// UTF-8 whose last character was cut (a DBF field or name too narrow for it): the text
+    /// before it, when the rest is valid UTF-8 and the tail is the start of a longer character.
+    static func utf8CutAtEnd(_ bytes: [UInt8]) -> String? {
+        for drop in 1...3 where bytes.count > drop {
+            let tail = bytes.suffix(drop)
+            guard let lead = tail.first, lead >= 0xC2, lead <= 0xF4, tail.dropFirst().allSatisfy({ $0 & 0xC0 == 0x80 }) else { continue }
+            let need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2
+            guard drop < need, let s = utf8(Array(bytes.dropLast(drop))) else { continue }
+            return s
+        }
+        return nil
+    }
+
     /// Whether the bytes are UTF-8 text rather than a legacy encoding: valid UTF-8 whose non-ASCII
     /// characters are all three- or four-byte ones (Chinese, and most text outside Europe). GBK
     /// bytes are sometimes valid UTF-8 by chance, but then nearly always as two-byte characters
     /// (学校 in GBK, D1 A7 D0 A3, reads as Cyrillic "ѧУ"), which this does not count.
     static func looksLikeUTF8(_ bytes: [UInt8]) -> Bool {
-        guard bytes.contains(where: { $0 >= 0x80 }), let s = utf8(bytes) else { return false }
+        guard bytes.contains(where: { $0 >= 0x80 }), let s = utf8(bytes) ?? utf8CutAtEnd(bytes) else { return false }
         return s.unicodeScalars.allSatisfy { $0.value < 0x80 || $0.value >= 0x800 }
     }
 

@@ -12,6 +12,8 @@ final class TextPolicy {
     /// Set when the encoding was guessed: the sentence to show the user.
     private(set) var guessNotice: String?
     let label: String
+    /// Values (and field names) whose last UTF-8 character was cut and dropped.
+    private(set) var truncated = 0
 
     init(forced: String?, declared: (encoding: String, from: String)?, utf8Format: String?, label: String) throws(SourceError) {
         self.label = label
@@ -50,7 +52,7 @@ final class TextPolicy {
         if bytes.allSatisfy({ $0 < 0x80 }) { return .success(String(decoding: bytes, as: UTF8.self)) }
         if decoder == nil {
             // Undecided: the first non-ASCII text chooses.
-            if TextDecoder.utf8(bytes) != nil {
+            if TextDecoder.utf8(bytes) != nil || TextDecoder.utf8CutAtEnd(bytes) != nil {
                 decoder = try? TextDecoder("UTF-8")
             } else if let gb = try? TextDecoder("GB18030"), gb.decode(bytes) != nil {
                 decoder = gb
@@ -60,6 +62,10 @@ final class TextPolicy {
             }
         }
         guard let d = decoder else { return .failure(TextProblem("field \(field): no decoder")) }
+        if d.isUTF8, TextDecoder.utf8(bytes) == nil, let cut = TextDecoder.utf8CutAtEnd(bytes) {
+            truncated += 1
+            return .success(cut)
+        }
         if let s = d.decode(bytes) {
             if !d.isUTF8, TextDecoder.looksLikeUTF8(bytes) {
                 let fix: String
@@ -68,7 +74,7 @@ final class TextPolicy {
                 case .declared(let from): fix = "the \(from) says \(d.encoding); pass --encoding UTF-8 if the whole file is UTF-8"
                 default: fix = "the file's earlier text was \(d.encoding), so it mixes encodings; convert it to one (e.g. with iconv) or pass --encoding"
                 }
-                return .failure(TextProblem("field \(field): \(TextPolicy.show(bytes)) is UTF-8 text (\"\(TextDecoder.utf8(bytes)!)\"), not \(d.encoding): reading it as \(d.encoding) would store mojibake (\"\(s)\"); \(fix)"))
+                return .failure(TextProblem("field \(field): \(TextPolicy.show(bytes)) is UTF-8 text (\"\(TextDecoder.utf8(bytes) ?? TextDecoder.utf8CutAtEnd(bytes) ?? "")\"), not \(d.encoding): reading it as \(d.encoding) would store mojibake (\"\(s)\"); \(fix)"))
             }
             if d.isSingleByteWestern, case .declared(let from) = source, let zh = TextDecoder.chineseInGB18030(bytes) {
                 return .failure(TextProblem("field \(field): \(TextPolicy.show(bytes)) reads as Chinese in GBK (\"\(zh)\") but the \(from) says \(d.encoding), which would store mojibake (\"\(s)\"); pass --encoding GBK (or --encoding \(d.encoding) if the file really is in it)"))
@@ -76,7 +82,7 @@ final class TextPolicy {
             return .success(s)
         }
         if !d.isUTF8, TextDecoder.looksLikeUTF8(bytes) {
-            return .failure(TextProblem("field \(field): \(TextPolicy.show(bytes)) is UTF-8 text (\"\(TextDecoder.utf8(bytes)!)\"), but the file's other text is \(d.encoding) (\(how)): the file mixes encodings; convert it to one (e.g. with iconv) or pass --encoding"))
+            return .failure(TextProblem("field \(field): \(TextPolicy.show(bytes)) is UTF-8 text (\"\(TextDecoder.utf8(bytes) ?? TextDecoder.utf8CutAtEnd(bytes) ?? "")\"), but the file's other text is \(d.encoding) (\(how)): the file mixes encodings; convert it to one (e.g. with iconv) or pass --encoding"))
         }
         let hint: String
         switch source {

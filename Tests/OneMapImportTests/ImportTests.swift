@@ -282,6 +282,52 @@ func demoStore(_ dir: TempDir, _ name: String = "demo.sqlite") throws -> Store {
         #expect(described.first?.layers.first?.fields.map(\.name).contains("名称") == true)
     }
 
+    /// Second review: text that looks like numbers, a far file among near ones in an empty store,
+    /// OSM with options that do not apply, a neighbouring Gauss–Krüger zone.
+    @Test func textStaysTextAndFilesAgreeAmongThemselves() throws {
+        let dir = TempDir("hostile2")
+        let sample = try countySample(dir)
+        // Ids with leading zeros and an 18-digit ID number stay text (GDAL's CSV type detection made numbers of them).
+        let csv = dir.file("shelters.csv")
+        try "编号,名称,所属村,容纳人数,经度,纬度,负责人,身份证\n00012,0012,654225100001, 5 ,82.6,46.1,热合曼,650000199001011234\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        let store = try demoStore(dir)
+        let m = try LayerMapping.parse(["layer": "shelters", "id": "编号", "properties": ["name": "名称", "village": "所属村", "capacity": "容纳人数", "person_in_charge": "负责人"]], origin: "t")
+        _ = try SourceImport.run(path: csv, store: store, options: SourceImportOptions(mappings: m), actor: "test")
+        let f = try #require(try store.feature(in: "shelters", id: "00012")?.feature)
+        #expect(f.properties["name"] == "0012" && f.properties["capacity"] == 5 && f.properties["身份证"] == "650000199001011234")
+
+        // A swapped-lon/lat file in a folder of county files, into an empty store: refused before anything is written.
+        let mixed = dir.file("mixed")
+        try FileManager.default.copyItem(atPath: sample, toPath: mixed)
+        try "编号,名称,所属村,类型,容纳人数,负责人,联系电话,数据来源,经度,纬度\nsw-1,错位,654225100001,学校,10,甲,1,demo,46.1,82.6\n".write(toFile: mixed + "/避难场所2.csv", atomically: true, encoding: .utf8)
+        var ms = try LayerMapping.load(mappingFile)
+        var extra = ms.first { $0.sourceLayer == "避难场所" }!
+        extra.sourceLayer = "避难场所2"
+        ms.append(extra)
+        let empty = try Store(path: dir.file("empty.sqlite"))
+        do {
+            _ = try SourceImport.run(path: mixed, store: empty, options: SourceImportOptions(mappings: ms), actor: "test")
+            Issue.record("a file 4,000 km from the others was accepted")
+        } catch let e as SourceError {
+            #expect(e.description.contains("避难场所2.csv lies around") && e.description.contains("--anywhere"), "\(e)")
+        }
+        #expect(try empty.layerInfo().allSatisfy { $0.count == 0 })
+
+        // OpenStreetMap takes no mapping options.
+        let osm = repoRoot + "/var/testdata/test.osm.pbf"
+        if FileManager.default.fileExists(atPath: osm) {
+            #expect(throws: SourceError.self) { try SourceImport.run(path: osm, store: empty, options: SourceImportOptions(layer: "shelters"), actor: "test") }
+        }
+
+        // The neighbouring zone puts the roads 3° east: imported (it may be right) but said.
+        var notes: [String] = []
+        let roads = try LayerMapping.load(mappingFile).filter { $0.sourceLayer == "道路" }
+        let s2 = try demoStore(dir, "zone.sqlite")
+        try s2.write { c in try c.exec("DELETE FROM roads") }
+        _ = try SourceImport.run(path: sample + "/道路.shp", store: s2, options: SourceImportOptions(mappings: roads, crs: "EPSG:4538"), actor: "test", notice: { notes.append($0) })
+        #expect(notes.contains { $0.contains("beside but not over the data already in the store") }, "\(notes)")
+    }
+
     /// The CSV re-encoded in GBK, except the listed data rows (1-based) left in UTF-8.
     func gbkCSV(from: String, to: String, keepUTF8Rows: Set<Int>) throws {
         let text = try String(contentsOfFile: from, encoding: .utf8)

@@ -62,11 +62,13 @@ final class TextPolicy {
             }
         }
         guard let d = decoder else { return .failure(TextProblem("field \(field): no decoder")) }
-        if d.isUTF8, TextDecoder.utf8(bytes) == nil, let cut = TextDecoder.utf8CutAtEnd(bytes) {
-            truncated += 1
-            return .success(cut)
-        }
-        if let s = d.decode(bytes) {
+        if d.isUTF8 {
+            if let s = TextDecoder.utf8(bytes) { return .success(s) }
+            if let cut = TextDecoder.utf8CutAtEnd(bytes) {
+                truncated += 1
+                return .success(cut)
+            }
+        } else if let s = d.decode(bytes) {
             if !d.isUTF8, TextDecoder.looksLikeUTF8(bytes) {
                 let fix: String
                 switch source {

@@ -84,7 +84,8 @@ final class TextDecoder {
     }
 
     /// Whether the bytes are UTF-8 text rather than a legacy encoding: valid UTF-8 whose non-ASCII
-    /// characters are all three- or four-byte ones (Chinese, and most text outside Europe). GBK
+    /// characters are all three- or four-byte ones (Chinese, and most text outside Europe) or in
+    /// the Arabic block (Uyghur, Kazakh). GBK
     /// bytes are sometimes valid UTF-8 by chance, but then nearly always as two-byte characters
     /// (学校 in GBK, D1 A7 D0 A3, reads as Cyrillic "ѧУ"), which this does not count.
     /// One pass over the bytes, no allocation: it runs on every non-ASCII value of a legacy-encoded
@@ -99,7 +100,10 @@ final class TextDecoder {
             if c < 0x80 { i += 1; continue }
             nonASCII = true
             let len: Int
-            if c >= 0xE0 && c <= 0xEF { len = 3 } else if c >= 0xF0 && c <= 0xF4 { len = 4 } else { return false }
+            if c >= 0xE0 && c <= 0xEF { len = 3 } else if c >= 0xF0 && c <= 0xF4 { len = 4 }
+            // Two-byte characters count only in the Arabic script (lead D8–DB: U+0600–U+06FF), in
+            // which Uyghur and Kazakh names are written here; GBK's chance UTF-8 is Cyrillic/Greek.
+            else if c >= 0xD8 && c <= 0xDB { len = 2 } else { return false }
             if i + len > n {
                 // Cut at the end: what is left must be continuation bytes, after some text.
                 for j in (i + 1)..<n where b[j] & 0xC0 != 0x80 { return false }

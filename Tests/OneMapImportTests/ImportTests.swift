@@ -256,6 +256,20 @@ func demoStore(_ dir: TempDir, _ name: String = "demo.sqlite") throws -> Store {
         let l = try refused(latin + "/rivers.shp", SourceImportOptions())
         #expect(l.contains("reads as Chinese in GBK") && l.contains("--encoding GBK"), "\(l)")
 
+        // A Uyghur name in UTF-8 (Arabic script: two-byte characters) under --encoding GBK is refused, not stored as CJK mojibake.
+        let uy = dir.file("uyghur")
+        try FileManager.default.createDirectory(atPath: uy, withIntermediateDirectories: true)
+        try "编号,名称,所属村,类型,容纳人数,负责人,联系电话,数据来源,经度,纬度\nuy-1,ئاقچوقا كەنتى مەيدانى,654225100001,广场,100,ئابدۇرېھىم,0901-1234567,demo,82.91,46.18\n"
+            .write(toFile: uy + "/避难场所.csv", atomically: true, encoding: .utf8)
+        let u = try refused(uy + "/避难场所.csv", SourceImportOptions(mappings: shelters, encoding: "GBK"))
+        #expect(u.contains("is UTF-8 text") && u.contains("mojibake"), "\(u)")
+        // …and without --encoding it is read as the UTF-8 it is.
+        let uyStore = try Store(path: dir.file("uy.sqlite"))
+        _ = try uyStore.importGeoJSON(at: repoRoot + "/GeoData/townships.geojson")
+        _ = try uyStore.importGeoJSON(at: repoRoot + "/GeoData/villages.geojson")
+        _ = try SourceImport.run(path: uy + "/避难场所.csv", store: uyStore, options: SourceImportOptions(mappings: shelters), actor: "test")
+        #expect(try uyStore.feature(in: "shelters", id: "uy-1")?.feature.properties["person_in_charge"] == "ئابدۇرېھىم")
+
         // A file whose first text is GBK and a later row UTF-8 mixes encodings: refused.
         let mixed = dir.file("mixed")
         try FileManager.default.createDirectory(atPath: mixed, withIntermediateDirectories: true)

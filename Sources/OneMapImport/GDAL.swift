@@ -125,7 +125,6 @@ final class VectorDataset {
 struct SourceField {
     var rawName: [UInt8]
     var type: OGRFieldType
-    var isNumeric: Bool { type == OFTInteger || type == OFTInteger64 || type == OFTReal }
     var typeName: String {
         switch type {
         case OFTInteger, OFTInteger64: "integer"
@@ -154,7 +153,6 @@ struct VectorLayer {
     let handle: OGRLayerH
 
     var name: String { String(cString: OGR_L_GetName(handle)) }
-    var nameBytes: [UInt8] { GDAL.bytes(OGR_L_GetName(handle)) }
     /// Features GDAL counts (may scan the file; -1 when unknown).
     var featureCount: Int64 { OGR_L_GetFeatureCount(handle, 1) }
     var geometryTypeName: String { String(cString: OGRGeometryTypeToName(OGR_L_GetGeomType(handle))) }

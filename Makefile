@@ -4,7 +4,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 BIN := .build/release/onemap
 
-.PHONY: run test build bootstrap data bench bench-store bench-import bench-routing bench-tiles bench-print bench-serve clean
+.PHONY: run test build install uninstall bootstrap data bench bench-store bench-import bench-routing bench-tiles bench-print bench-serve clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -16,6 +16,21 @@ build: bootstrap
 # demonstration data on first start.
 run: build
 	$(BIN) serve --host $(HOST) --port $(PORT)
+
+# Installs the program and what it ships (FHS): $(PREFIX)/bin/onemap and
+# $(PREFIX)/share/onemap/{Styles,Web,GeoData}. It then runs from any folder; its default store
+# is ~/.local/share/onemap/onemap.sqlite unless --db or ONEMAP_DB says otherwise.
+PREFIX ?= /usr/local
+SHARE := $(DESTDIR)$(PREFIX)/share/onemap
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/onemap
+	rm -rf $(SHARE)/Styles $(SHARE)/Web $(SHARE)/GeoData
+	cp -R Styles Web GeoData $(SHARE)/
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/onemap and $(SHARE)"
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/bin/onemap $(SHARE)
 
 test: bootstrap
 	$(SWIFT) test

@@ -398,11 +398,13 @@ struct PageLayout {
     }
 
     func persons(_ cr: Canvas, _ text: TextEngine, box: (Double, Double, Double, Double), k: Double) {
-        var y = panel(cr, text, t("责任人及联系电话", "Responsible persons"), box, k)
+        var y = panel(cr, text, options.personalData ? t("责任人及联系电话", "Responsible persons")
+                      : t("责任人（姓名电话仅限登录用户）", "Responsible persons (names: signed-in only)"), box, k)
         var rows: [(String, String, String)] = []
         for o in sheet.officers.sorted(by: { ($0["role"]?.stringValue ?? "") < ($1["role"]?.stringValue ?? "") }) {
-            rows.append((o["role"]?.stringValue.flatMap(OfficerRole.init(rawValue:)).map { options.english ? $0.nameEN : $0.nameCN } ?? "", o["name"]?.stringValue ?? "", o["phone"]?.stringValue ?? ""))
+            rows.append((o["role"]?.stringValue.flatMap(OfficerRole.init(rawValue:)).map { options.english ? $0.nameEN : $0.nameCN } ?? "", o["name"]?.stringValue ?? "—", o["phone"]?.stringValue ?? "—"))
         }
+
         for s in sheet.shelters where s["person_in_charge"] != nil {
             rows.append((t("避难场所负责人", "Shelter manager"), s["person_in_charge"]?.stringValue ?? "", s["phone"]?.stringValue ?? ""))
         }

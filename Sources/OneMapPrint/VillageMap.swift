@@ -18,6 +18,10 @@ public struct PageOptions: Sendable {
     public var landscape = false
     public var english = false
     public var compiler = "裕民县应急管理局"
+    /// Print people's names and phones (officers, shelter managers, monitors). Off for pages
+    /// served to anonymous users: the persons table then lists the roles and says where the
+    /// names are.
+    public var personalData = true
     public var date: String = {
         let f = DateFormatter()
         f.dateFormat = "yyyy年M月d日"
@@ -185,7 +189,12 @@ public final class VillageAtlas: Sendable {
 
     /// Records one page as Cairo drawing operations (vector).
     public func record(_ v: Feature, _ options: PageOptions) throws -> RecordedPage {
-        let s = try sheet(v)
+        var s = try sheet(v)
+        if !options.personalData {
+            s.officers = s.officers.map { Layers.redact($0, layer: "info_officers") }
+            s.shelters = s.shelters.map { Layers.redact($0, layer: "shelters") }
+            s.hazardPoints = s.hazardPoints.map { Layers.redact($0, layer: "hazard_points") }
+        }
         let size = options.pageSize
         let page = RecordedPage(width: size.w, height: size.h)
         try PageLayout(atlas: self, sheet: s, options: options, page: page).draw()

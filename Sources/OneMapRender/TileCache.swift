@@ -6,16 +6,15 @@ import OneMapStore
 /// A tile cache in an SQLite file, keyed by style, scale and z/x/y, kept in step with the store:
 /// every change in the store's edit journal expires the tiles whose area (grown by one tile for
 /// labels and symbols reaching over) intersects the change's bounding box, at every zoom.
+///
+/// The file is the only tier here: the server keeps its own in-memory tier of ready-to-send
+/// buffers (one tier, bounded in bytes) and expires it with the areas `sync` reports.
 public final class TileCache: Sendable {
     public let path: String
     private let conn: LockedConnection
-    /// The hottest tiles in memory, in front of the SQLite file.
-    private let memory: TileMemory
-    private let syncState = SyncState()
 
-    public init(path: String, memoryTiles: Int = 8192) throws {
+    public init(path: String) throws {
         self.path = path
-        memory = TileMemory(capacity: memoryTiles)
         let c = try Connection(path: path)
         try c.exec("""
             CREATE TABLE IF NOT EXISTS tiles (style TEXT NOT NULL, scale INTEGER NOT NULL, z INTEGER NOT NULL, x INTEGER NOT NULL, y INTEGER NOT NULL,
@@ -25,23 +24,14 @@ public final class TileCache: Sendable {
         conn = LockedConnection(c)
     }
 
-    /// A tile held in memory, without touching the file (safe to call on an event loop).
-    public func memoryGet(style: String, tile t: TileID, scale: Int) -> (data: [UInt8], etag: String)? {
-        memory.get(TileMemory.Key(style: style, scale: scale, z: t.z, x: t.x, y: t.y))
-    }
-
     /// A tile and its entity tag, if cached.
     public func get(style: String, tile t: TileID, scale: Int) throws -> (data: [UInt8], etag: String)? {
-        let key = TileMemory.Key(style: style, scale: scale, z: t.z, x: t.x, y: t.y)
-        if let m = memory.get(key) { return m }
-        let hit = try conn.with { c in
+        try conn.with { c in
             try c.query("SELECT data, etag FROM tiles WHERE style = ? AND scale = ? AND z = ? AND x = ? AND y = ?",
                         [.text(style), .int(Int64(scale)), .int(Int64(t.z)), .int(Int64(t.x)), .int(Int64(t.y))]) { s in
                 (s.withBlob(0) { Array($0) } ?? [], s.text(1) ?? "")
             }.first
         }
-        if let hit { memory.put(key, hit) }
-        return hit
     }
 
     /// Stores tiles in one transaction; returns their entity tags.
@@ -53,7 +43,6 @@ public final class TileCache: Sendable {
                 for (t, data) in tiles {
                     let tag = TileCache.etag(data)
                     tags[t] = tag
-                    memory.put(TileMemory.Key(style: style, scale: scale, z: t.z, x: t.x, y: t.y), (data, tag))
                     try c.run("INSERT OR REPLACE INTO tiles VALUES (?, ?, ?, ?, ?, ?, ?)",
                               [.text(style), .int(Int64(scale)), .int(Int64(t.z)), .int(Int64(t.x)), .int(Int64(t.y)), .blob(data), .text(tag)])
                 }
@@ -69,22 +58,25 @@ public final class TileCache: Sendable {
         return "\"" + String(h, radix: 16) + "-" + String(data.count, radix: 16) + "\""
     }
 
+    /// The tile range at zoom `z` that an edit inside `box` can change: the tiles meeting the box,
+    /// grown by one tile on each side (labels and symbols reach over tile edges). The one rule
+    /// every tier expires by.
+    public static func reach(of box: BBox, zoom z: Int) -> (minX: Int, minY: Int, maxX: Int, maxY: Int) {
+        let a = TileID.containing(Coord(box.minLon, box.maxLat), zoom: z), b = TileID.containing(Coord(box.maxLon, box.minLat), zoom: z)
+        let maxI = (1 << z) - 1
+        return (max(0, a.x - 1), max(0, a.y - 1), min(maxI, b.x + 1), min(maxI, b.y + 1))
+    }
+
     /// Deletes every cached tile (all styles and scales) whose area, grown by one tile, meets `box`.
     @discardableResult
     public func expire(_ box: BBox, zooms: ClosedRange<Int> = 0...TileID.maxZoom) throws -> Int {
-        memory.remove { k in
-            guard zooms.contains(k.z) else { return false }
-            let a = TileID.containing(Coord(box.minLon, box.maxLat), zoom: k.z), b = TileID.containing(Coord(box.maxLon, box.minLat), zoom: k.z)
-            return k.x >= a.x - 1 && k.x <= b.x + 1 && k.y >= a.y - 1 && k.y <= b.y + 1
-        }
-        return try conn.with { c in
+        try conn.with { c in
             try c.transaction {
                 var n = 0
                 for z in zooms {
-                    let a = TileID.containing(Coord(box.minLon, box.maxLat), zoom: z), b = TileID.containing(Coord(box.maxLon, box.minLat), zoom: z)
-                    let maxI = Int64((1 << z) - 1)
+                    let r = TileCache.reach(of: box, zoom: z)
                     n += try c.run("DELETE FROM tiles WHERE z = ? AND x BETWEEN ? AND ? AND y BETWEEN ? AND ?", [
-                        .int(Int64(z)), .int(max(0, Int64(a.x) - 1)), .int(min(maxI, Int64(b.x) + 1)), .int(max(0, Int64(a.y) - 1)), .int(min(maxI, Int64(b.y) + 1)),
+                        .int(Int64(z)), .int(Int64(r.minX)), .int(Int64(r.maxX)), .int(Int64(r.minY)), .int(Int64(r.maxY)),
                     ])
                 }
                 return n
@@ -92,33 +84,37 @@ public final class TileCache: Sendable {
         }
     }
 
+    /// What one `sync` did: the journal position it reached, the areas whose tiles it dropped
+    /// (empty with `everything` when the cache had never seen this store) and how many tiles.
+    public struct Sync: Sendable {
+        public var sequence: Int64
+        public var areas: [BBox] = []
+        public var everything = false
+        public var dropped = 0
+        /// Whether anything was expired.
+        public var changed: Bool { everything || !areas.isEmpty }
+    }
+
     /// Brings the cache up to the store's journal: expires the areas of all edits since the last
-    /// sync. Returns how many tiles were dropped.
+    /// sync, and reports them so that tiers in front of the file can expire the same tiles.
     @discardableResult
-    public func sync(with store: Store) throws -> Int {
+    public func sync(with store: Store) throws -> Sync {
         let last = try conn.with { c in
             try c.scalar("SELECT value FROM cache_meta WHERE key = 'journal_seq'").flatMap { if case .text(let t) = $0 { Int64(t) } else { nil } }
         }
         let now = try store.journalSequence()
-        guard last != now else { return 0 }
-        var dropped = 0
+        var result = Sync(sequence: now)
+        guard last != now else { return result }
         if let last {
-            for box in try store.editedAreas(since: last) { dropped += try expire(box) }
+            result.areas = try store.editedAreas(since: last)
+            for box in result.areas { result.dropped += try expire(box) }
         } else {
             // A cache that never saw this store: nothing in it can be trusted.
-            memory.remove { _ in true }
-            dropped = try conn.with { c in try c.run("DELETE FROM tiles") }
+            result.everything = true
+            result.dropped = try conn.with { c in try c.run("DELETE FROM tiles") }
         }
         try conn.with { c in _ = try c.run("INSERT OR REPLACE INTO cache_meta VALUES ('journal_seq', ?)", [.text(String(now))]) }
-        return dropped
-    }
-
-    /// `sync`, but only when this process wrote to the store since the last look or `interval`
-    /// seconds have passed (another process may have written): cheap enough for every request.
-    @discardableResult
-    public func syncIfNeeded(with store: Store, interval: Double = 0.5) throws -> Int {
-        guard syncState.due(writes: store.localWrites, interval: interval) else { return 0 }
-        return try sync(with: store)
+        return result
     }
 
     public func count(style: String? = nil) throws -> Int {
@@ -165,71 +161,5 @@ public final class TileCache: Sendable {
             for (k, v) in meta { try m.run("INSERT INTO metadata VALUES (?, ?)", [.text(k), .text(v)]) }
         }
         return n
-    }
-}
-
-
-/// When the cache last looked at the store's journal.
-///
-final class SyncState: Sendable {
-    private let state = Mutex((writes: -1, at: Date.distantPast))
-    func due(writes w: Int, interval: Double) -> Bool {
-        state.withLock { s in
-            let now = Date()
-            guard w != s.writes || now.timeIntervalSince(s.at) >= interval else { return false }
-            s = (w, now)
-            return true
-        }
-    }
-}
-
-final class TileMemory: Sendable {
-    struct Key: Hashable, Sendable { let style: String; let scale: Int; let z: Int; let x: Int; let y: Int }
-    private struct State {
-        var entries: [Key: (data: [UInt8], etag: String, used: Bool)] = [:]
-        var order: [Key] = []
-        var hand = 0
-    }
-    private let state = Mutex(State())
-    let capacity: Int
-    init(capacity: Int) { self.capacity = max(0, capacity) }
-
-    func get(_ k: Key) -> (data: [UInt8], etag: String)? {
-        state.withLock { s in
-            guard let e = s.entries[k] else { return nil }
-            if !e.used { s.entries[k]!.used = true }
-            return (e.data, e.etag)
-        }
-    }
-
-    func put(_ k: Key, _ v: (data: [UInt8], etag: String)) {
-        guard capacity > 0 else { return }
-        state.withLock { s in
-            if s.entries[k] != nil { s.entries[k] = (v.data, v.etag, true); return }
-            if s.order.count >= capacity {
-                // Clock: skip recently used entries once, evict the first unused one.
-                while true {
-                    s.hand %= s.order.count
-                    let victim = s.order[s.hand]
-                    if s.entries[victim]?.used == true { s.entries[victim]!.used = false; s.hand += 1; continue }
-                    s.entries[victim] = nil
-                    s.order[s.hand] = k
-                    s.hand += 1
-                    break
-                }
-            } else {
-                s.order.append(k)
-            }
-            s.entries[k] = (v.data, v.etag, false)
-        }
-    }
-
-    func remove(where pred: (Key) -> Bool) {
-        state.withLock { s in
-            for k in s.entries.keys where pred(k) { s.entries[k] = nil }
-            let entries = s.entries
-            s.order.removeAll { entries[$0] == nil }
-            s.hand = 0
-        }
     }
 }

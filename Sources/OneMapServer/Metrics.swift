@@ -34,11 +34,22 @@ public final class ServerMetrics: Sendable {
             (registry.makeCounter(name: "http_requests_total", labels: [("route", route), ("method", method), ("status", String(status))]),
              registry.makeDurationHistogram(
                 name: "http_request_duration_seconds", labels: [("route", route)],
-                buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)]))
+                buckets: Self.buckets))
         }
         counter.increment()
         histogram.recordNanoseconds(Int64(seconds * 1e9))
     }
+
+    /// Cached tiles answered before routing count under the tile route like any other request.
+    func fastTile(status: Int) {
+        let (counter, _) = series.get(route: "/tiles/{style}/{z}/{x}/{file}", method: "GET", status: status) {
+            (registry.makeCounter(name: "http_requests_total", labels: [("route", "/tiles/{style}/{z}/{x}/{file}"), ("method", "GET"), ("status", String(status))]),
+             registry.makeDurationHistogram(name: "http_request_duration_seconds", labels: [("route", "/tiles/{style}/{z}/{x}/{file}")], buckets: Self.buckets))
+        }
+        counter.increment()
+    }
+
+    static let buckets: [Duration] = [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)]
 
     /// The exposition text.
     public func text() -> String {
@@ -113,16 +124,4 @@ final class SeriesCache: Sendable {
             return v
         }
     }
-}
-
-/// The hottest tiles as ready-to-send buffers (no copy per response), dropped whenever the
-/// tile cache expires anything.
-///
-final class HotTiles: Sendable {
-    struct Key: Hashable { let style: String, scale: Int, z: Int, x: Int, y: Int }
-    private let map = Mutex<[Key: (ByteBuffer, String)]>([:])
-    let capacity = 4096
-    func get(_ k: Key) -> (ByteBuffer, String)? { map.withLock { $0[k] } }
-    func put(_ k: Key, _ v: (ByteBuffer, String)) { map.withLock { m in if m.count >= capacity { m.removeAll(keepingCapacity: true) }; m[k] = v } }
-    func clear() { map.withLock { $0.removeAll(keepingCapacity: true) } }
 }

@@ -58,14 +58,25 @@ struct Authenticator: Sendable {
 
     /// The account behind the request's bearer token, if it has at least `role`.
     /// Missing and wrong tokens get the same 401; a valid token with too small a role gets 403.
+    /// The scheme is matched without regard to case (RFC 9110 §11.1).
     func authorize(_ request: Request, _ role: Role) async throws -> Account {
-    let unauthorized = APIError(.unauthorized, "a valid bearer token is required (Authorization: Bearer <token>)", headers: [.wwwAuthenticate: "Bearer realm=\"onemap\""])
-    guard let h = request.headers[.authorization], h.hasPrefix("Bearer ") else { throw unauthorized }
-    let token = String(h.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-    guard let account = try await blocking({ try store.authenticate(token: token) }) else { throw unauthorized }
-    guard account.role >= role else { throw APIError(.forbidden, "this needs the \(role.rawValue) role; your account has \(account.role.rawValue)") }
-    return account
+        guard let account = try await account(request) else { throw Self.unauthorized }
+        guard account.role >= role else { throw APIError(.forbidden, "this needs the \(role.rawValue) role; your account has \(account.role.rawValue)") }
+        return account
     }
+
+    /// The account behind the request's credentials; nil without credentials; 401 when
+    /// credentials are present but wrong (a mistyped token must not silently read as anonymous).
+    func account(_ request: Request) async throws -> Account? {
+        guard let h = request.headers[.authorization] else { return nil }
+        let parts = h.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw Self.unauthorized }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        guard let account = try await blocking({ try store.authenticate(token: token) }) else { throw Self.unauthorized }
+        return account
+    }
+
+    static let unauthorized = APIError(.unauthorized, "a valid bearer token is required (Authorization: Bearer <token>)", headers: [.wwwAuthenticate: "Bearer realm=\"onemap\""])
 }
 
 /// Reads the body as text, refusing more than the configured limit.
@@ -84,11 +95,16 @@ func jsonBody(_ request: Request, maxBytes: Int) async throws -> JSONValue {
     do { return try JSONParser.parse(text) } catch { throw APIError(.badRequest, error.description) }
 }
 
-/// The version an If-Match header names ("3", 3 or W/"3"), if any.
+/// The version an If-Match header names ("3"), if any. If-Match uses the strong comparison
+/// (RFC 9110 §13.1.1): a weak tag such as W/"3" never matches, so it answers 412.
 func ifMatch(_ request: Request) throws -> Int? {
     guard let v = request.headers[.ifMatch] else { return nil }
-    let t = v.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "W/", with: "").trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-    guard let n = Int(t) else { throw APIError(.badRequest, "If-Match must carry a feature version such as \"3\", got \(v)") }
+    let t = v.trimmingCharacters(in: .whitespaces)
+    if t.hasPrefix("W/") { throw APIError(.preconditionFailed, "If-Match compares strong entity tags only; the weak tag \(t) never matches (send the ETag as given, e.g. \"3\")") }
+    guard t.count >= 3, t.hasPrefix("\""), t.hasSuffix("\""), let n = Int(t.dropFirst().dropLast()) else {
+        if let n = Int(t) { return n }  // a bare number, as earlier clients sent it
+        throw APIError(.badRequest, "If-Match must carry a feature version such as \"3\", got \(v)")
+    }
     return n
 }
 
@@ -112,14 +128,33 @@ func currentFeature(_ store: Store, _ layer: String, _ id: String, status: HTTPR
 }
 
 
-/// When the server asks for a token on reads too: everything but health and the web map's files.
+/// Checks credentials before any route: a request that carries a token must carry a valid one
+/// (401 otherwise, on every route: a mistyped token never reads as anonymous), and when the
+/// server asks for a token on reads too, reads without one get 401 — except health and the
+/// web map's files.
 struct ReadAuthMiddleware: RouterMiddleware {
     let auth: Authenticator
     let required: Bool
     func handle(_ request: Request, context: BasicRequestContext, next: (Request, BasicRequestContext) async throws -> Response) async throws -> Response {
-        let p = request.uri.path
-        let open = p == "/" || p == "/healthz" || p == "/readyz" || p.hasPrefix("/web/") || p.hasPrefix("/vendor/") || p == "/openapi.yaml"
-        if required && !open && request.method == .get { _ = try await auth.authorize(request, .viewer) }
+        if request.headers[.authorization] != nil {
+            _ = try await auth.authorize(request, .viewer)
+        } else if required, request.method == .get || request.method == .head {
+            let p = request.uri.path
+            let open = p == "/" || p == "/healthz" || p == "/readyz" || p.hasPrefix("/web/") || p.hasPrefix("/vendor/") || p == "/openapi.yaml"
+            if !open { throw Authenticator.unauthorized }
+        }
         return try await next(request, context)
+    }
+}
+
+/// Who may read people's names and phones: signed-in users (any valid token; `ReadAuthMiddleware`
+/// has already refused wrong ones), or everyone when the operator published them.
+struct PersonalDataPolicy: Sendable {
+    let publicByDefault: Bool
+    func allowed(_ request: Request) -> Bool { publicByDefault || request.headers[.authorization] != nil }
+
+    /// The feature as this request may see it.
+    func view(_ f: Feature, layer: String, _ request: Request) -> Feature {
+        allowed(request) ? f : Layers.redact(f, layer: layer)
     }
 }

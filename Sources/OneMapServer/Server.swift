@@ -28,6 +28,15 @@ public struct ServerConfiguration: Sendable {
     public var readsRequireToken = false
     /// The largest request body accepted (feature writes).
     public var maxBodyBytes = 4 * 1024 * 1024
+    /// Bytes of tiles kept in memory, ready to send (least recently used dropped first).
+    public var tileMemoryBytes = 256 * 1024 * 1024
+    /// Cross-origin access: `*` on public reads, credentials for trusted origins.
+    public var cors = CORSConfiguration()
+    /// Honour Forwarded / X-Forwarded-Proto, -Host and -Prefix from a reverse proxy.
+    public var trustProxy = false
+    /// Serve names and phones of people (information officers, shelter managers, monitors) to
+    /// requests without a token too.
+    public var publicPersonalData = false
 
     public init(database: String, host: String = "127.0.0.1", port: Int = 8080, styles: String = "Styles", web: String = "Web",
                 leaflet: String = "/usr/share/javascript/leaflet", renderThreads: Int = ProcessInfo.processInfo.activeProcessorCount,
@@ -65,10 +74,10 @@ public final class OneMapServices: Sendable {
         map = try MapRenderer(source: store, stylesDirectory: config.styles)
         let cachePath = (config.database.hasSuffix(".sqlite") ? String(config.database.dropLast(7)) : config.database) + ".tiles.sqlite"
         let cache = try TileCache(path: cachePath)
-        try cache.sync(with: store)
         metrics = ServerMetrics()
         atlas = try VillageAtlas(source: store, router: router, map: map)
-        tiles = TileService(map: map, cache: cache, store: store, metrics: metrics, renderThreads: config.renderThreads, queueLimit: config.renderQueueLimit)
+        tiles = try TileService(map: map, cache: cache, store: store, metrics: metrics, renderThreads: config.renderThreads,
+                                queueLimit: config.renderQueueLimit, memoryBytes: config.tileMemoryBytes)
     }
 }
 
@@ -110,22 +119,25 @@ public func serve(_ app: some ApplicationProtocol, host: String, port: Int) asyn
 public func buildApplication(services s: OneMapServices, logger log: Logger,
                              onRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     let config = s.config
-    let router = Hummingbird.Router(context: BasicRequestContext.self)
+    let router = Hummingbird.Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
     let auth = Authenticator(store: s.store)
     router.middlewares.add(RequestIDMiddleware())
     router.middlewares.add(LogRequestsMiddleware(.debug))
     router.middlewares.add(MetricsRecordingMiddleware(metrics: s.metrics))
     router.middlewares.add(JSONErrorMiddleware())
     router.middlewares.add(ReadAuthMiddleware(auth: auth, required: config.readsRequireToken))
-    TileController(service: s.tiles).addRoutes(to: router)
-    FeatureController(store: s.store, auth: auth, maxBodyBytes: config.maxBodyBytes).addRoutes(to: router)
+    TileController(service: s.tiles, trustProxy: config.trustProxy).addRoutes(to: router)
+    let personal = PersonalDataPolicy(publicByDefault: config.publicPersonalData)
+    FeatureController(store: s.store, auth: auth, personal: personal, maxBodyBytes: config.maxBodyBytes).addRoutes(to: router)
     AdminController(store: s.store, auth: auth).addRoutes(to: router)
     RoutingController(roads: s.router).addRoutes(to: router)
-    PrintController(atlas: s.atlas).addRoutes(to: router)
+    PrintController(atlas: s.atlas, personal: personal).addRoutes(to: router)
     HealthController(store: s.store, roadRouter: s.router, styleNames: s.map.styleNames, metrics: s.metrics, queue: s.tiles.queue).addRoutes(to: router)
     WebController(web: config.web, leaflet: config.leaflet).addRoutes(to: router)
+    let front = FrontResponder(inner: router.buildResponder(), routes: RouteTable(router.routes.map { ($0.path.description, $0.method) }),
+                               cors: config.cors, tiles: config.readsRequireToken ? nil : s.tiles)
     return Application(
-        router: router,
+        responder: front,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "onemap"),
         onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? config.port) },
         logger: log)

@@ -22,12 +22,6 @@ func parseTileFile(_ f: String) throws -> (Int, Int) {
     return (y, scale)
 }
 
-func baseURL(_ request: Request) -> String {
-    let host = request.head.authority ?? "127.0.0.1:8080"
-    let proto = request.headers[.init("X-Forwarded-Proto")!] ?? "http"
-    return "\(proto)://\(host)"
-}
-
 func jsonResponse(_ v: JSONValue, status: HTTPResponse.Status = .ok, headers extra: HTTPFields = [:]) -> Response {
     var h = extra
     h[.contentType] = "application/json; charset=utf-8"

@@ -32,11 +32,21 @@ public struct PropertySpec: Sendable {
     /// Another layer's column this value must name (e.g. a village's township code).
     public let references: (layer: String, column: String)?
     public let doc: String
+    /// A person's name or phone number: served only to signed-in users unless the operator
+    /// publishes it (`serve --public-personal-data`); see `Layers.redact`.
+    public private(set) var isPersonal = false
 
     public init(_ name: String, _ type: PropertyType, required: Bool = false, references: (String, String)? = nil, _ doc: String = "") {
         self.name = name; self.type = type; self.required = required
         self.references = references.map { (layer: $0.0, column: $0.1) }
         self.doc = doc
+    }
+
+    /// The same property, marked as personal data.
+    public var personal: PropertySpec {
+        var p = self
+        p.isPersonal = true
+        return p
     }
 }
 
@@ -153,8 +163,8 @@ public enum Layers {
                 PropertySpec("village", .text, references: ("villages", "code")),
                 PropertySpec("households", count),
                 PropertySpec("people", count),
-                PropertySpec("monitor", .text, "person watching this point"),
-                PropertySpec("phone", .text),
+                PropertySpec("monitor", .text, "person watching this point").personal,
+                PropertySpec("phone", .text).personal,
                 PropertySpec("source", .text),
             ], unique: [], requireOneOf: [], searchable: true),
         LayerSpec(
@@ -219,15 +229,15 @@ public enum Layers {
                 PropertySpec("village", .text, references: ("villages", "code")),
                 PropertySpec("kind", .enumeration(["school", "square", "village_committee", "stadium", "other"])),
                 PropertySpec("capacity", count, required: true, "persons"),
-                PropertySpec("person_in_charge", .text),
-                PropertySpec("phone", .text),
+                PropertySpec("person_in_charge", .text).personal,
+                PropertySpec("phone", .text).personal,
                 PropertySpec("source", .text),
             ], unique: [], requireOneOf: [], searchable: true),
         LayerSpec(
             name: "info_officers", title: "灾害信息员 Disaster information officers", geometry: [.point],
             properties: [
-                PropertySpec("name", .text, required: true),
-                PropertySpec("phone", .text, required: true),
+                PropertySpec("name", .text, required: true).personal,
+                PropertySpec("phone", .text, required: true).personal,
                 PropertySpec("role", .enumeration(OfficerRole.rawValues), required: true),
                 PropertySpec("village", .text, references: ("villages", "code")),
                 PropertySpec("township", .text, references: ("townships", "code")),
@@ -244,6 +254,20 @@ public enum Layers {
             throw StoreError.unknownLayer(name)
         }
         return s
+    }
+
+    /// Each layer's personal properties (people's names and phones), by layer.
+    public static let personal: [String: Set<String>] = Dictionary(uniqueKeysWithValues: all.compactMap { l in
+        let p = Set(l.properties.filter(\.isPersonal).map(\.name))
+        return p.isEmpty ? nil : (l.name, p)
+    })
+
+    /// The feature without its personal properties (unchanged for layers that have none).
+    public static func redact(_ f: Feature, layer: String) -> Feature {
+        guard let p = personal[layer] else { return f }
+        var r = f
+        for k in p { r.properties[k] = nil }
+        return r
     }
 
     /// A layer's place in load order (referenced layers first); unknown names last.

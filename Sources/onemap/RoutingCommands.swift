@@ -27,7 +27,7 @@ func makeRouter(_ store: Store, profile: String? = nil) throws -> RoadRouter {
 
 /// The routing profile at `path`, else the shipped one (Styles/routing-profile.json), else the defaults.
 func loadProfile(_ path: String?) throws -> RoutingProfile {
-    let shipped = (Paths.styles as NSString).appendingPathComponent("routing-profile.json")
+    let shipped = (try Paths.styles() as NSString).appendingPathComponent("routing-profile.json")
     let path = path ?? (FileManager.default.fileExists(atPath: shipped) ? shipped : nil)
     do { return try path.map { try RoutingProfile.load(path: $0) } ?? .emergency } catch let e as RoutingError {
         throw e

@@ -11,10 +11,18 @@ struct Serve: AsyncParsableCommand {
     var db: String?
     @Option var host = "127.0.0.1"
     @Option var port = 8080
-    @Option(help: "Folder of the demonstration data imported into an empty default store.") var data = "GeoData"
+    @Option(help: "Folder of the demonstration data imported into an empty default store (default: the GeoData folder shipped with onemap).") var data: String?
     @Option(help: "Render threads (default: all cores).") var renderThreads = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Metatile renders allowed to queue before tile requests get 503.") var renderQueue = 128
     @Flag(help: "Ask for a viewer token on reads too (writes always need an editor token).") var requireReadToken = false
+    @Option(help: "Megabytes of tiles kept in memory, ready to send (least recently used dropped first).") var tileMemory = 256
+    @Option(name: .customLong("cors-origin"), help: "An origin (https://host[:port]) allowed to sign in and write from a browser; repeatable.")
+    var corsOrigins: [String] = []
+    @Flag(help: "No Access-Control-Allow-Origin: * on public reads (tiles, TileJSON, WMTS, the read API).") var noPublicCors = false
+    @Flag(help: "Behind a reverse proxy: honour Forwarded and X-Forwarded-Proto/-Host/-Prefix in the URLs of TileJSON and WMTS.")
+    var trustProxy = false
+    @Flag(help: "Serve people's names and phones (information officers, shelter managers, monitors) without a token too.")
+    var publicPersonalData = false
 
     func run() async throws { try await reportingErrors(execute) }
 
@@ -25,11 +33,21 @@ struct Serve: AsyncParsableCommand {
             return h
         }
         let config = ServerConfiguration(
-            database: db ?? Defaults.database, host: host, port: port, styles: Paths.styles,
-            web: ProcessInfo.processInfo.environment["ONEMAP_WEB"] ?? "Web", renderThreads: renderThreads, renderQueueLimit: renderQueue,
-            seedData: db == nil ? data : nil)
+            database: db ?? Defaults.database, host: host, port: port, styles: try Paths.styles(),
+            web: try Paths.web(), renderThreads: renderThreads, renderQueueLimit: renderQueue,
+            seedData: db == nil ? try data ?? Paths.geoData() : nil)
         var cfg = config
         cfg.readsRequireToken = requireReadToken
+        guard tileMemory >= 0, tileMemory <= 1 << 20 else { throw CLIError("--tile-memory must be 0…1048576 MB, got \(tileMemory)") }
+        cfg.tileMemoryBytes = tileMemory * 1024 * 1024
+        for o in corsOrigins {
+            guard let u = URL(string: o), let scheme = u.scheme, scheme == "http" || scheme == "https", u.host != nil, u.path.isEmpty || u.path == "/", u.query == nil else {
+                throw CLIError("--cors-origin must be an origin such as https://gis.example.org or http://10.0.0.5:3000, got \"\(o)\"")
+            }
+        }
+        cfg.cors = CORSConfiguration(publicReads: !noPublicCors, trustedOrigins: Set(corsOrigins.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }))
+        cfg.trustProxy = trustProxy
+        cfg.publicPersonalData = publicPersonalData
         let app: any ApplicationProtocol
         let host = self.host
         do {

@@ -7,10 +7,6 @@ import OneMapRender
 import OneMapRouting
 import OneMapStore
 
-/// The default store: the demonstration data imported on first use.
-enum Defaults {
-    static let database = ProcessInfo.processInfo.environment["ONEMAP_DB"] ?? "var/onemap.sqlite"
-}
 
 /// Writes a line to standard error.
 func printError(_ s: String) {

@@ -6,13 +6,8 @@ import OneMapRender
 import OneMapStore
 import OneMapStyle
 
-enum Paths {
-    /// Styles/ next to the working directory, or ONEMAP_STYLES.
-    static var styles: String { ProcessInfo.processInfo.environment["ONEMAP_STYLES"] ?? "Styles" }
-}
-
 func openRenderer(_ store: Store) throws -> MapRenderer {
-    do { return try MapRenderer(source: store, stylesDirectory: Paths.styles) } catch let e as StyleError {
+    do { return try MapRenderer(source: store, stylesDirectory: try Paths.styles()) } catch let e as StyleError {
         throw e
     }
 }

@@ -212,7 +212,7 @@ typealias Pixels = PNGPixels
         #expect(try cache.count() == 4)
         // A new shelter at the seat: its tiles go at both scales and every zoom; the far tile stays.
         _ = try store.importGeoJSON(text: #"{"type":"Feature","id":"sh-new","geometry":{"type":"Point","coordinates":[82.981,46.201]},"properties":{"name":"新避难点","capacity":50}}"#, layer: "shelters", actor: "test")
-        let dropped = try cache.sync(with: store)
+        let dropped = try cache.sync(with: store).dropped
         #expect(dropped == 3)
         #expect(try cache.get(style: "command", tile: near, scale: 1) == nil)
         #expect(try cache.get(style: "command", tile: near, scale: 2) == nil)

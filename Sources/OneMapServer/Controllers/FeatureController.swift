@@ -9,6 +9,7 @@ import OneMapStore
 struct FeatureController {
     let store: Store
     let auth: Authenticator
+    let personal: PersonalDataPolicy
     /// The largest request body accepted, bytes.
     let maxBodyBytes: Int
 
@@ -44,12 +45,13 @@ struct FeatureController {
             let query = box
             let page = try await blocking { try store.features(in: layer, bbox: query, limit: limit + 1, offset: offset) }
             let more = page.count > limit
+            let visible = personal.allowed(request) ? page : page.map { Layers.redact($0, layer: layer) }
             var extra: [(String, JSONValue)] = [("limit", .number(Double(limit))), ("offset", .number(Double(offset))), ("returned", .number(Double(min(limit, page.count))))]
             if more { extra.append(("next", .string("/api/features/\(layer)?\(request.query("bbox").map { "bbox=\($0)&" } ?? "")limit=\(limit)&offset=\(offset + limit)"))) }
-            return jsonResponse(GeoJSON.collection(Array(page.prefix(limit)), extra: extra), headers: [.contentType: "application/geo+json"])
+            return jsonResponse(GeoJSON.collection(Array(visible.prefix(limit)), extra: extra), headers: [.contentType: "application/geo+json"])
         }
 
-        router.get("/api/features/:layer/:id") { _, context -> Response in
+        router.get("/api/features/:layer/:id") { request, context -> Response in
             let layer = try context.parameters.require("layer")
             let rawID = try context.parameters.require("id")
             let id = rawID.removingPercentEncoding ?? rawID
@@ -57,16 +59,19 @@ struct FeatureController {
             guard let f = try await blocking({ try store.feature(in: layer, id: id) }) else {
                 throw APIError(.notFound, "\(layer) has no feature with id \"\(id)\"")
             }
-            var j = GeoJSON.json(f.feature)
+            var j = GeoJSON.json(personal.view(f.feature, layer: layer, request))
             if case .object(var o) = j { o["version"] = .number(Double(f.version)); j = .object(o) }
-            return jsonResponse(j, headers: [.eTag: "\"\(f.version)\""])
+            // Anonymous and signed-in readers see different bodies of one version.
+            return jsonResponse(j, headers: [.eTag: "\"\(f.version)\"", .vary: "Authorization", .cacheControl: "no-cache"])
         }
 
         router.get("/api/search") { request, _ -> Response in
             guard let q = request.query("q"), !q.trimmingCharacters(in: .whitespaces).isEmpty else { throw APIError(.badRequest, "missing search text \"q\"") }
             guard q.count <= 100 else { throw APIError(.badRequest, "search text longer than 100 characters") }
             let limit = try request.integer("limit", default: 20, range: 1...100)
-            let hits = try await blocking { try store.search(q, limit: limit) }
+            // Anonymous readers cannot find people by name.
+            let layers = personal.allowed(request) ? nil : Layers.all.filter { $0.searchable && Layers.personal[$0.name]?.contains("name") != true }.map(\.name)
+            let hits = try await blocking { try store.search(q, layers: layers, limit: limit) }
             return jsonResponse(.array(hits.map { h in
                 let p = h.feature.geometry.representativePoint
                 let at = h.feature["center"] ?? h.feature["seat"] ?? [.number(p.lon), .number(p.lat)]

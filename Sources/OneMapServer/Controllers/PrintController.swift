@@ -7,6 +7,7 @@ import OneMapPrint
 /// Printed village hazard and evacuation maps (PDF, PNG).
 struct PrintController<Context: RequestContext> {
     let atlas: VillageAtlas
+    let personal: PersonalDataPolicy
 
     func addRoutes(to router: Hummingbird.Router<Context>) {
         router.get("/print/village/:file") { request, context -> Response in
@@ -21,11 +22,12 @@ struct PrintController<Context: RequestContext> {
             }
             options.landscape = request.query("landscape") == "1" || request.query("landscape") == "true"
             options.english = request.query("lang") == "en"
+            options.personalData = personal.allowed(request)
             let dpi = try request.number("dpi", required: false) ?? 150
             guard !png || (36...300).contains(dpi) else { throw APIError(.badRequest, "dpi must be 36…300 for PNG, got \(Int(dpi))") }
             let o = options
             let bytes = try await blocking { png ? try atlas.png(village: key, dpi: dpi, options: o) : try atlas.pdf(village: key, options: o) }
-            return Response(status: .ok, headers: [.contentType: png ? "image/png" : "application/pdf", .contentDisposition: "inline; filename=\"village-\(key).\(png ? "png" : "pdf")\""],
+            return Response(status: .ok, headers: [.contentType: png ? "image/png" : "application/pdf", .contentDisposition: "inline; filename=\"village-\(key).\(png ? "png" : "pdf")\"", .vary: "Authorization"],
                             body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
 

@@ -5,10 +5,13 @@ import NIOPosix
 import OneMapCore
 import OneMapRender
 import OneMapStore
+import Synchronization
 
 /// XYZ tiles (PNG, @1x and @2x), TileJSON and OGC WMTS capabilities.
 struct TileController<Context: RequestContext> {
     let service: TileService
+    /// Honour Forwarded / X-Forwarded-* in the URLs written into TileJSON and WMTS.
+    let trustProxy: Bool
 
     func addRoutes(to router: Hummingbird.Router<Context>) {
         router.get("/tiles/:style/:z/:x/:file") { request, context -> Response in
@@ -20,13 +23,8 @@ struct TileController<Context: RequestContext> {
             let (y, scale) = try parseTileFile(try context.parameters.require("file"))
             let tile: TileID
             do { tile = try TileID(z: z, x: x, y: y) } catch let e as TileID.Invalid { throw APIError(.badRequest, e.description) }
-            let (buffer, etag) = try await service.tileBuffer(style: style, tile: tile, scale: scale)
-            var headers: HTTPFields = [.eTag: etag, .cacheControl: "public, max-age=300, must-revalidate"]
-            if let inm = request.headers[.ifNoneMatch], inm.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }).contains(where: { $0 == etag || $0 == "*" }) {
-                return Response(status: .notModified, headers: headers)
-            }
-            headers[.contentType] = "image/png"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
+            let hit = try await service.tile(style: style, tile: tile, scale: scale)
+            return service.response(hit, request: request, head: request.method == .head)
         }
 
         router.get("/tiles/:style") { request, context -> Response in
@@ -34,7 +32,7 @@ struct TileController<Context: RequestContext> {
             guard file.hasSuffix(".json") else { throw APIError(.notFound, "TileJSON is at /tiles/{style}.json") }
             let style = String(file.dropLast(5))
             guard let st = service.map.styles[style] else { throw APIError(.notFound, "unknown style \"\(style)\"; the styles are: \(service.map.styleNames.joined(separator: ", "))") }
-            let base = baseURL(request)
+            let base = baseURL(request, trustProxy: trustProxy)
             let bounds = try await blocking { try service.source.layerInfo().compactMap(\.extent).reduce(BBox.empty) { $0.union($1) } }
             let origins = try await blocking { try service.source.dataOrigins() }
             let b = bounds.isEmpty ? BBox(minLon: 82.05, minLat: 45.45, maxLon: 83.55, maxLat: 46.55) : bounds
@@ -45,24 +43,36 @@ struct TileController<Context: RequestContext> {
                 "version": "1.0.0",
                 "attribution": .string(origins.attribution),
                 "scheme": "xyz",
-                "tiles": [.string("\(base)/tiles/\(style)/{z}/{x}/{y}.png")],
+                "tiles": [.string("\(base)/tiles/\(style)/{z}/{x}/{y}.png?v=\(service.dataVersion)")],
                 "minzoom": 0, "maxzoom": 18,
                 "bounds": [.number(b.minLon), .number(b.minLat), .number(b.maxLon), .number(b.maxLat)],
                 "center": [.number(b.center.lon), .number(b.center.lat), 10],
             ]
-            return jsonResponse(doc)
+            // The document names the data version: clients must not keep it.
+            return jsonResponse(doc, headers: [.cacheControl: "no-cache"])
         }
 
         router.get("/wmts/1.0.0/WMTSCapabilities.xml") { request, _ -> Response in
             let bounds = try await blocking { try service.source.layerInfo().compactMap(\.extent).reduce(BBox.empty) { $0.union($1) } }
-            let xml = WMTS.capabilities(baseURL: baseURL(request), styles: service.map.styleNames.map { ($0, service.map.styles[$0]!.metadata["onemap:title"]?.stringValue ?? $0) }, bounds: bounds)
-            return Response(status: .ok, headers: [.contentType: "application/xml; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: xml)))
+            let xml = WMTS.capabilities(baseURL: baseURL(request, trustProxy: trustProxy), styles: service.map.styleNames.map { ($0, service.map.styles[$0]!.metadata["onemap:title"]?.stringValue ?? $0) }, bounds: bounds)
+            return Response(status: .ok, headers: [.contentType: "application/xml; charset=utf-8", .cacheControl: "no-cache"], body: .init(byteBuffer: ByteBuffer(string: xml)))
         }
     }
 }
 
-/// Tiles served from memory, the SQLite tile cache, or rendered once per metatile on a bounded
-/// pool: the state the tile routes share.
+/// Tiles served from memory (one tier, bounded in bytes), the SQLite tile cache, or rendered
+/// once per metatile on a bounded pool: the state the tile routes share.
+///
+/// Cache policy (an emergency map: a closed road must show at once on every screen):
+/// - `/tiles/{style}/{z}/{x}/{y}.png` answers `Cache-Control: no-cache` with a strong ETag, so
+///   browsers and QGIS revalidate each time and get 304 while nothing changed;
+/// - TileJSON's URLs carry `?v=<data version>` (the store's edit-journal position); a tile asked
+///   for at the current version may be kept a day (`immutable`): a later edit changes the
+///   version, and clients that follow TileJSON ask for new URLs. A stale `v` gets `no-cache`.
+///
+/// Expiry runs off the request path: a background task follows the store's edit journal every
+/// half second (another process may write), and a request after a write made through this
+/// server waits for that write's expiry first (read-your-writes), found by one atomic compare.
 public final class TileService: Sendable {
     public let map: MapRenderer
     public let tiles: TileRenderer
@@ -70,53 +80,145 @@ public final class TileService: Sendable {
     let store: Store
     var source: any FeatureSource { store }
     let metrics: ServerMetrics
-    let hot = HotTiles()
+    let memory: TileMemory
     let flights = MetatileFlights()
     let queue: RenderQueue
     let renderPool: NIOThreadPool
+    /// Style name → index in tile keys.
+    private let styleIndex: [String: Int]
+    /// The store's local-write counter as of the last sync.
+    private let syncedWrites = Atomic<Int>(-1)
+    /// The edit-journal position the cache has caught up with.
+    private let version = Atomic<Int64>(0)
+    /// Counts syncs that expired something (a render that overlaps one does not enter memory).
+    private let expiries = Atomic<Int>(0)
+    private let syncLock = Mutex(())
 
-    init(map: MapRenderer, cache: TileCache, store: Store, metrics: ServerMetrics, renderThreads: Int, queueLimit: Int) {
+    init(map: MapRenderer, cache: TileCache, store: Store, metrics: ServerMetrics, renderThreads: Int, queueLimit: Int, memoryBytes: Int) throws {
         self.map = map; tiles = TileRenderer(map: map); self.cache = cache; self.store = store; self.metrics = metrics
+        memory = TileMemory(budget: memoryBytes)
+        styleIndex = Dictionary(uniqueKeysWithValues: map.styleNames.enumerated().map { ($0.element, $0.offset) })
         queue = RenderQueue(limit: queueLimit)
         renderPool = NIOThreadPool(numberOfThreads: max(1, renderThreads))
         renderPool.start()
+        try syncNow()
+        Task.detached { [weak self] in
+            while true {
+                try? await Task.sleep(for: .milliseconds(500))
+                guard let s = self else { return }
+                do { try await blocking { try s.syncNow() } } catch {
+                    // The next round tries again; requests after local writes retry themselves.
+                }
+            }
+        }
     }
 
     deinit { try? renderPool.syncShutdownGracefully() }
 
-    /// The tile as a ready buffer: from the hot set, else from `tilePNG`.
-    func tileBuffer(style: String, tile: TileID, scale: Int) async throws -> (ByteBuffer, String) {
-        if try cache.syncIfNeeded(with: store) > 0 {
-            metrics.tilesExpired.increment()
-            hot.clear()
+    /// The data version tile URLs carry (the store's edit-journal position).
+    public var dataVersion: Int64 { version.load(ordering: .relaxed) }
+
+    /// Brings the file cache and the memory tier up to the store's journal.
+    func syncNow() throws {
+        try syncLock.withLock { _ in
+            let writes = store.localWrites
+            let r = try cache.sync(with: store)
+            if r.changed {
+                expiries.add(1, ordering: .relaxed)
+                metrics.tilesExpired.increment()
+                if r.everything {
+                    memory.remove { _ in true }
+                } else {
+                    let areas = r.areas
+                    memory.remove { k in
+                        let a = TileMemory.address(k)
+                        return areas.contains { b in
+                            let reach = TileCache.reach(of: b, zoom: a.z)
+                            return a.x >= reach.minX && a.x <= reach.maxX && a.y >= reach.minY && a.y <= reach.maxY
+                        }
+                    }
+                }
+            }
+            version.store(r.sequence, ordering: .relaxed)
+            syncedWrites.store(writes, ordering: .releasing)
         }
-        let key = HotTiles.Key(style: style, scale: scale, z: tile.z, x: tile.x, y: tile.y)
-        if let hit = hot.get(key) {
+    }
+
+    /// Whether a write through this server has not been expired yet.
+    private var behind: Bool { syncedWrites.load(ordering: .acquiring) != store.localWrites }
+
+    /// `Cache-Control` for a tile asked for with `?v=` (or without).
+    func cacheControl(v: Substring?) -> String {
+        if let v, let n = Int64(v), n == dataVersion { return "public, max-age=86400, immutable" }
+        return "no-cache"
+    }
+
+    /// The answer for a tile: 304 when If-None-Match names its tag (weak comparison), else the
+    /// bytes; HEAD gets the headers alone.
+    func response(_ hit: TileMemory.Hit, request: Request, head: Bool) -> Response {
+        let v = request.uri.queryParameters["v"]
+        var h: HTTPFields = [.eTag: hit.etag, .cacheControl: cacheControl(v: v)]
+        if let inm = request.headers[.ifNoneMatch], EntityTag.noneMatchHits(inm, current: hit.etag) {
+            return Response(status: .notModified, headers: h)
+        }
+        h[.contentType] = "image/png"
+        h[.contentLength] = String(hit.body.readableBytes)
+        return Response(status: .ok, headers: h, body: head ? .init() : .init(byteBuffer: hit.body))
+    }
+
+    /// A cached tile answered from memory, before routing: nil unless the path is a tile URL
+    /// whose tile is in memory and no local write waits for expiry.
+    func fastResponse(_ request: Request, head: Bool) -> Response? {
+        let path = request.uri.path
+        // A request with credentials goes the long way: its token is checked first.
+        guard path.hasPrefix("/tiles/"), !behind, request.headers[.authorization] == nil else { return nil }
+        let parts = path.utf8.split(separator: UInt8(ascii: "/"), maxSplits: 5, omittingEmptySubsequences: false)
+        // "", "tiles", style, z, x, file
+        guard parts.count == 6, let style = styleIndex[String(Substring(parts[2]))],
+              let z = Self.int(parts[3]), let x = Self.int(parts[4]) else { return nil }
+        var file = parts[5]
+        guard file.count > 4, file.suffix(4).elementsEqual(".png".utf8) else { return nil }
+        file = file.dropLast(4)
+        var scale = 1
+        if file.count > 3, file.suffix(3).elementsEqual("@2x".utf8) { scale = 2; file = file.dropLast(3) }
+        guard let y = Self.int(file), z <= TileID.maxZoom, x < 1 << z, y < 1 << z,
+              let k = TileMemory.key(style: style, scale: scale, z: z, x: x, y: y), let hit = memory.get(k) else { return nil }
+        metrics.tilesFromCache.increment()
+        let r = response(hit, request: request, head: head)
+        metrics.fastTile(status: r.status.code)
+        return r
+    }
+
+    /// A small non-negative decimal, without allocating.
+    private static func int(_ s: Substring.UTF8View.SubSequence) -> Int? {
+        guard !s.isEmpty, s.count <= 8 else { return nil }
+        var n = 0
+        for c in s {
+            guard c >= 0x30, c <= 0x39 else { return nil }
+            n = n * 10 + Int(c - 0x30)
+        }
+        return n
+    }
+
+    /// The tile: from memory, else the file cache, else rendered once per metatile.
+    func tile(style: String, tile: TileID, scale: Int) async throws -> TileMemory.Hit {
+        if behind { try await blocking { try self.syncNow() } }
+        let key = styleIndex[style].flatMap { TileMemory.key(style: $0, scale: scale, z: tile.z, x: tile.x, y: tile.y) }
+        if let key, let hit = memory.get(key) {
             metrics.tilesFromCache.increment()
             return hit
         }
-        let (bytes, etag) = try await tilePNG(style: style, tile: tile, scale: scale)
-        let v = (ByteBuffer(bytes: bytes), etag)
-        hot.put(key, v)
-        return v
-    }
-
-    /// The tile's bytes and entity tag: from the cache, or rendered once per metatile.
-    func tilePNG(style: String, tile: TileID, scale: Int) async throws -> ([UInt8], String) {
-        // Hot path: the journal check is an in-memory counter most of the time and the tile comes
-        // from memory, so a cached tile never leaves the event loop.
-        if let hit = cache.memoryGet(style: style, tile: tile, scale: scale) {
-            metrics.tilesFromCache.increment()
-            if hit.data.count < 1024, tiles.isEmptyTile(hit.data, style: style, scale: scale) { metrics.emptyTiles.increment() }
-            return (hit.data, hit.etag)
-        }
+        let epoch = expiries.load(ordering: .relaxed)
         if let hit = try await blocking({ try self.cache.get(style: style, tile: tile, scale: scale) }) {
             metrics.tilesFromCache.increment()
-            return (hit.data, hit.etag)
+            if hit.data.count < 1024, tiles.isEmptyTile(hit.data, style: style, scale: scale) { metrics.emptyTiles.increment() }
+            let h = TileMemory.Hit(body: ByteBuffer(bytes: hit.data), etag: hit.etag)
+            if let key, epoch == expiries.load(ordering: .relaxed) { memory.put(key, body: h.body, etag: h.etag) }
+            return h
         }
         let meta = MetatileID(containing: tile)
-        let key = "\(style)@\(scale)/\(meta.z)/\(meta.x)/\(meta.y)"
-        let rendered = try await flights.run(key) {
+        let flightKey = "\(style)@\(scale)/\(meta.z)/\(meta.x)/\(meta.y)"
+        let rendered = try await flights.run(flightKey) {
             guard self.queue.enter() else {
                 self.metrics.rejected.increment()
                 throw APIError(.serviceUnavailable, "the renderer is busy (\(self.queue.limit) metatiles queued); retry shortly", headers: [.retryAfter: "2"])
@@ -136,6 +238,9 @@ public final class TileService: Sendable {
         }
         metrics.tilesRendered.increment()
         guard let bytes = rendered[TileIDKey(z: tile.z, x: tile.x, y: tile.y)] else { throw APIError(.internalServerError, "metatile \(meta) lacks tile \(tile)") }
-        return (bytes, TileCache.etag(bytes))
+        let h = TileMemory.Hit(body: ByteBuffer(bytes: bytes), etag: TileCache.etag(bytes))
+        // A render that overlapped an expiry may have read the old state: serve it once, keep it out of memory.
+        if let key, epoch == expiries.load(ordering: .relaxed) { memory.put(key, body: h.body, etag: h.etag) }
+        return h
     }
 }

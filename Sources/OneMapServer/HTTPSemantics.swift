@@ -1,0 +1,238 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import OneMapCore
+
+/// The methods each route path answers, from the router's own table: 405 with `Allow` for a
+/// method a path does not have, and the `Allow` list of OPTIONS and CORS preflights.
+struct RouteTable: Sendable {
+    private enum Part: Sendable { case literal(String), capture, rest }
+    private let routes: [(parts: [Part], methods: Set<HTTPRequest.Method>)]
+
+    /// `routes`: the router's route list ("/tiles/{style}/{z}/{x}/{file}", "/web/**", …).
+    init(_ routes: [(path: String, method: HTTPRequest.Method)]) {
+        var byPath: [String: Set<HTTPRequest.Method>] = [:]
+        for r in routes { byPath[r.path, default: []].insert(r.method) }
+        self.routes = byPath.map { path, methods in
+            var m = methods
+            if m.contains(.get) { m.insert(.head) }
+            m.insert(.options)
+            let parts: [Part] = path.split(separator: "/").map { c in
+                if c == "**" { return .rest }
+                if c.hasPrefix("{") && c.hasSuffix("}") { return .capture }
+                return .literal(String(c))
+            }
+            return (parts, m)
+        }
+    }
+
+    /// The methods of every route whose pattern matches `path`; nil when none does.
+    func methods(for path: String) -> Set<HTTPRequest.Method>? {
+        let segs = path.split(separator: "/", omittingEmptySubsequences: true)
+        var found: Set<HTTPRequest.Method>?
+        for r in routes where Self.match(r.parts, segs) { found = (found ?? []).union(r.methods) }
+        return found
+    }
+
+    private static func match(_ parts: [Part], _ segs: [Substring]) -> Bool {
+        var i = 0
+        for p in parts {
+            switch p {
+            case .rest: return i < segs.count
+            case .capture: guard i < segs.count else { return false }
+            case .literal(let l): guard i < segs.count, segs[i] == l else { return false }
+            }
+            i += 1
+        }
+        return i == segs.count
+    }
+
+    /// The `Allow` header value, in a stable order.
+    static func allowHeader(_ m: Set<HTTPRequest.Method>) -> String {
+        let order: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options]
+        return order.filter(m.contains).map(\.rawValue).joined(separator: ", ")
+    }
+}
+
+/// Entity-tag comparison as RFC 9110 §8.8.3.2 defines it.
+enum EntityTag {
+    /// The opaque part of a tag (`W/"x"` and `"x"` both give `"x"`).
+    static func opaque<S: StringProtocol>(_ t: S) -> Substring {
+        let s = Substring(t).trimmingCharacters(in: .whitespaces)[...]
+        return s.hasPrefix("W/") ? s.dropFirst(2) : s
+    }
+
+    /// Weak comparison, for If-None-Match: `*`, or any listed tag whose opaque part equals the
+    /// current tag's.
+    static func noneMatchHits(_ header: String, current: String) -> Bool {
+        let cur = opaque(current)
+        for t in header.split(separator: ",") {
+            let o = opaque(t)
+            if o == "*" || o == cur { return true }
+        }
+        return false
+    }
+}
+
+/// Cross-origin reads and writes (the Fetch standard's CORS protocol).
+///
+/// Public reads (tiles, TileJSON, WMTS, the read API, prints, health) carry
+/// `Access-Control-Allow-Origin: *` unless turned off; an origin the operator configured gets its
+/// own origin echoed with `Access-Control-Allow-Credentials: true`, for every route. Every other
+/// origin gets no CORS headers for writes and the audit log, so browsers keep them from it.
+///
+/// Hummingbird's `CORSMiddleware` applies one policy to every route; this one needs a policy per
+/// route class and a list of trusted origins, so it is written here (about 60 lines).
+public struct CORSConfiguration: Sendable {
+    /// `*` on public reads.
+    public var publicReads: Bool
+    /// Origins (scheme://host[:port]) trusted with credentials and writes.
+    public var trustedOrigins: Set<String>
+
+    public init(publicReads: Bool = true, trustedOrigins: Set<String> = []) {
+        self.publicReads = publicReads; self.trustedOrigins = trustedOrigins
+    }
+
+    static let allowHeaders = "Authorization, Content-Type, If-Match, If-None-Match, X-Request-Id"
+    static let exposeHeaders = "ETag, Location, Retry-After, X-Request-Id"
+
+    /// Reads anyone may make from another origin.
+    static func isPublicRead(_ method: HTTPRequest.Method, _ path: String) -> Bool {
+        guard method == .get || method == .head else { return false }
+        if path.hasPrefix("/api/audit") { return false }
+        return path.hasPrefix("/tiles/") || path.hasPrefix("/wmts/") || path.hasPrefix("/api/") || path.hasPrefix("/print/")
+            || path == "/openapi.yaml" || path == "/healthz" || path == "/readyz"
+    }
+
+    /// Adds the CORS headers a response to `request` (method `method`) needs.
+    func decorate(_ headers: inout HTTPFields, request: Request, method: HTTPRequest.Method) {
+        let origin = request.headers[.origin]
+        if let origin, trustedOrigins.contains(origin) {
+            headers[.accessControlAllowOrigin] = origin
+            headers[.accessControlAllowCredentials] = "true"
+            headers[.accessControlExposeHeaders] = Self.exposeHeaders
+            headers[values: .vary].append("Origin")
+        } else if publicReads, Self.isPublicRead(method, request.uri.path) {
+            headers[.accessControlAllowOrigin] = "*"
+            if origin != nil { headers[.accessControlExposeHeaders] = Self.exposeHeaders }
+            if !trustedOrigins.isEmpty { headers[values: .vary].append("Origin") }
+        }
+    }
+
+    /// The answer to OPTIONS on a path that has `allowed` methods: a CORS preflight when the
+    /// request carries `Access-Control-Request-Method`, else 204 with `Allow`.
+    func preflight(_ request: Request, allowed: Set<HTTPRequest.Method>) throws -> Response {
+        let allow = RouteTable.allowHeader(allowed)
+        guard let asked = request.headers[.accessControlRequestMethod] else {
+            return Response(status: .noContent, headers: [.allow: allow])
+        }
+        guard let method = HTTPRequest.Method(asked), allowed.contains(method) else {
+            throw APIError(.methodNotAllowed, "\(request.uri.path) does not answer \(asked); it answers \(allow)", headers: [.allow: allow])
+        }
+        let origin = request.headers[.origin] ?? ""
+        var h: HTTPFields = [.allow: allow, .accessControlAllowHeaders: Self.allowHeaders, .accessControlMaxAge: "600"]
+        if trustedOrigins.contains(origin) {
+            h[.accessControlAllowOrigin] = origin
+            h[.accessControlAllowCredentials] = "true"
+            h[.accessControlAllowMethods] = allow
+            h[values: .vary].append("Origin")
+        } else if publicReads, Self.isPublicRead(method, request.uri.path) {
+            h[.accessControlAllowOrigin] = "*"
+            h[.accessControlAllowMethods] = "GET, HEAD, OPTIONS"
+        } else {
+            throw APIError(.forbidden, "origin \(origin.isEmpty ? "(none)" : origin) may not \(asked) \(request.uri.path) from a browser; the operator can allow it with serve --cors-origin \(origin.isEmpty ? "ORIGIN" : origin)")
+        }
+        return Response(status: .noContent, headers: h)
+    }
+}
+
+/// The server's front door, in front of the router: cached tiles straight from memory, OPTIONS
+/// and CORS preflights, 405 with `Allow`, conditional GETs on any response with an ETag, and
+/// CORS headers on every answer.
+struct FrontResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context == BasicRequestContext {
+    typealias Context = BasicRequestContext
+    let inner: Inner
+    let routes: RouteTable
+    let cors: CORSConfiguration
+    /// Cached tiles answered here without the router (nil when reads need a token).
+    let tiles: TileService?
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let method = request.method
+        if method == .get || method == .head, let tiles, var r = tiles.fastResponse(request, head: method == .head) {
+            cors.decorate(&r.headers, request: request, method: method)
+            return r
+        }
+        if method == .options {
+            guard let allowed = routes.methods(for: request.uri.path) else {
+                return try error(APIError(.notFound, "no such resource: \(request.uri.path)"), request, context)
+            }
+            do {
+                var r = try cors.preflight(request, allowed: allowed)
+                r.headers[.init("X-Request-Id")!] = context.id
+                return r
+            } catch let e as APIError { return try error(e, request, context) }
+        }
+        var response = try await inner.respond(to: request, context: context)
+        if response.status == .notFound, let allowed = routes.methods(for: request.uri.path), !allowed.contains(method) {
+            let allow = RouteTable.allowHeader(allowed)
+            return try error(APIError(.methodNotAllowed, "\(request.uri.path) does not answer \(method.rawValue); it answers \(allow)", headers: [.allow: allow]), request, context)
+        }
+        if (method == .get || method == .head), response.status == .ok, let tag = response.headers[.eTag],
+           let inm = request.headers[.ifNoneMatch], EntityTag.noneMatchHits(inm, current: tag)
+        {
+            var h = response.headers
+            h[.contentLength] = nil
+            h[.contentType] = nil
+            response = Response(status: .notModified, headers: h)
+        }
+        cors.decorate(&response.headers, request: request, method: method)
+        return response
+    }
+
+    private func error(_ e: APIError, _ request: Request, _ context: Context) throws -> Response {
+        var e = e
+        e.requestID = context.id
+        var r = try e.response(from: request, context: context)
+        r.headers[.init("X-Request-Id")!] = context.id
+        cors.decorate(&r.headers, request: request, method: request.method)
+        return r
+    }
+}
+
+/// The scheme and authority clients reach this server at, for URLs written into TileJSON and
+/// WMTS capabilities. With `trustProxy`, `Forwarded` (RFC 7239) or `X-Forwarded-Proto`/`-Host`/
+/// `-Prefix` from the reverse proxy win; without it they are ignored (a client could forge them).
+/// Values that are not a plain host[:port] or http/https are ignored too.
+func baseURL(_ request: Request, trustProxy: Bool) -> String {
+    var proto = "http"
+    var host = request.head.authority.flatMap(validHost) ?? "127.0.0.1:8080"
+    var prefix = ""
+    if trustProxy {
+        if let fwd = request.headers[.init("Forwarded")!] {
+            // The first (client-nearest) element: for=…;proto=https;host=example.org
+            for pair in fwd.split(separator: ",").first?.split(separator: ";") ?? [] {
+                let kv = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+                guard kv.count == 2 else { continue }
+                if kv[0].lowercased() == "proto", kv[1] == "https" || kv[1] == "http" { proto = kv[1] }
+                if kv[0].lowercased() == "host", let h = validHost(kv[1]) { host = h }
+            }
+        }
+        if let p = request.headers[.init("X-Forwarded-Proto")!]?.split(separator: ",").first?.trimmingCharacters(in: .whitespaces).lowercased(), p == "https" || p == "http" { proto = p }
+        if let h = request.headers[.init("X-Forwarded-Host")!]?.split(separator: ",").first.flatMap({ validHost(String($0)) }) { host = h }
+        if let p = request.headers[.init("X-Forwarded-Prefix")!]?.trimmingCharacters(in: .whitespaces), p.hasPrefix("/"),
+           p.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: ">") }) {
+            prefix = p.hasSuffix("/") ? String(p.dropLast()) : p
+        }
+    }
+    return "\(proto)://\(host)\(prefix)"
+}
+
+/// `h` if it is a host name, IPv4 or [IPv6] address with an optional port, else nil.
+private func validHost(_ h: String) -> String? {
+    let t = h.trimmingCharacters(in: .whitespaces)
+    guard !t.isEmpty, t.utf8.count <= 255,
+          t.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "]") })
+    else { return nil }
+    return t
+}

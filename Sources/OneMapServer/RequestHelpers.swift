@@ -124,7 +124,7 @@ func currentFeature(_ store: Store, _ layer: String, _ id: String, status: HTTPR
     guard let f = try await blocking({ try store.feature(in: layer, id: id) }) else { throw APIError(.notFound, "\(layer) has no feature with id \"\(id)\"") }
     var j = GeoJSON.json(f.feature)
     if case .object(var o) = j { o["version"] = .number(Double(f.version)); j = .object(o) }
-    return jsonResponse(j, status: status, headers: [.eTag: "\"\(f.version)\""])
+    return jsonResponse(j, status: status, headers: [.eTag: "\"\(f.version)\"", .contentType: "application/geo+json"])
 }
 
 

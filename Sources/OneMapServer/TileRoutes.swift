@@ -24,7 +24,7 @@ func parseTileFile(_ f: String) throws -> (Int, Int) {
 
 func jsonResponse(_ v: JSONValue, status: HTTPResponse.Status = .ok, headers extra: HTTPFields = [:]) -> Response {
     var h = extra
-    h[.contentType] = "application/json; charset=utf-8"
+    if h[.contentType] == nil { h[.contentType] = "application/json; charset=utf-8" }
     return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(string: JSONWriter.string(v))))
 }
 

@@ -69,18 +69,21 @@ enum Paths {
 }
 
 /// The default store: the demonstration data imported on first use. `$ONEMAP_DB`, else
-/// `var/onemap.sqlite` in a checkout or beside shipped data the user may write to, else the
-/// user's data folder (`$XDG_DATA_HOME/onemap`, by default `~/.local/share/onemap`) for an
-/// installed program.
+/// `var/onemap.sqlite` in the checkout the program was built in (or the working directory when
+/// that is where the shipped data is), else the user's data folder (`$XDG_DATA_HOME/onemap`, by
+/// default `~/.local/share/onemap`) for an installed program.
 enum Defaults {
     static let database: String = {
         let env = ProcessInfo.processInfo.environment
         if let db = env["ONEMAP_DB"], !db.isEmpty { return db }
-        if let home = try? Paths.home.get(), FileManager.default.isWritableFile(atPath: home) {
+        if let home = try? Paths.home.get() {
             if home == FileManager.default.currentDirectoryPath { return "var/onemap.sqlite" }
-            return (home as NSString).appendingPathComponent("var/onemap.sqlite")
+            if FileManager.default.fileExists(atPath: (home as NSString).appendingPathComponent("Package.swift")) {
+                return (home as NSString).appendingPathComponent("var/onemap.sqlite")
+            }
         }
-        let data = env["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() as NSString).appendingPathComponent(".local/share")
+        let home = env["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        let data = env["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (home as NSString).appendingPathComponent(".local/share")
         return (data as NSString).appendingPathComponent("onemap/onemap.sqlite")
     }()
 }

@@ -119,4 +119,87 @@ import Testing
         #expect(gap?["roads"] == ["spur", "main"] && gap?["metres"]?.doubleValue == 0.5)
         #expect(json["networks"]?.arrayValue?.count == 2)
     }
+
+    /// `make install` into a prefix, then the installed program runs from another folder: it finds
+    /// Styles, Web and GeoData under <prefix>/share/onemap, seeds its store and serves the map.
+    @Test func runsFromAnyFolderAfterMakeInstall() throws {
+        let dir = TempDir("install")
+        let prefix = dir.file("prefix")
+        let make = try runProgramCapturing("/usr/bin/make", ["-s", "-o", "build", "install", "PREFIX=\(prefix)", "BIN=\(onemapBinary)"], cwd: repoRoot)
+        #expect(make.status == 0, "\(make.err)")
+        for f in ["bin/onemap", "share/onemap/Styles/command.json", "share/onemap/Web/index.html", "share/onemap/GeoData/villages.geojson"] {
+            #expect(FileManager.default.fileExists(atPath: prefix + "/" + f), "\(f) not installed")
+        }
+        let elsewhere = dir.file("elsewhere")
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        let installed = prefix + "/bin/onemap"
+        var env = ProcessInfo.processInfo.environment
+        env["HOME"] = dir.file("home")
+        for k in ["ONEMAP_DB", "ONEMAP_HOME", "ONEMAP_STYLES", "ONEMAP_WEB", "XDG_DATA_HOME"] { env[k] = nil }
+
+        // The default store of an installed program is the user's data folder, not the working directory.
+        let help = try run(installed, ["serve", "--help"], cwd: elsewhere, env: env)
+        let words = help.out.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(words.contains(dir.file("home") + "/.local/share/onemap/onemap.sqlite"), "\(help.out)")
+
+        // Served from another folder, with the store seeded from the installed demonstration data.
+        env["ONEMAP_DB"] = dir.file("data/onemap.sqlite")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: installed)
+        p.arguments = ["serve", "--port", "0"]
+        p.currentDirectoryURL = URL(fileURLWithPath: elsewhere)
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { p.terminate(); p.waitUntilExit() }
+        var port = ""
+        var seen = ""
+        let deadline = Date().addingTimeInterval(120)
+        while port.isEmpty, Date() < deadline, p.isRunning {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            seen += String(decoding: d, as: UTF8.self)
+            if let r = seen.range(of: #"127\.0\.0\.1:(\d+)/"#, options: .regularExpression) {
+                port = String(seen[r].dropFirst(10).dropLast())
+            }
+        }
+        try #require(!port.isEmpty, "the installed server did not start: \(seen)")
+        let base = "http://127.0.0.1:\(port)"
+        for (path, type) in [("/", "text/html"), ("/web/app.js", "javascript"), ("/tiles/command/12/2992/1453.png", "image/png"), ("/api/features/villages?limit=1", "geo+json")] {
+            let r = try runProgramCapturing("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code} %{content_type}", base + path])
+            #expect(r.out.hasPrefix("200") && r.out.contains(type), "\(path): \(r.out)")
+        }
+
+        // ONEMAP_HOME pointing nowhere: one sentence naming it, no usage text, a non-zero exit.
+        env["ONEMAP_HOME"] = dir.file("nowhere")
+        let bad = try run(installed, ["serve", "--port", "0"], cwd: elsewhere, env: env)
+        #expect(bad.status != 0)
+        #expect(bad.err.contains("ONEMAP_HOME") && bad.err.contains(dir.file("nowhere")), "\(bad.err)")
+        #expect(!bad.err.contains("USAGE"))
+        // A lone copy of the program, with nothing beside it: says what it looked for.
+        let lone = dir.file("lone/onemap")
+        try FileManager.default.createDirectory(atPath: dir.file("lone"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: installed, toPath: lone)
+        env["ONEMAP_HOME"] = nil
+        let alone = try run(lone, ["render", "--tile", "12/2992/1453", "-o", dir.file("t.png"), "--db", dir.file("data/onemap.sqlite")], cwd: elsewhere, env: env)
+        #expect(alone.status != 0)
+        #expect(alone.err.contains("cannot find its Styles folder") && alone.err.contains("ONEMAP_HOME"), "\(alone.err)")
+    }
+
+    func run(_ exe: String, _ args: [String], cwd: String, env: [String: String]) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: cwd)
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
 }

@@ -62,7 +62,7 @@ struct FeatureController {
             var j = GeoJSON.json(personal.view(f.feature, layer: layer, request))
             if case .object(var o) = j { o["version"] = .number(Double(f.version)); j = .object(o) }
             // Anonymous and signed-in readers see different bodies of one version.
-            return jsonResponse(j, headers: [.eTag: "\"\(f.version)\"", .vary: "Authorization", .cacheControl: "no-cache"])
+            return jsonResponse(j, headers: [.eTag: "\"\(f.version)\"", .vary: "Authorization", .cacheControl: "no-cache", .contentType: "application/geo+json"])
         }
 
         router.get("/api/search") { request, _ -> Response in

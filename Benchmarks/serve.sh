@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Load benchmark: wrk at 64 connections against onemap serving cached tiles, side by side with
-# nginx serving the very same tiles as static files, then a mix of uncached tiles and API calls
-# against onemap. Reports requests/s, p99, errors and onemap's peak memory.
+# nginx serving the very same tiles as static files (nginx's own ETags for its conditional runs),
+# on a 7k-tile and a 50k-tile working set, plain GETs and If-None-Match; then a mix of uncached
+# @2x tiles and API calls against onemap. Reports requests/s, p50/p99, errors and peak memory.
+# Goal (issue #17): onemap >= 60% of nginx for GET and If-None-Match, p99 < 10 ms, 0 errors.
 #   make bench-serve      (installs wrk and nginx through scripts/bootstrap with ONEMAP_BENCH=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,45 +15,65 @@ cleanup() { kill "$ONEMAP_PID" 2>/dev/null || true; [ -f "$W/nginx.pid" ] && kil
 trap cleanup EXIT
 B=.build/release/onemap
 $B import GeoData --db "$W/demo.sqlite" >/dev/null 2>&1
-$B seed --zooms 8-13 --db "$W/demo.sqlite" >/dev/null 2>&1
-# The same tiles as static files for nginx, and the list of paths both are asked for.
+# Tiles z8-16 of the demo county (about 99k tiles at z10-16), rendered once into onemap's cache.
+$B seed --zooms 8-16 --db "$W/demo.sqlite" >/dev/null 2>&1
+# The same tiles as static files for nginx, and the working sets both servers are asked for:
+#   7k  = every tile z10-14 (the county at the zooms a dispatcher pans most)
+#   50k = 50,000 tiles drawn at random from z10-16
+# Each line is "path onemap-etag nginx-etag": the conditional runs send the server's own tag.
 python3 - "$W" <<'PY'
-import os, sqlite3, sys
+import os, random, sqlite3, sys
 w = sys.argv[1]
 db = sqlite3.connect(os.path.join(w, "demo.tiles.sqlite"))
-paths = []
-for z, x, y, data in db.execute("SELECT z, x, y, data FROM tiles WHERE style='command' AND scale=1 AND z >= 10"):
+rows = []
+for z, x, y, data, etag in db.execute("SELECT z, x, y, data, etag FROM tiles WHERE style='command' AND scale=1 AND z >= 10 AND z <= 16"):
     d = os.path.join(w, "static/tiles/command", str(z), str(x))
     os.makedirs(d, exist_ok=True)
-    open(os.path.join(d, f"{y}.png"), "wb").write(data)
-    paths.append(f"/tiles/command/{z}/{x}/{y}.png")
-open(os.path.join(w, "cached.txt"), "w").write("\n".join(paths) + "\n")
-# The mix: uncached z14/z15 tiles over the county, nearest and feature queries.
-import random
+    f = os.path.join(d, f"{y}.png")
+    open(f, "wb").write(data)
+    st = os.stat(f)
+    rows.append((z, f"/tiles/command/{z}/{x}/{y}.png", etag, '"%x-%x"' % (int(st.st_mtime), st.st_size), len(data)))
+def write(name, sel):
+    open(os.path.join(w, name), "w").write("".join(f"{p} {e} {n}\n" for _, p, e, n, _ in sel))
+    print(f"{name}: {len(sel)} tiles, {sum(r[4] for r in sel) / 1e6:.0f} MB", file=sys.stderr)
+write("set7k.txt", [r for r in rows if r[0] <= 14])
 r = random.Random(7)
+write("set50k.txt", r.sample(rows, min(50000, len(rows))))
+# The mix: uncached @2x tiles over the county, nearest and feature queries, cached tiles.
+import math
 mix = []
+cached = [p for _, p, _, _, _ in rows]
 for i in range(4000):
     k = r.random()
     if k < 0.4:
         z = r.choice([14, 15]); n = 2 ** z
         lon, lat = r.uniform(82.3, 83.3), r.uniform(45.9, 46.45)
-        import math
         x = int((lon + 180) / 360 * n); y = int((1 - math.log(math.tan(math.radians(lat)) + 1 / math.cos(math.radians(lat))) / math.pi) / 2 * n)
-        mix.append(f"/tiles/command/{z}/{x}/{y}.png")
+        mix.append(f"/tiles/command/{z}/{x}/{y}@2x.png")
     elif k < 0.7:
         mix.append(f"/api/nearest?lon={r.uniform(82.4, 83.3):.5f}&lat={r.uniform(45.95, 46.4):.5f}&k=3")
     elif k < 0.85:
         lon, lat = r.uniform(82.3, 83.3), r.uniform(45.9, 46.4)
         mix.append(f"/api/features/shelters?bbox={lon:.4f},{lat:.4f},{lon + 0.1:.4f},{lat + 0.08:.4f}")
     else:
-        mix.append(r.choice(paths))
-open(os.path.join(w, "mix.txt"), "w").write("\n".join(mix) + "\n")
+        mix.append(r.choice(cached))
+open(os.path.join(w, "mix.txt"), "w").write("".join(f"{p} - -\n" for p in mix))
 PY
 cat > "$W/paths.lua" <<'LUA'
-local paths = {}
-for line in io.lines(os.getenv("PATHS")) do paths[#paths + 1] = line end
+-- PATHS: lines "path onemap-etag nginx-etag"; TAG: 0 plain GET, 2 If-None-Match with onemap's tag, 3 with nginx's.
+local paths, tags = {}, {}
+local col = tonumber(os.getenv("TAG") or "0")
+for line in io.lines(os.getenv("PATHS")) do
+  local p, a, b = line:match("^(%S+) (%S+) (%S+)$")
+  paths[#paths + 1] = p
+  tags[#tags + 1] = (col == 2 and a) or (col == 3 and b) or nil
+end
 math.randomseed(42)
-request = function() return wrk.format("GET", paths[math.random(#paths)]) end
+request = function()
+  local i = math.random(#paths)
+  if tags[i] then return wrk.format("GET", paths[i], { ["If-None-Match"] = tags[i] }) end
+  return wrk.format("GET", paths[i])
+end
 done = function(summary, latency, requests)
   io.write(string.format("RESULT rps=%.0f p50_ms=%.2f p99_ms=%.2f errors=%d non2xx3xx=%d\n", summary.requests / (summary.duration / 1e6),
     latency:percentile(50) / 1000, latency:percentile(99) / 1000,
@@ -77,13 +99,19 @@ nginx -c "$W/nginx.conf"
 $B serve --db "$W/demo.sqlite" --port 18080 >"$W/onemap.log" 2>&1 &
 ONEMAP_PID=$!
 for i in $(seq 50); do curl -sf http://127.0.0.1:18080/healthz >/dev/null && break; sleep 0.2; done
-echo "machine: $(nproc) cores; wrk 2 threads, 64 connections, ${DUR}s per run; $(wc -l < "$W/cached.txt") cached tiles"
-run() { PATHS="$2" wrk -t2 -c64 -d"${DUR}s" --latency -s "$W/paths.lua" "$1" | grep RESULT | sed "s/RESULT/$3/"; }
-run http://127.0.0.1:18081 "$W/cached.txt" "nginx  cached tiles:        " | tee "$W/n"
-run http://127.0.0.1:18080 "$W/cached.txt" "onemap cached tiles:        " | tee "$W/o"
-run http://127.0.0.1:18080 "$W/mix.txt"    "onemap uncached+API mix:    "
-awk -F'rps=' '{split($2, a, " "); print a[1]}' "$W/n" "$W/o" | paste -sd' ' | awk '{printf "cached tiles: onemap/nginx = %.0f%%\n", 100 * $2 / $1}'
+echo "machine: $(nproc) cores; wrk 2 threads, 64 connections, ${DUR}s per run (after a 5 s warm-up per set and server)"
+run() { PATHS="$2" TAG="${4:-0}" wrk -t2 -c64 -d"${DUR}s" --latency -s "$W/paths.lua" "$1" | grep RESULT | sed "s/RESULT/$3/"; }
+warm() { PATHS="$2" wrk -t2 -c64 -d5s -s "$W/paths.lua" "$1" >/dev/null; }
+rps() { sed -E 's/.*rps=([0-9]+).*/\1/' "$1"; }
+for set in 7k 50k; do
+  warm http://127.0.0.1:18081 "$W/set$set.txt"; warm http://127.0.0.1:18080 "$W/set$set.txt"
+  run http://127.0.0.1:18081 "$W/set$set.txt" "nginx  $set GET:          " | tee "$W/n-$set"
+  run http://127.0.0.1:18080 "$W/set$set.txt" "onemap $set GET:          " | tee "$W/o-$set"
+  run http://127.0.0.1:18081 "$W/set$set.txt" "nginx  $set If-None-Match:" 3 | tee "$W/nc-$set"
+  run http://127.0.0.1:18080 "$W/set$set.txt" "onemap $set If-None-Match:" 2 | tee "$W/oc-$set"
+  echo "$set: onemap/nginx GET $(( 100 * $(rps "$W/o-$set") / $(rps "$W/n-$set") ))%, If-None-Match $(( 100 * $(rps "$W/oc-$set") / $(rps "$W/nc-$set") ))%"
+done
+run http://127.0.0.1:18080 "$W/mix.txt" "onemap uncached+API mix:    "
 echo "onemap peak memory: $(grep VmHWM /proc/$ONEMAP_PID/status | awk '{printf "%.0f MB", $2 / 1024}')"
-grep -c '" 5[0-9][0-9]' "$W/onemap.log" >/dev/null 2>&1 && echo "5xx in onemap log: $(grep -c 'status=5' "$W/onemap.log" || true)" || true
 echo "onemap responses by status during the runs:"
 curl -s http://127.0.0.1:18080/metrics | grep '^http_requests_total' | sed -E 's/.*route="([^"]*)".*status="([0-9]+)"\} ([0-9]+)/\2 \1 \3/' | awk '{s[$1] += $3} END {for (k in s) printf "  %s: %d\n", k, s[k]}' | sort

@@ -65,6 +65,7 @@ enum EntityTag {
     /// Weak comparison, for If-None-Match: `*`, or any listed tag whose opaque part equals the
     /// current tag's.
     static func noneMatchHits(_ header: String, current: String) -> Bool {
+        if header == current { return true }  // the common case, without parsing
         let cur = opaque(current)
         for t in header.split(separator: ",") {
             let o = opaque(t)

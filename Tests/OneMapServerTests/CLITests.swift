@@ -144,29 +144,9 @@ import Testing
 
         // Served from another folder, with the store seeded from the installed demonstration data.
         env["ONEMAP_DB"] = dir.file("data/onemap.sqlite")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: installed)
-        p.arguments = ["serve", "--port", "0"]
-        p.currentDirectoryURL = URL(fileURLWithPath: elsewhere)
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        defer { p.terminate(); p.waitUntilExit() }
-        var port = ""
-        var seen = ""
-        let deadline = Date().addingTimeInterval(120)
-        while port.isEmpty, Date() < deadline, p.isRunning {
-            let d = out.fileHandleForReading.availableData
-            if d.isEmpty { break }
-            seen += String(decoding: d, as: UTF8.self)
-            if let r = seen.range(of: #"127\.0\.0\.1:(\d+)/"#, options: .regularExpression) {
-                port = String(seen[r].dropFirst(10).dropLast())
-            }
-        }
-        try #require(!port.isEmpty, "the installed server did not start: \(seen)")
-        let base = "http://127.0.0.1:\(port)"
+        let server = try ServedProgram(installed, ["serve", "--port", "0"], cwd: elsewhere, env: env)
+        defer { server.stop() }
+        let base = server.base
         for (path, type) in [("/", "text/html"), ("/web/app.js", "javascript"), ("/tiles/command/12/2992/1453.png", "image/png"), ("/api/features/villages?limit=1", "geo+json")] {
             let r = try runProgramCapturing("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code} %{content_type}", base + path])
             #expect(r.out.hasPrefix("200") && r.out.contains(type), "\(path): \(r.out)")
@@ -202,4 +182,45 @@ import Testing
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
+}
+
+/// `onemap serve --port 0` as a child process, until `stop`: `base` is the URL it printed.
+final class ServedProgram {
+    let process = Process()
+    let base: String
+
+    init(_ exe: String, _ args: [String], cwd: String, env: [String: String]? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: exe)
+        process.arguments = args
+        process.currentDirectoryURL = URL(fileURLWithPath: cwd)
+        if let env { process.environment = env }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var seen = ""
+        var base = ""
+        let deadline = Date().addingTimeInterval(120)
+        while base.isEmpty, Date() < deadline, process.isRunning {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            seen += String(decoding: d, as: UTF8.self)
+            if let r = seen.range(of: #"http://127\.0\.0\.1:\d+/"#, options: .regularExpression) { base = String(seen[r].dropLast()) }
+        }
+        self.base = base
+        if base.isEmpty {
+            stop()
+            throw CLIStartFailure(output: seen)
+        }
+    }
+
+    func stop() {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+}
+
+struct CLIStartFailure: Error, CustomStringConvertible {
+    let output: String
+    var description: String { "the server did not start: \(output)" }
 }

@@ -15,6 +15,8 @@ public final class ServerMetrics: Sendable {
     let queueDepth: Gauge
     let rejected: Counter
     let tilesExpired: Counter
+    let tileMemoryBytes: Gauge
+    let tileMemoryEntries: Gauge
 
     init() {
         tilesFromCache = registry.makeCounter(name: "onemap_tiles_served_total", labels: [("source", "cache")])
@@ -24,6 +26,8 @@ public final class ServerMetrics: Sendable {
         queueDepth = registry.makeGauge(name: "onemap_render_queue_depth")
         rejected = registry.makeCounter(name: "onemap_render_rejected_total")
         tilesExpired = registry.makeCounter(name: "onemap_cache_expiries_total")
+        tileMemoryBytes = registry.makeGauge(name: "onemap_tile_memory_bytes")
+        tileMemoryEntries = registry.makeGauge(name: "onemap_tile_memory_tiles")
     }
 
     private let series = SeriesCache()

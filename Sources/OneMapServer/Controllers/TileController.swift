@@ -141,6 +141,9 @@ public final class TileService: Sendable {
             }
             version.store(r.sequence, ordering: .relaxed)
             syncedWrites.store(writes, ordering: .releasing)
+            let u = memory.usage
+            metrics.tileMemoryBytes.set(Double(u.bytes))
+            metrics.tileMemoryEntries.set(Double(u.count))
         }
     }
 

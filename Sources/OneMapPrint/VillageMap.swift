@@ -144,7 +144,7 @@ public final class VillageAtlas: Sendable {
 
     /// One village as PNG at a DPI.
     public func png(village key: String, dpi: Double, options: PageOptions = PageOptions()) throws -> [UInt8] {
-        guard dpi >= 36, dpi <= 600 else { throw PrintError("dpi must be 36…600, got \(Int(dpi))") }
+        guard dpi >= 36, dpi <= 600 else { throw PrintError("dpi must be 36…600, got \(dpi.formatted())") }
         let v = try village(key)
         let page = try record(v, options)
         let k = dpi / 72

@@ -96,11 +96,15 @@ func jsonBody(_ request: Request, maxBytes: Int) async throws -> JSONValue {
 }
 
 /// The version an If-Match header names ("3"), if any. If-Match uses the strong comparison
-/// (RFC 9110 §13.1.1): a weak tag such as W/"3" never matches, so it answers 412.
-func ifMatch(_ request: Request) throws -> Int? {
+/// (RFC 9110 §13.1.1): a weak tag such as W/"3" never matches, so it answers 412 — after a 404
+/// when the feature does not exist (a precondition is not evaluated for a missing resource).
+func ifMatch(_ request: Request, _ store: Store, _ layer: String, _ id: String) async throws -> Int? {
     guard let v = request.headers[.ifMatch] else { return nil }
     let t = v.trimmingCharacters(in: .whitespaces)
-    if t.hasPrefix("W/") { throw APIError(.preconditionFailed, "If-Match compares strong entity tags only; the weak tag \(t) never matches (send the ETag as given, e.g. \"3\")") }
+    if t.hasPrefix("W/") {
+        guard try await blocking({ try store.feature(in: layer, id: id) }) != nil else { throw APIError(.notFound, "\(layer) has no feature with id \"\(id)\"") }
+        throw APIError(.preconditionFailed, "If-Match compares strong entity tags only; the weak tag \(t) never matches (send the ETag as given, e.g. \"3\")")
+    }
     guard t.count >= 3, t.hasPrefix("\""), t.hasSuffix("\""), let n = Int(t.dropFirst().dropLast()) else {
         if let n = Int(t) { return n }  // a bare number, as earlier clients sent it
         throw APIError(.badRequest, "If-Match must carry a feature version such as \"3\", got \(v)")

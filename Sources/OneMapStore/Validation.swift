@@ -81,9 +81,10 @@ public enum Validator {
         var id: String?
         switch idValue {
         case .string(let s)? where !s.isEmpty && s.count <= 200: id = s
-        case .number(let d)? where d.rounded() == d && d.isFinite: id = String(Int64(d))
+        // Integer ids within ±2^53 (exact in a JSON number; beyond it ids would collide).
+        case .number(let d)? where d.rounded() == d && d.isFinite && abs(d) <= 9_007_199_254_740_992: id = String(Int64(d))
         case nil, .null?: fail("id", "missing feature id (a string or integer \"id\" member is required)")
-        default: fail("id", "feature id must be a non-empty string (≤ 200 characters) or an integer")
+        default: fail("id", "feature id must be a non-empty string (≤ 200 characters) or an integer within ±2^53")
         }
 
         var geometry: Geometry?

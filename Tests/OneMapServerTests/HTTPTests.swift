@@ -163,6 +163,10 @@ func makeServices(_ dir: TempDir, configure: (inout ServerConfiguration) -> Void
                 #expect(errorMessage(r.body).contains("strong"))
             }
             #expect(try s.store.feature(in: "shelters", id: "sh-001")?.version == before?.version)
+            // … and a precondition on a feature that does not exist is not evaluated: 404.
+            try await client.execute(uri: "/api/features/shelters/sh-none", method: .delete, headers: bearer(editor).merging([.ifMatch: "W/\"1\""])) { r in
+                #expect(r.status == .notFound)
+            }
             // The auth scheme is case-insensitive (RFC 9110 §11.1).
             try await client.execute(uri: "/api/features/shelters/sh-001", method: .patch,
                                      headers: [.authorization: "bearer \(editor)", .ifMatch: version, .contentType: "application/json"], body: patch) { r in
@@ -320,6 +324,34 @@ func makeServices(_ dir: TempDir, configure: (inout ServerConfiguration) -> Void
             try await client.execute(uri: "/api/features/info_officers/\(officer.id)", method: .get) { r in
                 #expect(String(buffer: r.body).contains(phone))
             }
+        }
+    }
+}
+
+/// Inputs Schemathesis found crashing or slipping through: each is a 400 now, and the server lives on.
+@Suite(.serialized) struct HostileParameterTests {
+    @Test func outOfRangeNumbersAndUnknownValuesAre400() async throws {
+        let dir = TempDir()
+        let s = try makeServices(dir)
+        let editor = try s.store.addUser(name: "e", role: .editor).token
+        let village = try #require(try s.store.all("villages").first?["code"]?.stringValue)
+        try await buildApplication(services: s, logger: quiet).test(.live) { client in
+            for uri in ["/print/village/\(village).png?dpi=1e300", "/print/village/\(village).png?dpi=-1e300", "/print/village/\(village).pdf?lang=AAA",
+                        "/print/village/\(village).pdf?landscape=maybe"] {
+                try await client.execute(uri: uri, method: .get) { r in
+                    #expect(r.status == .badRequest, "\(uri)")
+                    #expect(!errorMessage(r.body).isEmpty)
+                }
+            }
+            let hugeID = ByteBuffer(string: #"{"type":"Feature","id":-12000000000000000000,"geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"name":"x","capacity":1}}"#)
+            try await client.execute(uri: "/api/features/shelters", method: .post, headers: bearer(editor), body: hugeID) { r in
+                #expect(r.status == .badRequest)
+                #expect(errorMessage(r.body).contains("2^53"))
+            }
+            try await client.execute(uri: "/api/road_risks/rr-002/status", method: .post, headers: bearer(editor), body: ByteBuffer(string: #"{"status":"closed","note":5}"#)) { r in
+                #expect(r.status == .badRequest)
+            }
+            try await client.execute(uri: "/healthz", method: .get) { r in #expect(r.status == .ok) }
         }
     }
 }

@@ -91,7 +91,7 @@ struct FeatureController {
         router.put("/api/features/:layer/:id") { request, context -> Response in
             let layer = try knownLayer(context), id = try featureID(context)
             let user = try await auth.authorize(request, .editor)
-            let version = try ifMatch(request)
+            let version = try await ifMatch(request, store, layer, id)
             let body = try await bodyText(request, maxBytes: maxBodyBytes)
             try await blocking { try store.replace(layer: layer, id: id, geojson: body, ifVersion: version, actor: "user:\(user.name)") }
             return try await currentFeature(store, layer, id)
@@ -100,7 +100,7 @@ struct FeatureController {
         router.patch("/api/features/:layer/:id") { request, context -> Response in
             let layer = try knownLayer(context), id = try featureID(context)
             let user = try await auth.authorize(request, .editor)
-            let version = try ifMatch(request)
+            let version = try await ifMatch(request, store, layer, id)
             let changes = try await jsonBody(request, maxBytes: maxBodyBytes)
             try await blocking { try store.patch(layer: layer, id: id, changes: changes, ifVersion: version, actor: "user:\(user.name)") }
             return try await currentFeature(store, layer, id)
@@ -109,7 +109,7 @@ struct FeatureController {
         router.delete("/api/features/:layer/:id") { request, context -> Response in
             let layer = try knownLayer(context), id = try featureID(context)
             let user = try await auth.authorize(request, .editor)
-            let version = try ifMatch(request)
+            let version = try await ifMatch(request, store, layer, id)
             try await blocking { try store.delete(layer: layer, id: id, ifVersion: version, actor: "user:\(user.name)") }
             return Response(status: .noContent)
         }
@@ -117,12 +117,17 @@ struct FeatureController {
         router.post("/api/road_risks/:id/status") { request, context -> Response in
             let id = try featureID(context)
             let user = try await auth.authorize(request, .editor)
-            let version = try ifMatch(request)
+            let version = try await ifMatch(request, store, "road_risks", id)
             let body = try await jsonBody(request, maxBytes: maxBodyBytes)
             guard let status = body["status"]?.stringValue.flatMap(RoadRiskStatus.init(rawValue:)) else {
                 throw APIError(.badRequest, "body must be {\"status\": \"open\" | \"restricted\" | \"closed\", \"note\": \"…\"}")
             }
-            let note = body["note"]?.stringValue
+            let note: String?
+            switch body["note"] {
+            case nil, .null?: note = nil
+            case .string(let n)?: note = n
+            default: throw APIError(.badRequest, "\"note\" must be text, e.g. \"风吹雪，单向放行\"")
+            }
             try await blocking { try store.setRoadRiskStatus(id: id, status: status, note: note, ifVersion: version, actor: "user:\(user.name)") }
             return try await currentFeature(store, "road_risks", id)
         }
@@ -130,7 +135,7 @@ struct FeatureController {
         router.post("/api/warehouses/:id/stock") { request, context -> Response in
             let id = try featureID(context)
             let user = try await auth.authorize(request, .editor)
-            let version = try ifMatch(request)
+            let version = try await ifMatch(request, store, "warehouses", id)
             let body = try await jsonBody(request, maxBytes: maxBodyBytes)
             guard let item = body["item"]?.stringValue else { throw APIError(.badRequest, "body must be {\"item\": \"帐篷\", \"delta\": -20} or {\"item\": …, \"set\": 100, \"unit\": \"顶\"}") }
             let delta = body["delta"]?.doubleValue, set = body["set"]?.doubleValue

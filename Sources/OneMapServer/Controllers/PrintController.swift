@@ -20,11 +20,19 @@ struct PrintController<Context: RequestContext> {
                 guard let paper = Paper(rawValue: p.uppercased()) else { throw APIError(.badRequest, "paper must be A4 or A3, got \"\(p)\"") }
                 options.paper = paper
             }
-            options.landscape = request.query("landscape") == "1" || request.query("landscape") == "true"
-            options.english = request.query("lang") == "en"
+            switch request.query("landscape") {
+            case nil, "0", "false": options.landscape = false
+            case "1", "true": options.landscape = true
+            case let other?: throw APIError(.badRequest, "landscape must be true, false, 1 or 0, got \"\(other)\"")
+            }
+            switch request.query("lang") {
+            case nil, "zh": options.english = false
+            case "en": options.english = true
+            case let other?: throw APIError(.badRequest, "lang must be zh or en, got \"\(other)\"")
+            }
             options.personalData = personal.allowed(request)
             let dpi = try request.number("dpi", required: false) ?? 150
-            guard !png || (36...300).contains(dpi) else { throw APIError(.badRequest, "dpi must be 36…300 for PNG, got \(Int(dpi))") }
+            guard !png || (36...300).contains(dpi) else { throw APIError(.badRequest, "dpi must be 36…300 for PNG, got \(request.query("dpi") ?? "")") }
             let o = options
             let bytes = try await blocking { png ? try atlas.png(village: key, dpi: dpi, options: o) : try atlas.pdf(village: key, options: o) }
             return Response(status: .ok, headers: [.contentType: png ? "image/png" : "application/pdf", .contentDisposition: "inline; filename=\"village-\(key).\(png ? "png" : "pdf")\"", .vary: "Authorization"],

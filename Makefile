@@ -32,8 +32,10 @@ install: build
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/bin/onemap $(SHARE)
 
+# The Swift tests, then Schemathesis against a throw-away server (alone: it keeps a core busy).
 test: bootstrap
 	$(SWIFT) test
+	scripts/api-conformance --serve .build/debug/onemap
 
 # Regenerates GeoData/ from the deterministic generator (the output is committed).
 data:

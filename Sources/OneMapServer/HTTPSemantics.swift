@@ -107,13 +107,17 @@ public struct CORSConfiguration: Sendable {
 
     /// Adds the CORS headers a response to `request` (method `method`) needs.
     func decorate(_ headers: inout HTTPFields, request: Request, method: HTTPRequest.Method) {
-        let origin = request.headers[.origin]
+        decorate(&headers, origin: request.headers[.origin], method: method, path: request.uri.path)
+    }
+
+    /// Adds the CORS headers a response to a request from `origin` for `path` needs.
+    func decorate(_ headers: inout HTTPFields, origin: String?, method: HTTPRequest.Method, path: String) {
         if let origin, trustedOrigins.contains(origin) {
             headers[.accessControlAllowOrigin] = origin
             headers[.accessControlAllowCredentials] = "true"
             headers[.accessControlExposeHeaders] = Self.exposeHeaders
             headers[values: .vary].append("Origin")
-        } else if publicReads, Self.isPublicRead(method, request.uri.path) {
+        } else if publicReads, Self.isPublicRead(method, path) {
             headers[.accessControlAllowOrigin] = "*"
             if origin != nil { headers[.accessControlExposeHeaders] = Self.exposeHeaders }
             if !trustedOrigins.isEmpty { headers[values: .vary].append("Origin") }
@@ -160,9 +164,9 @@ struct FrontResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context =
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let method = request.method
-        if method == .get || method == .head, let tiles, var r = tiles.fastResponse(request, head: method == .head) {
-            cors.decorate(&r.headers, request: request, method: method)
-            return r
+        if let tiles, var a = tiles.fastAnswer(method: method, target: request.head.path ?? "", headers: request.headers) {
+            cors.decorate(&a.headers, request: request, method: method)
+            return a.response
         }
         if method == .options {
             guard let allowed = routes.methods(for: request.uri.path) else {

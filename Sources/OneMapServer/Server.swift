@@ -136,8 +136,11 @@ public func buildApplication(services s: OneMapServices, logger log: Logger,
     WebController(web: config.web, leaflet: config.leaflet).addRoutes(to: router)
     let front = FrontResponder(inner: router.buildResponder(), routes: RouteTable(router.routes.map { ($0.path.description, $0.method) }),
                                cors: config.cors, tiles: config.readsRequireToken ? nil : s.tiles)
+    let fastTiles = config.readsRequireToken ? nil : s.tiles
+    let cors = config.cors
     return Application(
         responder: front,
+        server: .http1(configuration: .init(additionalChannelHandlers: fastTiles.map { [TileFastLane(tiles: $0, cors: cors)] } ?? [])),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "onemap"),
         onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? config.port) },
         logger: log)

@@ -61,6 +61,37 @@ func makeServices(_ dir: TempDir, configure: (inout ServerConfiguration) -> Void
             for m in [HTTPRequest.Method.get, .put, .options] {
                 try await client.execute(uri: "/no/such/thing", method: m) { r in #expect(r.status == .notFound, "\(m)") }
             }
+            // Pipelined requests on one connection, cached tiles (answered in the channel pipeline)
+            // between routed ones: answers come back in order, HEAD without a body, and
+            // Connection: close closes after its answer.
+            let port = try #require(client.port)
+            let script = """
+                import re, socket, sys
+                s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+                t = "/tiles/command/12/2992/1453.png"
+                s.sendall(("GET %s HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET /api/layers HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
+                           "HEAD %s HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
+                           "GET %s HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n" % (t, t, t)).encode())
+                data = b""
+                while True:
+                    d = s.recv(65536)
+                    if not d: break
+                    data += d
+                out, i = [], 0
+                while i < len(data):
+                    end = data.index(b"\\r\\n\\r\\n", i)
+                    head = data[i:end].decode()
+                    n = int(re.search(r"Content-Length: (\\d+)", head).group(1))
+                    ctype = re.search(r"Content-Type: ([^;\\r]+)", head).group(1)
+                    body = 0 if len(out) == 2 else n
+                    out.append("%s %s %d" % (head.split()[1], ctype, body))
+                    i = end + 4 + body
+                print("|".join(out))
+                """
+            let r = try runProgramCapturing("/usr/bin/python3", ["-c", script, String(port)])
+            #expect(r.out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|").map { $0.split(separator: " ").prefix(2).joined(separator: " ") }
+                    == ["200 image/png", "200 application/json", "200 image/png", "200 application/json", "200 image/png"], "\(r.out) \(r.err)")
+
             // OPTIONS without a preflight: 204 with Allow.
             try await client.execute(uri: "/api/features/shelters", method: .options) { r in
                 #expect(r.status == .noContent)

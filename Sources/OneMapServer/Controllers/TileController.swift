@@ -156,25 +156,40 @@ public final class TileService: Sendable {
         return "no-cache"
     }
 
+    /// A tile answer independent of the transport: status, headers and body (nil for 304 and HEAD).
+    struct Answer {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        var body: ByteBuffer?
+        var response: Response { Response(status: status, headers: headers, body: body.map { .init(byteBuffer: $0) } ?? .init()) }
+    }
+
     /// The answer for a tile: 304 when If-None-Match names its tag (weak comparison), else the
-    /// bytes; HEAD gets the headers alone.
-    func response(_ hit: TileMemory.Hit, request: Request, head: Bool) -> Response {
-        let v = request.uri.queryParameters["v"]
+    /// bytes; HEAD gets the headers alone. `v`: the `?v=` of the URL.
+    func answer(_ hit: TileMemory.Hit, v: Substring?, ifNoneMatch: String?, head: Bool) -> Answer {
         var h: HTTPFields = [.eTag: hit.etag, .cacheControl: cacheControl(v: v)]
-        if let inm = request.headers[.ifNoneMatch], EntityTag.noneMatchHits(inm, current: hit.etag) {
-            return Response(status: .notModified, headers: h)
+        if let inm = ifNoneMatch, EntityTag.noneMatchHits(inm, current: hit.etag) {
+            return Answer(status: .notModified, headers: h, body: nil)
         }
         h[.contentType] = "image/png"
         h[.contentLength] = String(hit.body.readableBytes)
-        return Response(status: .ok, headers: h, body: head ? .init() : .init(byteBuffer: hit.body))
+        return Answer(status: .ok, headers: h, body: head ? nil : hit.body)
     }
 
-    /// A cached tile answered from memory, before routing: nil unless the path is a tile URL
-    /// whose tile is in memory and no local write waits for expiry.
-    func fastResponse(_ request: Request, head: Bool) -> Response? {
-        let path = request.uri.path
-        // A request with credentials goes the long way: its token is checked first.
-        guard path.hasPrefix("/tiles/"), !behind, request.headers[.authorization] == nil else { return nil }
+    func response(_ hit: TileMemory.Hit, request: Request, head: Bool) -> Response {
+        answer(hit, v: request.uri.queryParameters["v"], ifNoneMatch: request.headers[.ifNoneMatch], head: head).response
+    }
+
+    /// A cached tile answered from memory, before routing: nil unless the request is a GET or
+    /// HEAD of a tile URL without credentials, whose tile is in memory, and no local write waits
+    /// for expiry. `target`: the request target (path and query).
+    func fastAnswer(method: HTTPRequest.Method, target: String, headers: HTTPFields) -> Answer? {
+        guard method == .get || method == .head, target.hasPrefix("/tiles/"), !behind, headers[.authorization] == nil else { return nil }
+        var path = Substring(target), v: Substring?
+        if let q = target.firstIndex(of: "?") {
+            path = target[..<q]
+            for pair in target[target.index(after: q)...].split(separator: "&") where pair.hasPrefix("v=") { v = pair.dropFirst(2) }
+        }
         let parts = path.utf8.split(separator: UInt8(ascii: "/"), maxSplits: 5, omittingEmptySubsequences: false)
         // "", "tiles", style, z, x, file
         guard parts.count == 6, let style = styleIndex[String(Substring(parts[2]))],
@@ -187,9 +202,9 @@ public final class TileService: Sendable {
         guard let y = Self.int(file), z <= TileID.maxZoom, x < 1 << z, y < 1 << z,
               let k = TileMemory.key(style: style, scale: scale, z: z, x: x, y: y), let hit = memory.get(k) else { return nil }
         metrics.tilesFromCache.increment()
-        let r = response(hit, request: request, head: head)
-        metrics.fastTile(status: r.status.code)
-        return r
+        let a = answer(hit, v: v, ifNoneMatch: headers[.ifNoneMatch], head: method == .head)
+        metrics.fastTile(status: a.status.code)
+        return a
     }
 
     /// A small non-negative decimal, without allocating.

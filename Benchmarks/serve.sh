@@ -2,7 +2,7 @@
 # Load benchmark: wrk at 64 connections against onemap serving cached tiles, side by side with
 # nginx serving the very same tiles as static files (nginx's own ETags for its conditional runs),
 # on a 7k-tile and a 50k-tile working set, plain GETs and If-None-Match; then a mix of uncached
-# @2x tiles and API calls against onemap. Reports requests/s, p50/p99, errors and peak memory.
+# tiles and API calls against onemap. Reports requests/s, p50/p99, errors and peak memory.
 # Goal (issue #17): onemap >= 60% of nginx for GET and If-None-Match, p99 < 10 ms, 0 errors.
 #   make bench-serve      (installs wrk and nginx through scripts/bootstrap with ONEMAP_BENCH=1)
 set -euo pipefail
@@ -39,7 +39,7 @@ def write(name, sel):
 write("set7k.txt", [r for r in rows if r[0] <= 14])
 r = random.Random(7)
 write("set50k.txt", r.sample(rows, min(50000, len(rows))))
-# The mix: uncached @2x tiles over the county, nearest and feature queries, cached tiles.
+# The mix: uncached tiles over the county, nearest and feature queries, cached tiles.
 import math
 mix = []
 cached = [p for _, p, _, _, _ in rows]
@@ -49,7 +49,7 @@ for i in range(4000):
         z = r.choice([14, 15]); n = 2 ** z
         lon, lat = r.uniform(82.3, 83.3), r.uniform(45.9, 46.45)
         x = int((lon + 180) / 360 * n); y = int((1 - math.log(math.tan(math.radians(lat)) + 1 / math.cos(math.radians(lat))) / math.pi) / 2 * n)
-        mix.append(f"/tiles/command/{z}/{x}/{y}@2x.png")
+        mix.append(f"/tiles/command/{z}/{x}/{y}.png")
     elif k < 0.7:
         mix.append(f"/api/nearest?lon={r.uniform(82.4, 83.3):.5f}&lat={r.uniform(45.95, 46.4):.5f}&k=3")
     elif k < 0.85:
@@ -99,12 +99,19 @@ nginx -c "$W/nginx.conf"
 $B serve --db "$W/demo.sqlite" --port 18080 >"$W/onemap.log" 2>&1 &
 ONEMAP_PID=$!
 for i in $(seq 50); do curl -sf http://127.0.0.1:18080/healthz >/dev/null && break; sleep 0.2; done
-echo "machine: $(nproc) cores; wrk 2 threads, 64 connections, ${DUR}s per run (after a 5 s warm-up per set and server)"
+cat > "$W/walk.lua" <<'LUA'
+local paths, i = {}, 0
+for line in io.lines(os.getenv("PATHS")) do paths[#paths + 1] = line:match("^(%S+)") end
+request = function() i = i % #paths + 1; return wrk.format("GET", paths[i]) end
+LUA
+echo "machine: $(nproc) cores; wrk 2 threads, 64 connections, ${DUR}s per run (after a warm-up that asks for every tile of the set)"
 run() { PATHS="$2" TAG="${4:-0}" wrk -t2 -c64 -d"${DUR}s" --latency -s "$W/paths.lua" "$1" | grep RESULT | sed "s/RESULT/$3/"; }
-warm() { PATHS="$2" wrk -t2 -c64 -d5s -s "$W/paths.lua" "$1" >/dev/null; }
+# Warm-up: every tile of the set asked for in turn (each wrk thread walks the whole list once or more).
+warm() { PATHS="$2" wrk -t2 -c64 -d"$3" -s "$W/walk.lua" "$1" >/dev/null; }
 rps() { sed -E 's/.*rps=([0-9]+).*/\1/' "$1"; }
 for set in 7k 50k; do
-  warm http://127.0.0.1:18081 "$W/set$set.txt"; warm http://127.0.0.1:18080 "$W/set$set.txt"
+  secs=$(( $(wc -l < "$W/set$set.txt") / 4000 + 3 ))
+  warm http://127.0.0.1:18081 "$W/set$set.txt" "${secs}s"; warm http://127.0.0.1:18080 "$W/set$set.txt" "${secs}s"
   run http://127.0.0.1:18081 "$W/set$set.txt" "nginx  $set GET:          " | tee "$W/n-$set"
   run http://127.0.0.1:18080 "$W/set$set.txt" "onemap $set GET:          " | tee "$W/o-$set"
   run http://127.0.0.1:18081 "$W/set$set.txt" "nginx  $set If-None-Match:" 3 | tee "$W/nc-$set"

@@ -28,6 +28,8 @@ public final class ServerMetrics: Sendable {
         tilesExpired = registry.makeCounter(name: "onemap_cache_expiries_total")
         tileMemoryBytes = registry.makeGauge(name: "onemap_tile_memory_bytes")
         tileMemoryEntries = registry.makeGauge(name: "onemap_tile_memory_tiles")
+        fastTileOK = registry.makeCounter(name: "http_requests_total", labels: [("route", Self.tileRoute), ("method", "GET"), ("status", "200")])
+        fastTileNotModified = registry.makeCounter(name: "http_requests_total", labels: [("route", Self.tileRoute), ("method", "GET"), ("status", "304")])
     }
 
     private let series = SeriesCache()
@@ -44,14 +46,19 @@ public final class ServerMetrics: Sendable {
         histogram.recordNanoseconds(Int64(seconds * 1e9))
     }
 
-    /// Cached tiles answered before routing count under the tile route like any other request.
+    /// Cached tiles answered before routing count under the tile route like any other request
+    /// (counts only; their latency is below the first bucket). Handles resolved once.
     func fastTile(status: Int) {
-        let (counter, _) = series.get(route: "/tiles/{style}/{z}/{x}/{file}", method: "GET", status: status) {
-            (registry.makeCounter(name: "http_requests_total", labels: [("route", "/tiles/{style}/{z}/{x}/{file}"), ("method", "GET"), ("status", String(status))]),
-             registry.makeDurationHistogram(name: "http_request_duration_seconds", labels: [("route", "/tiles/{style}/{z}/{x}/{file}")], buckets: Self.buckets))
+        switch status {
+        case 200: fastTileOK.increment()
+        case 304: fastTileNotModified.increment()
+        default: request(route: Self.tileRoute, method: "GET", status: status, seconds: 0)
         }
-        counter.increment()
     }
+
+    static let tileRoute = "/tiles/{style}/{z}/{x}/{file}"
+    private let fastTileOK: Counter
+    private let fastTileNotModified: Counter
 
     static let buckets: [Duration] = [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)]
 

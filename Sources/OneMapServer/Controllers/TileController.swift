@@ -86,6 +86,8 @@ public final class TileService: Sendable {
     let renderPool: NIOThreadPool
     /// Style name → index in tile keys.
     private let styleIndex: [String: Int]
+    /// Style names as bytes, in index order (the fast path compares bytes).
+    private let styleBytes: [[UInt8]]
     /// The store's local-write counter as of the last sync.
     private let syncedWrites = Atomic<Int>(-1)
     /// The edit-journal position the cache has caught up with.
@@ -98,6 +100,7 @@ public final class TileService: Sendable {
         self.map = map; tiles = TileRenderer(map: map); self.cache = cache; self.store = store; self.metrics = metrics
         memory = TileMemory(budget: memoryBytes)
         styleIndex = Dictionary(uniqueKeysWithValues: map.styleNames.enumerated().map { ($0.element, $0.offset) })
+        styleBytes = map.styleNames.map { Array($0.utf8) }
         queue = RenderQueue(limit: queueLimit)
         renderPool = NIOThreadPool(numberOfThreads: max(1, renderThreads))
         renderPool.start()
@@ -151,10 +154,8 @@ public final class TileService: Sendable {
     private var behind: Bool { syncedWrites.load(ordering: .acquiring) != store.localWrites }
 
     /// `Cache-Control` for a tile asked for with `?v=` (or without).
-    func cacheControl(v: Substring?) -> String {
-        if let v, let n = Int64(v), n == dataVersion { return "public, max-age=86400, immutable" }
-        return "no-cache"
-    }
+    /// `current`: the URL names the current data version.
+    func cacheControl(current: Bool) -> String { current ? "public, max-age=86400, immutable" : "no-cache" }
 
     /// A tile answer independent of the transport: status, headers and body (nil for 304 and HEAD).
     struct Answer {
@@ -166,8 +167,8 @@ public final class TileService: Sendable {
 
     /// The answer for a tile: 304 when If-None-Match names its tag (weak comparison), else the
     /// bytes; HEAD gets the headers alone. `v`: the `?v=` of the URL.
-    func answer(_ hit: TileMemory.Hit, v: Substring?, ifNoneMatch: String?, head: Bool) -> Answer {
-        var h: HTTPFields = [.eTag: hit.etag, .cacheControl: cacheControl(v: v)]
+    func answer(_ hit: TileMemory.Hit, current: Bool, ifNoneMatch: String?, head: Bool) -> Answer {
+        var h: HTTPFields = [.eTag: hit.etag, .cacheControl: cacheControl(current: current)]
         if let inm = ifNoneMatch, EntityTag.noneMatchHits(inm, current: hit.etag) {
             return Answer(status: .notModified, headers: h, body: nil)
         }
@@ -177,7 +178,7 @@ public final class TileService: Sendable {
     }
 
     func response(_ hit: TileMemory.Hit, request: Request, head: Bool) -> Response {
-        answer(hit, v: request.uri.queryParameters["v"], ifNoneMatch: request.headers[.ifNoneMatch], head: head).response
+        answer(hit, current: request.uri.queryParameters["v"].flatMap { Int64($0) } == dataVersion, ifNoneMatch: request.headers[.ifNoneMatch], head: head).response
     }
 
     /// A cached tile answered from memory, before routing: nil unless the request is a GET or
@@ -185,37 +186,63 @@ public final class TileService: Sendable {
     /// for expiry. `target`: the request target (path and query).
     func fastAnswer(method: HTTPRequest.Method, target: String, headers: HTTPFields) -> Answer? {
         guard method == .get || method == .head, target.hasPrefix("/tiles/"), !behind, headers[.authorization] == nil else { return nil }
-        var path = Substring(target), v: Substring?
-        if let q = target.firstIndex(of: "?") {
-            path = target[..<q]
-            for pair in target[target.index(after: q)...].split(separator: "&") where pair.hasPrefix("v=") { v = pair.dropFirst(2) }
-        }
-        let parts = path.utf8.split(separator: UInt8(ascii: "/"), maxSplits: 5, omittingEmptySubsequences: false)
-        // "", "tiles", style, z, x, file
-        guard parts.count == 6, let style = styleIndex[String(Substring(parts[2]))],
-              let z = Self.int(parts[3]), let x = Self.int(parts[4]) else { return nil }
-        var file = parts[5]
-        guard file.count > 4, file.suffix(4).elementsEqual(".png".utf8) else { return nil }
-        file = file.dropLast(4)
-        var scale = 1
-        if file.count > 3, file.suffix(3).elementsEqual("@2x".utf8) { scale = 2; file = file.dropLast(3) }
-        guard let y = Self.int(file), z <= TileID.maxZoom, x < 1 << z, y < 1 << z,
-              let k = TileMemory.key(style: style, scale: scale, z: z, x: x, y: y), let hit = memory.get(k) else { return nil }
+        var target = target
+        // One pass over the bytes, no allocation: a profile of 304 answers had the split-and-hash
+        // version of this parse at about 7% of the server's time.
+        guard let t = target.withUTF8({ parseTileTarget($0) }),
+              let k = TileMemory.key(style: t.style, scale: t.scale, z: t.z, x: t.x, y: t.y), let hit = memory.get(k) else { return nil }
         metrics.tilesFromCache.increment()
-        let a = answer(hit, v: v, ifNoneMatch: headers[.ifNoneMatch], head: method == .head)
+        let a = answer(hit, current: t.v == dataVersion, ifNoneMatch: headers[.ifNoneMatch], head: method == .head)
         metrics.fastTile(status: a.status.code)
         return a
     }
 
-    /// A small non-negative decimal, without allocating.
-    private static func int(_ s: Substring.UTF8View.SubSequence) -> Int? {
-        guard !s.isEmpty, s.count <= 8 else { return nil }
-        var n = 0
-        for c in s {
-            guard c >= 0x30, c <= 0x39 else { return nil }
-            n = n * 10 + Int(c - 0x30)
+    /// "/tiles/{style}/{z}/{x}/{y}[@2x].png[?…v=N…]" → its parts (v: -1 when absent or not a
+    /// whole number; the last `v` wins).
+    private func parseTileTarget(_ b: UnsafeBufferPointer<UInt8>) -> (style: Int, scale: Int, z: Int, x: Int, y: Int, v: Int64)? {
+        let slash = UInt8(ascii: "/")
+        var i = 7  // after "/tiles/"
+        var end = i
+        while end < b.count, b[end] != slash { end += 1 }
+        let start = i
+        guard end < b.count, let style = styleBytes.firstIndex(where: { name in
+            name.count == end - start && name.withUnsafeBufferPointer { n in memcmp(n.baseAddress!, b.baseAddress! + start, n.count) == 0 }
+        }) else { return nil }
+        i = end + 1
+        func digits() -> Int? {
+            var n = 0, count = 0
+            while i < b.count, b[i] >= 0x30, b[i] <= 0x39, count < 8 { n = n * 10 + Int(b[i] - 0x30); i += 1; count += 1 }
+            return count > 0 ? n : nil
         }
-        return n
+        guard let z = digits(), i < b.count, b[i] == slash else { return nil }
+        i += 1
+        guard let x = digits(), i < b.count, b[i] == slash else { return nil }
+        i += 1
+        guard let y = digits() else { return nil }
+        var scale = 1
+        if i + 3 <= b.count, b[i] == UInt8(ascii: "@"), b[i + 1] == UInt8(ascii: "2"), b[i + 2] == UInt8(ascii: "x") { scale = 2; i += 3 }
+        guard i + 4 <= b.count, b[i] == UInt8(ascii: "."), b[i + 1] == UInt8(ascii: "p"), b[i + 2] == UInt8(ascii: "n"), b[i + 3] == UInt8(ascii: "g") else { return nil }
+        i += 4
+        guard z <= TileID.maxZoom, x < 1 << z, y < 1 << z else { return nil }
+        var v: Int64 = -1
+        if i < b.count {
+            guard b[i] == UInt8(ascii: "?") else { return nil }
+            var p = i + 1
+            while p < b.count {
+                var e = p
+                while e < b.count, b[e] != UInt8(ascii: "&") { e += 1 }
+                if e - p >= 2, b[p] == UInt8(ascii: "v"), b[p + 1] == UInt8(ascii: "=") {
+                    var n: Int64 = 0
+                    var ok = e - p > 2 && e - p <= 20
+                    for j in (p + 2)..<e where ok {
+                        if b[j] >= 0x30, b[j] <= 0x39 { n = n * 10 + Int64(b[j] - 0x30) } else { ok = false }
+                    }
+                    v = ok ? n : -1
+                }
+                p = e + 1
+            }
+        }
+        return (style, scale, z, x, y, v)
     }
 
     /// The tile: from memory, else the file cache, else rendered once per metatile.

@@ -34,14 +34,14 @@ enum Paths {
                 up = (up as NSString).deletingLastPathComponent
                 candidates.append(up)
             }
-            for c in candidates {
+            for c in candidates where !looked.contains(c) {
                 if holdsStyles(c) { return .success(c) }
                 looked.append(c)
             }
         }
         let cwd = fm.currentDirectoryPath
         if holdsStyles(cwd) { return .success(cwd) }
-        looked.append(cwd)
+        if !looked.contains(cwd) { looked.append(cwd) }
         return .failure(CLIError(.notFound, "onemap cannot find its Styles folder (looked in \(looked.joined(separator: ", "))); install it with make install, or set ONEMAP_HOME to the folder that holds Styles/, Web/ and GeoData/"))
     }
 

@@ -12,6 +12,10 @@ import OneMapStore
 public final class TileCache: Sendable {
     public let path: String
     private let conn: LockedConnection
+    /// The journal position this process last synced to. Processes sharing the file each keep
+    /// their own: the file's mark says what the file has caught up with, this one what the tiers
+    /// in front of it (a server's memory) have.
+    private let seenHere = Mutex<Int64?>(nil)
 
     public init(path: String) throws {
         self.path = path
@@ -103,17 +107,25 @@ public final class TileCache: Sendable {
             try c.scalar("SELECT value FROM cache_meta WHERE key = 'journal_seq'").flatMap { if case .text(let t) = $0 { Int64(t) } else { nil } }
         }
         let now = try store.journalSequence()
+        let here = seenHere.withLock { $0 }
         var result = Sync(sequence: now)
-        guard last != now else { return result }
-        if let last {
-            result.areas = try store.editedAreas(since: last)
-            for box in result.areas { result.dropped += try expire(box) }
-        } else {
-            // A cache that never saw this store: nothing in it can be trusted.
-            result.everything = true
-            result.dropped = try conn.with { c in try c.run("DELETE FROM tiles") }
+        if last != now {
+            if let last {
+                for box in try store.editedAreas(since: last) { result.dropped += try expire(box) }
+            } else {
+                // A cache that never saw this store: nothing in it can be trusted.
+                result.everything = true
+                result.dropped = try conn.with { c in try c.run("DELETE FROM tiles") }
+            }
+            try conn.with { c in _ = try c.run("INSERT OR REPLACE INTO cache_meta VALUES ('journal_seq', ?)", [.text(String(now))]) }
         }
-        try conn.with { c in _ = try c.run("INSERT OR REPLACE INTO cache_meta VALUES ('journal_seq', ?)", [.text(String(now))]) }
+        // What this process's front tiers must drop: everything since it last looked, even when
+        // another process already brought the file up to date.
+        if let from = here ?? last, from != now {
+            result.areas = try store.editedAreas(since: min(from, now))
+            if from > now { result.everything = true }  // the journal went back (a restored store)
+        }
+        seenHere.withLock { $0 = now }
         return result
     }
 

@@ -94,12 +94,25 @@ public struct CORSConfiguration: Sendable {
         self.publicReads = publicReads; self.trustedOrigins = trustedOrigins
     }
 
+    /// An origin as browsers send it (RFC 6454 serialisation): lower-case scheme and host, no
+    /// default port, no path, user or query; nil when `s` is not an http(s) origin.
+    public static func normalisedOrigin(_ s: String) -> String? {
+        guard let u = URLComponents(string: s), let scheme = u.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = u.host?.lowercased(), !host.isEmpty, u.user == nil, u.password == nil, u.query == nil, u.fragment == nil,
+              u.path.isEmpty || u.path == "/"
+        else { return nil }
+        let port = u.port.flatMap { (scheme == "http" && $0 == 80) || (scheme == "https" && $0 == 443) ? nil : $0 }
+        return "\(scheme)://\(host)\(port.map { ":\($0)" } ?? "")"
+    }
+
     static let allowHeaders = "Authorization, Content-Type, If-Match, If-None-Match, X-Request-Id"
     static let exposeHeaders = "ETag, Location, Retry-After, X-Request-Id"
 
     /// Reads anyone may make from another origin.
-    static func isPublicRead(_ method: HTTPRequest.Method, _ path: String) -> Bool {
+    static func isPublicRead(_ method: HTTPRequest.Method, _ rawPath: String) -> Bool {
         guard method == .get || method == .head else { return false }
+        // As the router sees it: empty segments do not count ("/api//audit" is "/api/audit").
+        let path = rawPath.contains("//") ? "/" + rawPath.split(separator: "/").joined(separator: "/") : rawPath
         if path.hasPrefix("/api/audit") { return false }
         return path.hasPrefix("/tiles/") || path.hasPrefix("/wmts/") || path.hasPrefix("/api/") || path.hasPrefix("/print/")
             || path == "/openapi.yaml" || path == "/healthz" || path == "/readyz"
@@ -117,9 +130,11 @@ public struct CORSConfiguration: Sendable {
             headers[.accessControlAllowCredentials] = "true"
             headers[.accessControlExposeHeaders] = Self.exposeHeaders
             headers[values: .vary].append("Origin")
-        } else if publicReads, Self.isPublicRead(method, path) {
-            headers[.accessControlAllowOrigin] = "*"
-            if origin != nil { headers[.accessControlExposeHeaders] = Self.exposeHeaders }
+        } else {
+            if publicReads, Self.isPublicRead(method, path) {
+                headers[.accessControlAllowOrigin] = "*"
+                if origin != nil { headers[.accessControlExposeHeaders] = Self.exposeHeaders }
+            }
             if !trustedOrigins.isEmpty { headers[values: .vary].append("Origin") }
         }
     }
@@ -191,6 +206,18 @@ struct FrontResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context =
             h[.contentType] = nil
             response = Response(status: .notModified, headers: h)
         }
+        if method == .get || method == .head, request.uri.path.hasPrefix("/api/") || request.uri.path.hasPrefix("/print/") {
+            // Answers here may depend on the token (personal data): shared caches must keep them
+            // apart, and a signed-in user's answer is for that user only.
+            if !response.headers[values: .vary].contains(where: { $0.caseInsensitiveCompare("Authorization") == .orderedSame }) {
+                response.headers[values: .vary].append("Authorization")
+            }
+            if request.headers[.authorization] != nil {
+                response.headers[.cacheControl] = "private, no-cache"
+            } else if response.headers[.cacheControl] == nil {
+                response.headers[.cacheControl] = "no-cache"
+            }
+        }
         cors.decorate(&response.headers, request: request, method: method)
         return response
     }
@@ -214,30 +241,57 @@ func baseURL(_ request: Request, trustProxy: Bool) -> String {
     var host = request.head.authority.flatMap(validHost) ?? "127.0.0.1:8080"
     var prefix = ""
     if trustProxy {
-        if let fwd = request.headers[.init("Forwarded")!] {
-            // The first (client-nearest) element: for=…;proto=https;host=example.org
-            for pair in fwd.split(separator: ",").first?.split(separator: ";") ?? [] {
+        // The last element: the one our proxy added (earlier ones came from the client).
+        if let fwd = request.headers[values: .init("Forwarded")!].last?.split(separator: ",").last {
+            for pair in fwd.split(separator: ";") {
                 let kv = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
                 guard kv.count == 2 else { continue }
                 if kv[0].lowercased() == "proto", kv[1] == "https" || kv[1] == "http" { proto = kv[1] }
                 if kv[0].lowercased() == "host", let h = validHost(kv[1]) { host = h }
             }
         }
-        if let p = request.headers[.init("X-Forwarded-Proto")!]?.split(separator: ",").first?.trimmingCharacters(in: .whitespaces).lowercased(), p == "https" || p == "http" { proto = p }
-        if let h = request.headers[.init("X-Forwarded-Host")!]?.split(separator: ",").first.flatMap({ validHost(String($0)) }) { host = h }
-        if let p = request.headers[.init("X-Forwarded-Prefix")!]?.trimmingCharacters(in: .whitespaces), p.hasPrefix("/"),
-           p.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: ">") }) {
+        func last(_ name: String) -> String? {
+            request.headers[values: .init(name)!].last?.split(separator: ",").last.map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        if let p = last("X-Forwarded-Proto")?.lowercased(), p == "https" || p == "http" { proto = p }
+        if let h = last("X-Forwarded-Host").flatMap(validHost) { host = h }
+        if let p = request.headers[values: .init("X-Forwarded-Prefix")!].last?.trimmingCharacters(in: .whitespaces), validPrefix(p) {
             prefix = p.hasSuffix("/") ? String(p.dropLast()) : p
         }
     }
     return "\(proto)://\(host)\(prefix)"
 }
 
-/// `h` if it is a host name, IPv4 or [IPv6] address with an optional port, else nil.
+/// `h` if it is a DNS name, an IPv4 address or a [bracketed] IPv6 address, with an optional port.
 private func validHost(_ h: String) -> String? {
     let t = h.trimmingCharacters(in: .whitespaces)
-    guard !t.isEmpty, t.utf8.count <= 255,
-          t.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "]") })
-    else { return nil }
+    guard !t.isEmpty, t.utf8.count <= 255 else { return nil }
+    var name = Substring(t), port: Substring?
+    if t.hasPrefix("[") {
+        guard let close = t.firstIndex(of: "]") else { return nil }
+        let inside = t[t.index(after: t.startIndex)..<close]
+        guard !inside.isEmpty, inside.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
+        let rest = t[t.index(after: close)...]
+        if !rest.isEmpty { guard rest.hasPrefix(":") else { return nil }; port = rest.dropFirst() }
+        name = ""
+    } else if let colon = t.firstIndex(of: ":") {
+        name = t[..<colon]
+        port = t[t.index(after: colon)...]
+    }
+    if let port { guard !port.isEmpty, port.count <= 5, port.allSatisfy(\.isASCII), port.allSatisfy(\.isNumber), Int(port)! <= 65535 else { return nil } }
+    if !t.hasPrefix("[") {
+        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard !labels.isEmpty, labels.allSatisfy({ l in
+            !l.isEmpty && l.count <= 63 && !l.hasPrefix("-") && !l.hasSuffix("-") && l.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == UInt8(ascii: "-") }
+        }) else { return nil }
+    }
     return t
+}
+
+/// A path prefix made of plain segments ("/onemap", "/gis/tiles"): letters, digits, "-", "_", ".", "~".
+private func validPrefix(_ p: String) -> Bool {
+    guard p.hasPrefix("/"), p.utf8.count <= 200 else { return false }
+    return p.split(separator: "/").allSatisfy { seg in
+        seg != "." && seg != ".." && seg.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "~") }
+    }
 }

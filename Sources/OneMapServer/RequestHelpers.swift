@@ -101,6 +101,11 @@ func jsonBody(_ request: Request, maxBytes: Int) async throws -> JSONValue {
 func ifMatch(_ request: Request, _ store: Store, _ layer: String, _ id: String) async throws -> Int? {
     guard let v = request.headers[.ifMatch] else { return nil }
     let t = v.trimmingCharacters(in: .whitespaces)
+    if t == "*" {
+        // Any current representation: only the feature's existence is required.
+        guard try await blocking({ try store.feature(in: layer, id: id) }) != nil else { throw APIError(.preconditionFailed, "If-Match: * needs an existing feature; \(layer) has none with id \"\(id)\"") }
+        return nil
+    }
     if t.hasPrefix("W/") {
         guard try await blocking({ try store.feature(in: layer, id: id) }) != nil else { throw APIError(.notFound, "\(layer) has no feature with id \"\(id)\"") }
         throw APIError(.preconditionFailed, "If-Match compares strong entity tags only; the weak tag \(t) never matches (send the ETag as given, e.g. \"3\")")

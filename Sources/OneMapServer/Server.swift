@@ -34,6 +34,8 @@ public struct ServerConfiguration: Sendable {
     public var cors = CORSConfiguration()
     /// Honour Forwarded / X-Forwarded-Proto, -Host and -Prefix from a reverse proxy.
     public var trustProxy = false
+    /// Seconds a connection may stay idle (no request in progress) before it is closed.
+    public var idleTimeoutSeconds = 60
     /// Serve names and phones of people (information officers, shelter managers, monitors) to
     /// requests without a token too.
     public var publicPersonalData = false
@@ -137,10 +139,12 @@ public func buildApplication(services s: OneMapServices, logger log: Logger,
     let front = FrontResponder(inner: router.buildResponder(), routes: RouteTable(router.routes.map { ($0.path.description, $0.method) }),
                                cors: config.cors, tiles: config.readsRequireToken ? nil : s.tiles)
     let fastTiles = config.readsRequireToken ? nil : s.tiles
+    let idle = TimeAmount.seconds(Int64(config.idleTimeoutSeconds))
     let cors = config.cors
     return Application(
         responder: front,
-        server: .http1(configuration: .init(additionalChannelHandlers: fastTiles.map { [TileFastLane(tiles: $0, cors: cors)] } ?? [])),
+        server: .http1(configuration: .init(additionalChannelHandlers: fastTiles.map { [TileFastLane(tiles: $0, cors: cors, idle: idle)] } ?? [],
+                                            idleTimeout: fastTiles == nil ? idle : nil)),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "onemap"),
         onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? config.port) },
         logger: log)

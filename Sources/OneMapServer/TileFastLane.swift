@@ -15,6 +15,9 @@ import Synchronization
 /// (the same `TileService.fastAnswer` the router path uses, so headers, ETags and the cache
 /// policy are identical) and passes every other request on untouched.
 ///
+/// It also closes connections idle for `idle` with no request in progress: Hummingbird's own
+/// idle timer sits behind this handler and would not see the traffic answered here.
+///
 /// HTTP/1.1 pipelining stays in order: while a passed-on request's response has not ended, the
 /// lane answers nothing itself and passes later requests on too. A request with
 /// `Connection: close` gets its answer and the connection is closed, as Hummingbird does.
@@ -26,6 +29,11 @@ final class TileFastLane: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let tiles: TileService
     private let cors: CORSConfiguration
+    /// A connection with no traffic for this long, and nothing in progress, is closed (keep-alive
+    /// connections left open, HTTP/1.0 clients, headers that never finish arriving).
+    private let idle: TimeAmount
+    private var lastActivity = NIODeadline.now()
+    private var idleCheck: Scheduled<Void>?
     /// Requests passed on whose response has not ended yet.
     private var passedOn = 0
     /// Whether the request being read was passed on (its body and end follow it).
@@ -33,12 +41,36 @@ final class TileFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// The answer waiting for its request's end.
     private var pending: (answer: TileService.Answer, close: Bool)?
 
-    init(tiles: TileService, cors: CORSConfiguration) {
+    init(tiles: TileService, cors: CORSConfiguration, idle: TimeAmount) {
         self.tiles = tiles
         self.cors = cors
+        self.idle = idle
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        lastActivity = .now()
+        scheduleIdleCheck(context, at: lastActivity + idle)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        idleCheck = nil
+    }
+
+    private func scheduleIdleCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        idleCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            idleCheck = nil
+            let due = lastActivity + idle
+            if passedOn == 0, pending == nil, !passingCurrent, due <= .now() {
+                context.close(promise: nil)
+            } else {
+                scheduleIdleCheck(context, at: max(due, .now() + .seconds(1)))
+            }
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastActivity = .now()
         switch unwrapInboundIn(data) {
         case .head(let request):
             if passedOn == 0, pending == nil, var a = tiles.fastAnswer(method: request.method, target: request.path ?? "", headers: request.headerFields) {
@@ -75,6 +107,7 @@ final class TileFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        lastActivity = .now()
         if case .end = unwrapOutboundIn(data) { passedOn = max(0, passedOn - 1) }
         context.write(data, promise: promise)
     }

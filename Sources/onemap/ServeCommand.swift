@@ -32,6 +32,14 @@ struct Serve: AsyncParsableCommand {
             h.logLevel = .info
             return h
         }
+        if let db {
+            // A mistyped path must not start an empty map: the folder has to exist (as for every command).
+            let dir = (db as NSString).deletingLastPathComponent
+            var isDir: ObjCBool = false
+            if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) || !isDir.boolValue {
+                throw CLIError(.notFound, "there is no folder \(dir) for the store \(db); create it first (a typo in --db would otherwise start an empty map)")
+            }
+        }
         let config = ServerConfiguration(
             database: db ?? Defaults.database, host: host, port: port, styles: try Paths.styles(),
             web: try Paths.web(), renderThreads: renderThreads, renderQueueLimit: renderQueue,
@@ -40,12 +48,13 @@ struct Serve: AsyncParsableCommand {
         cfg.readsRequireToken = requireReadToken
         guard tileMemory >= 0, tileMemory <= 1 << 20 else { throw CLIError("--tile-memory must be 0…1048576 MB, got \(tileMemory)") }
         cfg.tileMemoryBytes = tileMemory * 1024 * 1024
-        for o in corsOrigins {
-            guard let u = URL(string: o), let scheme = u.scheme, scheme == "http" || scheme == "https", u.host != nil, u.path.isEmpty || u.path == "/", u.query == nil else {
-                throw CLIError("--cors-origin must be an origin such as https://gis.example.org or http://10.0.0.5:3000, got \"\(o)\"")
+        let origins = try corsOrigins.map { o in
+            guard let n = CORSConfiguration.normalisedOrigin(o) else {
+                throw CLIError("--cors-origin must be an origin such as https://gis.example.org or http://10.0.0.5:3000 (no path, user or query), got \"\(o)\"")
             }
+            return n
         }
-        cfg.cors = CORSConfiguration(publicReads: !noPublicCors, trustedOrigins: Set(corsOrigins.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }))
+        cfg.cors = CORSConfiguration(publicReads: !noPublicCors, trustedOrigins: Set(origins))
         cfg.trustProxy = trustProxy
         cfg.publicPersonalData = publicPersonalData
         let app: any ApplicationProtocol

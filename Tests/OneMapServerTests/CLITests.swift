@@ -152,6 +152,10 @@ import Testing
             #expect(r.out.hasPrefix("200") && r.out.contains(type), "\(path): \(r.out)")
         }
 
+        // A mistyped --db folder: refused, not served as an empty map.
+        let typo = try run(installed, ["serve", "--db", dir.file("no/such/folder/s.sqlite"), "--port", "0"], cwd: elsewhere, env: env)
+        #expect(typo.status == 66 && typo.err.contains("there is no folder") && !FileManager.default.fileExists(atPath: dir.file("no")), "\(typo.err)")
+
         // ONEMAP_HOME pointing nowhere: one sentence naming it, no usage text, a non-zero exit.
         env["ONEMAP_HOME"] = dir.file("nowhere")
         let bad = try run(installed, ["serve", "--port", "0"], cwd: elsewhere, env: env)

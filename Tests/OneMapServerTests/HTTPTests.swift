@@ -387,6 +387,140 @@ func makeServices(_ dir: TempDir, configure: (inout ServerConfiguration) -> Void
     }
 }
 
+/// What a tester found trying to break the HTTP layer: each case as it was reported.
+@Suite(.serialized) struct HTTPTrialFindingsTests {
+    /// An edit landing while its tile renders: the render read the old state, so it is served
+    /// once at most and never stored; the next answer is a fresh render of the new state.
+    @Test func aRenderRacingAnEditIsNeverStored() async throws {
+        let dir = TempDir()
+        let s = try makeServices(dir)
+        let base = try #require(try s.store.feature(in: "shelters", id: "sh-002")).feature.geometry.representativePoint
+        s.tiles.renderPauseForTesting.store(400, ordering: .relaxed)
+        try await buildApplication(services: s, logger: quiet).test(.live) { client in
+            for round in 0..<3 {
+                // A fresh spot each round, in a tile nobody asked for yet.
+                let p = Coord(base.lon + 0.01 * Double(round + 1), base.lat + 0.004)
+                let t = TileID.containing(p, zoom: 17)
+                let tile = try TileID(z: 17, x: t.x, y: t.y)
+                let uri = "/tiles/command/17/\(t.x)/\(t.y)@2x.png"
+                async let first: [UInt8] = client.execute(uri: uri, method: .get) { r in Array(r.body.readableBytesView) }
+                try await Task.sleep(for: .milliseconds(200))  // drawn from the old state, waiting to be stored
+                _ = try s.store.importGeoJSON(text: #"{"type":"Feature","id":"sh-race-\#(round)","geometry":{"type":"Point","coordinates":[\#(p.lon),\#(p.lat)]},"properties":{"name":"竞态避难点\#(round)","capacity":30,"kind":"square"}}"#,
+                                              layer: "shelters", actor: "test")
+                try s.tiles.syncNow()  // the expiry runs while the render is still going
+                let firstBytes = try await first
+                let served = try await client.execute(uri: uri, method: .get) { r in Array(r.body.readableBytesView) }
+                let fresh = try #require(try s.tiles.tiles.renderMetatile(style: "command", metatile: MetatileID(containing: tile), scale: 2)[tile])
+                let servedIsFresh = served == fresh
+                #expect(servedIsFresh, "round \(round): the served tile (\(served.count) bytes) is not the state after the edit (\(fresh.count) bytes)")
+                let firstWasOld = firstBytes != fresh
+                #expect(firstWasOld, "round \(round): the render did not read the state before the edit")
+                let fileIsFresh = try s.tiles.cache.get(style: "command", tile: tile, scale: 2).map { $0.data == fresh } ?? true
+                #expect(fileIsFresh, "round \(round): a stale tile stayed in the cache file")
+            }
+        }
+    }
+
+    /// Two servers on one store and one tile-cache file: an edit through one reaches the other's
+    /// memory too, although the first already brought the shared file up to date.
+    @Test func twoServersOnOneCacheFileBothExpire() async throws {
+        let dir = TempDir()
+        let a = try makeServices(dir)
+        let b = try OneMapServices(config: a.config, logger: quiet)
+        let p = try #require(try a.store.feature(in: "shelters", id: "sh-001")).feature.geometry.representativePoint
+        let q = Coord(p.lon + 0.004, p.lat + 0.003)
+        let t = TileID.containing(q, zoom: 14)
+        let uri = "/tiles/command/14/\(t.x)/\(t.y).png"
+        try await buildApplication(services: b, logger: quiet).test(.live) { client in
+            let before = try await client.execute(uri: uri, method: .get) { $0.headers[.eTag] ?? "" }
+            _ = try a.store.importGeoJSON(text: #"{"type":"Feature","id":"sh-two","geometry":{"type":"Point","coordinates":[\#(q.lon),\#(q.lat)]},"properties":{"name":"两台服务器","capacity":30,"kind":"square"}}"#,
+                                          layer: "shelters", actor: "test")
+            try a.tiles.syncNow()  // the first server takes the file's delta
+            try b.tiles.syncNow()  // what the second server's background check does
+            let after = try await client.execute(uri: uri, method: .get) { $0.headers[.eTag] ?? "" }
+            #expect(after != before, "the second server kept serving its stale tile from memory")
+        }
+    }
+
+    @Test func tokenDependentAnswersAreKeptApartByCaches() async throws {
+        let dir = TempDir()
+        let s = try makeServices(dir)
+        let viewer = try s.store.addUser(name: "v", role: .viewer).token
+        try await buildApplication(services: s, logger: quiet).test(.live) { client in
+            for uri in ["/api/features/info_officers?limit=1", "/api/search?q=%E6%9D%91", "/api/features/shelters/sh-001"] {
+                try await client.execute(uri: uri, method: .get) { r in
+                    #expect(r.headers[values: .vary].contains("Authorization"), "\(uri)")
+                    #expect(r.headers[.cacheControl] == "no-cache", "\(uri)")
+                }
+                try await client.execute(uri: uri, method: .get, headers: bearer(viewer)) { r in
+                    #expect(r.headers[.cacheControl] == "private, no-cache", "\(uri)")
+                }
+            }
+            // "/api//audit" is the audit log to the router: never public to other origins.
+            try await client.execute(uri: "/api//audit", method: .get, headers: [.origin: "https://elsewhere.example"]) { r in
+                #expect(r.headers[.accessControlAllowOrigin] == nil)
+            }
+            // If-Match: * needs the feature to exist (RFC 9110 §13.1.1).
+            let editor = try s.store.addUser(name: "e", role: .editor).token
+            try await client.execute(uri: "/api/features/shelters/sh-none", method: .delete, headers: bearer(editor).merging([.ifMatch: "*"])) { r in
+                #expect(r.status == .preconditionFailed)
+            }
+            try await client.execute(uri: "/api/road_risks/rr-002/status", method: .post, headers: bearer(editor).merging([.ifMatch: "*"]),
+                                     body: ByteBuffer(string: #"{"status":"restricted"}"#)) { r in #expect(r.status == .ok) }
+        }
+        #expect(CORSConfiguration.normalisedOrigin("https://GIS.Example.org:443/") == "https://gis.example.org")
+        #expect(CORSConfiguration.normalisedOrigin("http://10.0.0.5:3000") == "http://10.0.0.5:3000")
+        #expect(CORSConfiguration.normalisedOrigin("https://u:p@host") == nil)
+        #expect(CORSConfiguration.normalisedOrigin("https://host/path") == nil)
+    }
+
+    @Test func aTrustedProxysLastWordCountsAndMalformedValuesAreIgnored() async throws {
+        let dir = TempDir()
+        let s = try makeServices(dir) { $0.trustProxy = true }
+        try await buildApplication(services: s, logger: quiet).test(.live) { client in
+            func url(_ h: HTTPFields) async throws -> String {
+                try await client.execute(uri: "/tiles/command.json", method: .get, headers: h) { r in try json(r.body)["tiles"]?.arrayValue?.first?.stringValue ?? "" }
+            }
+            // The client sent the first value, the proxy appended the last.
+            #expect(try await url([.init("X-Forwarded-Host")!: "forged.example, maps.example.org", .init("X-Forwarded-Proto")!: "http, https"]).hasPrefix("https://maps.example.org/tiles/"))
+            #expect(try await url([.init("Forwarded")!: "host=forged.example;proto=http, host=gis.example.org;proto=https"]).hasPrefix("https://gis.example.org/tiles/"))
+            for (name, value) in [("X-Forwarded-Prefix", "/a?b="), ("X-Forwarded-Prefix", "/{z}/x#"), ("X-Forwarded-Prefix", "/../x"), ("X-Forwarded-Host", ":::"), ("X-Forwarded-Host", "]["), ("X-Forwarded-Host", "a..b")] {
+                let u = try await url([.init(name)!: value])
+                #expect(!u.contains(value) && u.contains("/tiles/command/{z}/{x}/{y}.png?v="), "\(name): \(value) → \(u)")
+            }
+        }
+    }
+
+    /// Connections with nothing in progress are closed after the idle timeout: an HTTP/1.0 client
+    /// waiting for the end of its answer, and headers that never finish arriving.
+    @Test func idleConnectionsAreClosed() async throws {
+        let dir = TempDir()
+        let s = try makeServices(dir) { $0.idleTimeoutSeconds = 1 }
+        try await buildApplication(services: s, logger: quiet).test(.live) { client in
+            let port = try #require(client.port)
+            let script = """
+                import socket, sys, time
+                out = []
+                for req in [b"GET /healthz HTTP/1.0\\r\\n\\r\\n", b"GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nX-Slow: "]:
+                    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+                    s.settimeout(10)
+                    t = time.time()
+                    s.sendall(req)
+                    try:
+                        while s.recv(65536): pass
+                        out.append("closed %.1f" % (time.time() - t))
+                    except socket.timeout:
+                        out.append("open")
+                print(" ".join(out))
+                """
+            let r = try runProgramCapturing("/usr/bin/python3", ["-c", script, String(port)])
+            let words = r.out.split(whereSeparator: \.isWhitespace)
+            #expect(words.count == 4 && words[0] == "closed" && words[2] == "closed", "\(r.out) \(r.err)")
+            #expect(words.count == 4 && (Double(words[1]) ?? 99) < 5 && (Double(words[3]) ?? 99) < 5, "\(r.out)")
+        }
+    }
+}
+
 /// The in-memory tile tier: least recently used first out, never above its byte budget.
 @Suite struct TileMemoryTests {
     @Test func lruWithinAByteBudget() throws {

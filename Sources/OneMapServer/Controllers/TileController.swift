@@ -95,6 +95,9 @@ public final class TileService: Sendable {
     /// Counts syncs that expired something (a render that overlaps one does not enter memory).
     private let expiries = Atomic<Int>(0)
     private let syncLock = Mutex(())
+    /// Milliseconds a render waits between drawing and storing (0; tests widen the window in which
+    /// an edit can land during a render).
+    let renderPauseForTesting = Atomic<Int>(0)
 
     init(map: MapRenderer, cache: TileCache, store: Store, metrics: ServerMetrics, renderThreads: Int, queueLimit: Int, memoryBytes: Int) throws {
         self.map = map; tiles = TileRenderer(map: map); self.cache = cache; self.store = store; self.metrics = metrics
@@ -178,7 +181,7 @@ public final class TileService: Sendable {
     }
 
     func response(_ hit: TileMemory.Hit, request: Request, head: Bool) -> Response {
-        answer(hit, current: request.uri.queryParameters["v"].flatMap { Int64($0) } == dataVersion, ifNoneMatch: request.headers[.ifNoneMatch], head: head).response
+        answer(hit, current: request.uri.queryParameters.getAll("v").last.flatMap { Int64($0) } == dataVersion, ifNoneMatch: request.headers[.ifNoneMatch], head: head).response
     }
 
     /// A cached tile answered from memory, before routing: nil unless the request is a GET or
@@ -258,7 +261,7 @@ public final class TileService: Sendable {
             metrics.tilesFromCache.increment()
             if hit.data.count < 1024, tiles.isEmptyTile(hit.data, style: style, scale: scale) { metrics.emptyTiles.increment() }
             let h = TileMemory.Hit(body: ByteBuffer(bytes: hit.data), etag: hit.etag)
-            if let key, epoch == expiries.load(ordering: .relaxed) { memory.put(key, body: h.body, etag: h.etag) }
+            if let key { remember(key, h, epoch: epoch) }
             return h
         }
         let meta = MetatileID(containing: tile)
@@ -275,7 +278,14 @@ public final class TileService: Sendable {
             }
             let out = try await self.renderPool.runIfActive {
                 let t = try self.tiles.renderMetatile(style: style, metatile: meta, scale: scale)
-                try self.cache.put(style: style, scale: scale, tiles: t)
+                let pause = self.renderPauseForTesting.load(ordering: .relaxed)
+                if pause > 0 { usleep(UInt32(pause) * 1000) }
+                // A render that overlapped an expiry may have read the state before the edit: it
+                // is served once but never stored. Checked under the sync lock, so an expiry is
+                // either seen here or comes after the store and deletes what was stored.
+                try self.syncLock.withLock { _ in
+                    if self.expiries.load(ordering: .relaxed) == epoch { try self.cache.put(style: style, scale: scale, tiles: t) }
+                }
                 return t
             }
             self.metrics.metatilesRendered.increment()
@@ -284,8 +294,14 @@ public final class TileService: Sendable {
         metrics.tilesRendered.increment()
         guard let bytes = rendered[TileIDKey(z: tile.z, x: tile.x, y: tile.y)] else { throw APIError(.internalServerError, "metatile \(meta) lacks tile \(tile)") }
         let h = TileMemory.Hit(body: ByteBuffer(bytes: bytes), etag: TileCache.etag(bytes))
-        // A render that overlapped an expiry may have read the old state: serve it once, keep it out of memory.
-        if let key, epoch == expiries.load(ordering: .relaxed) { memory.put(key, body: h.body, etag: h.etag) }
+        if let key { remember(key, h, epoch: epoch) }
         return h
+    }
+
+    /// Keeps a tile in memory unless an expiry ran since `epoch` (when it was read or rendered).
+    private func remember(_ key: UInt64, _ h: TileMemory.Hit, epoch: Int) {
+        syncLock.withLock { _ in
+            if expiries.load(ordering: .relaxed) == epoch { memory.put(key, body: h.body, etag: h.etag) }
+        }
     }
 }

@@ -40,12 +40,14 @@ public func runProgram(_ exe: String, _ args: [String], cwd: String? = nil) thro
     return (p.terminationStatus, String(decoding: d, as: UTF8.self))
 }
 
-/// Runs a program; returns its exit status, standard output and standard error.
-public func runProgramCapturing(_ exe: String, _ args: [String], cwd: String? = nil) throws -> (status: Int32, out: String, err: String) {
+/// Runs a program (in `cwd`, with `env` as its whole environment when given); returns its exit
+/// status, standard output and standard error.
+public func runProgramCapturing(_ exe: String, _ args: [String], cwd: String? = nil, env: [String: String]? = nil) throws -> (status: Int32, out: String, err: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: exe)
     p.arguments = args
     if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    if let env { p.environment = env }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err

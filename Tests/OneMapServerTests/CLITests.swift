@@ -138,7 +138,7 @@ import Testing
         for k in ["ONEMAP_DB", "ONEMAP_HOME", "ONEMAP_STYLES", "ONEMAP_WEB", "XDG_DATA_HOME"] { env[k] = nil }
 
         // The default store of an installed program is the user's data folder, not the working directory.
-        let help = try run(installed, ["serve", "--help"], cwd: elsewhere, env: env)
+        let help = try runProgramCapturing(installed, ["serve", "--help"], cwd: elsewhere, env: env)
         let words = help.out.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(words.contains(dir.file("home") + "/.local/share/onemap/onemap.sqlite"), "\(help.out)")
 
@@ -153,12 +153,12 @@ import Testing
         }
 
         // A mistyped --db folder: refused, not served as an empty map.
-        let typo = try run(installed, ["serve", "--db", dir.file("no/such/folder/s.sqlite"), "--port", "0"], cwd: elsewhere, env: env)
+        let typo = try runProgramCapturing(installed, ["serve", "--db", dir.file("no/such/folder/s.sqlite"), "--port", "0"], cwd: elsewhere, env: env)
         #expect(typo.status == 66 && typo.err.contains("there is no folder") && !FileManager.default.fileExists(atPath: dir.file("no")), "\(typo.err)")
 
         // ONEMAP_HOME pointing nowhere: one sentence naming it, no usage text, a non-zero exit.
         env["ONEMAP_HOME"] = dir.file("nowhere")
-        let bad = try run(installed, ["serve", "--port", "0"], cwd: elsewhere, env: env)
+        let bad = try runProgramCapturing(installed, ["serve", "--port", "0"], cwd: elsewhere, env: env)
         #expect(bad.status != 0)
         #expect(bad.err.contains("ONEMAP_HOME") && bad.err.contains(dir.file("nowhere")), "\(bad.err)")
         #expect(!bad.err.contains("USAGE"))
@@ -167,24 +167,9 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir.file("lone"), withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: installed, toPath: lone)
         env["ONEMAP_HOME"] = nil
-        let alone = try run(lone, ["render", "--tile", "12/2992/1453", "-o", dir.file("t.png"), "--db", dir.file("data/onemap.sqlite")], cwd: elsewhere, env: env)
+        let alone = try runProgramCapturing(lone, ["render", "--tile", "12/2992/1453", "-o", dir.file("t.png"), "--db", dir.file("data/onemap.sqlite")], cwd: elsewhere, env: env)
         #expect(alone.status != 0)
         #expect(alone.err.contains("cannot find its Styles folder") && alone.err.contains("ONEMAP_HOME"), "\(alone.err)")
-    }
-
-    func run(_ exe: String, _ args: [String], cwd: String, env: [String: String]) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: cwd)
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 }
 

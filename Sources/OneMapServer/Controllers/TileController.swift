@@ -95,9 +95,10 @@ public final class TileService: Sendable {
     /// Counts syncs that expired something (a render that overlaps one does not enter memory).
     private let expiries = Atomic<Int>(0)
     private let syncLock = Mutex(())
-    /// Milliseconds a render waits between drawing and storing (0; tests widen the window in which
-    /// an edit can land during a render).
-    let renderPauseForTesting = Atomic<Int>(0)
+    /// Tests: while set, a render stops between drawing and storing (so an edit can land in that
+    /// window on purpose); `rendersHeldForTesting` counts the renders waiting there.
+    let holdRendersForTesting = Atomic<Bool>(false)
+    let rendersHeldForTesting = Atomic<Int>(0)
 
     init(map: MapRenderer, cache: TileCache, store: Store, metrics: ServerMetrics, renderThreads: Int, queueLimit: Int, memoryBytes: Int) throws {
         self.map = map; tiles = TileRenderer(map: map); self.cache = cache; self.store = store; self.metrics = metrics
@@ -278,8 +279,11 @@ public final class TileService: Sendable {
             }
             let out = try await self.renderPool.runIfActive {
                 let t = try self.tiles.renderMetatile(style: style, metatile: meta, scale: scale)
-                let pause = self.renderPauseForTesting.load(ordering: .relaxed)
-                if pause > 0 { usleep(UInt32(pause) * 1000) }
+                if self.holdRendersForTesting.load(ordering: .acquiring) {
+                    self.rendersHeldForTesting.add(1, ordering: .releasing)
+                    while self.holdRendersForTesting.load(ordering: .acquiring) { usleep(2000) }
+                    self.rendersHeldForTesting.subtract(1, ordering: .releasing)
+                }
                 // A render that overlapped an expiry may have read the state before the edit: it
                 // is served once but never stored. Checked under the sync lock, so an expiry is
                 // either seen here or comes after the store and deletes what was stored.

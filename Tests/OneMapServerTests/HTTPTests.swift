@@ -494,17 +494,19 @@ func makeServices(_ dir: TempDir, configure: (inout ServerConfiguration) -> Void
         }
     }
 
-    /// Connections with nothing in progress are closed after the idle timeout: an HTTP/1.0 client
-    /// waiting for the end of its answer, and headers that never finish arriving.
+    /// Connections with nothing in progress are closed after the idle timeout: headers that never
+    /// finish arriving (a slow client holding a connection), and a keep-alive connection left open
+    /// after a tile answered in the channel pipeline.
     @Test func idleConnectionsAreClosed() async throws {
         let dir = TempDir()
         let s = try makeServices(dir) { $0.idleTimeoutSeconds = 1 }
         try await buildApplication(services: s, logger: quiet).test(.live) { client in
             let port = try #require(client.port)
+            try await client.execute(uri: "/tiles/command/12/2992/1453.png", method: .get) { r in #expect(r.status == .ok) }
             let script = """
                 import socket, sys, time
                 out = []
-                for req in [b"GET /healthz HTTP/1.0\\r\\n\\r\\n", b"GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nX-Slow: "]:
+                for req in [b"GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nX-Slow: ", b"GET /tiles/command/12/2992/1453.png HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"]:
                     s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
                     s.settimeout(30)
                     t = time.time()

@@ -16,6 +16,8 @@ public enum ErrorCategory: String, Sendable, CaseIterable {
     case preconditionFailed
     /// Busy or missing a resource right now; trying again later may work (HTTP 503, exit 69 `EX_UNAVAILABLE`).
     case unavailable
+    /// The disk is full: nothing was written (HTTP 507 Insufficient Storage, exit 74 `EX_IOERR`).
+    case insufficientStorage
     /// A fault of onemap or its libraries (HTTP 500, exit 70 `EX_SOFTWARE`).
     case `internal`
 
@@ -25,6 +27,7 @@ public enum ErrorCategory: String, Sendable, CaseIterable {
         case .badInput, .unprocessable, .conflict, .preconditionFailed: 65
         case .notFound: 66
         case .unavailable: 69
+        case .insufficientStorage: 74
         case .internal: 70
         }
     }

@@ -361,3 +361,94 @@ public enum JSONWriter {
         out += "\""
     }
 }
+
+/// Text rules every boundary applies (HTTP bodies and parameters, CLI arguments, imported files):
+/// no C0 control characters (U+0000–U+001F), DEL or C1 controls (U+0080–U+009F) in ids, keys and
+/// names — a NUL would cut a C string short, and the others print as nothing on a map — with
+/// tab, line feed and carriage return allowed in free text only.
+public enum TextRules {
+    /// The first forbidden character in `s`, if any.
+    public static func forbiddenControl(in s: String, allowingLineBreaks: Bool = false) -> Unicode.Scalar? {
+        for u in s.unicodeScalars {
+            let v = u.value
+            if v < 0x20 {
+                if allowingLineBreaks && (v == 0x09 || v == 0x0A || v == 0x0D) { continue }
+                return u
+            }
+            if v == 0x7F || (v >= 0x80 && v <= 0x9F) { return u }
+        }
+        return nil
+    }
+
+    /// "U+0000" for a scalar, as error messages name it.
+    public static func name(_ u: Unicode.Scalar) -> String {
+        let h = String(u.value, radix: 16, uppercase: true)
+        return "U+" + String(repeating: "0", count: max(0, 4 - h.count)) + h
+    }
+
+    /// A reason when `s` breaks the rules, else nil. `what`: the field, as the message names it.
+    public static func problem(_ s: String, _ what: String, allowingLineBreaks: Bool = false) -> String? {
+        guard let u = forbiddenControl(in: s, allowingLineBreaks: allowingLineBreaks) else { return nil }
+        return "\(what) contains the control character \(name(u)); \(allowingLineBreaks ? "only tab and line breaks are allowed" : "control characters are not allowed")"
+    }
+}
+
+/// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
+public enum UTF8Check {
+    /// The offset of the first byte that does not start a valid sequence, or nil when all is valid.
+    public static func firstInvalidOffset<C: Collection>(_ bytes: C) -> Int? where C.Element == UInt8 {
+        var i = 0
+        var need = 0, lo: UInt8 = 0x80, hi: UInt8 = 0xBF, start = 0
+        for b in bytes {
+            if need == 0 {
+                start = i
+                switch b {
+                case 0x00...0x7F: break
+                case 0xC2...0xDF: need = 1; lo = 0x80; hi = 0xBF
+                case 0xE0: need = 2; lo = 0xA0; hi = 0xBF
+                case 0xE1...0xEC, 0xEE...0xEF: need = 2; lo = 0x80; hi = 0xBF
+                case 0xED: need = 2; lo = 0x80; hi = 0x9F
+                case 0xF0: need = 3; lo = 0x90; hi = 0xBF
+                case 0xF1...0xF3: need = 3; lo = 0x80; hi = 0xBF
+                case 0xF4: need = 3; lo = 0x80; hi = 0x8F
+                default: return i
+                }
+            } else {
+                guard b >= lo && b <= hi else { return start }
+                lo = 0x80; hi = 0xBF
+                need -= 1
+            }
+            i += 1
+        }
+        return need == 0 ? nil : start
+    }
+
+    /// The bytes as a String, or nil when they are not valid UTF-8.
+    public static func string<C: Collection>(_ bytes: C) -> String? where C.Element == UInt8 {
+        firstInvalidOffset(bytes) == nil ? String(decoding: bytes, as: UTF8.self) : nil
+    }
+
+    /// Percent-decodes a URL component (RFC 3986 §2.1) into bytes; nil for a malformed escape.
+    public static func percentDecoded(_ s: Substring.UTF8View) -> [UInt8]? {
+        var out: [UInt8] = []
+        out.reserveCapacity(s.count)
+        var it = s.makeIterator()
+        func hex(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 0x30...0x39: c - 0x30
+            case 0x41...0x46: c - 0x37
+            case 0x61...0x66: c - 0x57
+            default: nil
+            }
+        }
+        while let c = it.next() {
+            if c == 0x25 {
+                guard let a = it.next().flatMap(hex), let b = it.next().flatMap(hex) else { return nil }
+                out.append(a << 4 | b)
+            } else {
+                out.append(c)
+            }
+        }
+        return out
+    }
+}

@@ -134,10 +134,10 @@ public final class MapRenderer: Sendable {
 
 /// Placed labels per style/zoom, for the current journal position only.
 final class PlacementCache: Sendable {
-    private let state = Mutex((entries: [String: [PlacedLabel]](), seq: Int64(-1)))
+    private let state = Mutex((entries: [String: [PlacedLabel]](), seq: StoreRevision?.none))
 
     func get(_ key: String) -> [PlacedLabel]? { state.withLock { $0.entries[key] } }
-    func put(_ key: String, _ v: [PlacedLabel], seq s: Int64) {
+    func put(_ key: String, _ v: [PlacedLabel], seq s: StoreRevision) {
         state.withLock { st in
             if s != st.seq { st.entries.removeAll(); st.seq = s }
             st.entries[key] = v

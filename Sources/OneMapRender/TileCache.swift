@@ -15,7 +15,7 @@ public final class TileCache: Sendable {
     /// The journal position this process last synced to. Processes sharing the file each keep
     /// their own: the file's mark says what the file has caught up with, this one what the tiers
     /// in front of it (a server's memory) have.
-    private let seenHere = Mutex<Int64?>(nil)
+    private let seenHere = Mutex<StoreRevision?>(nil)
 
     public init(path: String) throws {
         self.path = path
@@ -91,7 +91,7 @@ public final class TileCache: Sendable {
     /// What one `sync` did: the journal position it reached, the areas whose tiles it dropped
     /// (empty with `everything` when the cache had never seen this store) and how many tiles.
     public struct Sync: Sendable {
-        public var sequence: Int64
+        public var revision: StoreRevision
         public var areas: [BBox] = []
         public var everything = false
         public var dropped = 0
@@ -99,31 +99,42 @@ public final class TileCache: Sendable {
         public var changed: Bool { everything || !areas.isEmpty }
     }
 
-    /// Brings the cache up to the store's journal: expires the areas of all edits since the last
-    /// sync, and reports them so that tiers in front of the file can expire the same tiles.
+    /// Brings the cache up to the store's revision: expires the areas of all edits since the last
+    /// sync, and reports them so that tiers in front of the file can expire the same tiles. A
+    /// store of another generation (restored, migrated, or a cache file that never saw it)
+    /// empties the cache: nothing in it can be trusted.
     @discardableResult
     public func sync(with store: Store) throws -> Sync {
-        let last = try conn.with { c in
-            try c.scalar("SELECT value FROM cache_meta WHERE key = 'journal_seq'").flatMap { if case .text(let t) = $0 { Int64(t) } else { nil } }
+        let last: StoreRevision? = try conn.with { c in
+            let m = Dictionary(try c.query("SELECT key, value FROM cache_meta WHERE key IN ('generation', 'journal_seq')") { ($0.text(0) ?? "", $0.text(1) ?? "") }) { a, _ in a }
+            guard let g = m["generation"].flatMap({ Int64($0) }), let s = m["journal_seq"].flatMap({ Int64($0) }) else { return nil }
+            return StoreRevision(generation: g, sequence: s)
         }
-        let now = try store.journalSequence()
+        let now = try store.storeRevision()
         let here = seenHere.withLock { $0 }
-        var result = Sync(sequence: now)
+        var result = Sync(revision: now)
         if last != now {
-            if let last {
-                for box in try store.editedAreas(since: last) { result.dropped += try expire(box) }
+            if let last, last.generation == now.generation, last.sequence <= now.sequence {
+                for box in try store.editedAreas(since: last.sequence) { result.dropped += try expire(box) }
             } else {
-                // A cache that never saw this store: nothing in it can be trusted.
                 result.everything = true
                 result.dropped = try conn.with { c in try c.run("DELETE FROM tiles") }
             }
-            try conn.with { c in _ = try c.run("INSERT OR REPLACE INTO cache_meta VALUES ('journal_seq', ?)", [.text(String(now))]) }
+            try conn.with { c in
+                try c.transaction {
+                    try c.run("INSERT OR REPLACE INTO cache_meta VALUES ('journal_seq', ?)", [.text(String(now.sequence))])
+                    try c.run("INSERT OR REPLACE INTO cache_meta VALUES ('generation', ?)", [.text(String(now.generation))])
+                }
+            }
         }
         // What this process's front tiers must drop: everything since it last looked, even when
         // another process already brought the file up to date.
         if let from = here ?? last, from != now {
-            result.areas = try store.editedAreas(since: min(from, now))
-            if from > now { result.everything = true }  // the journal went back (a restored store)
+            if from.generation == now.generation, from.sequence <= now.sequence {
+                result.areas = try store.editedAreas(since: from.sequence)
+            } else {
+                result.everything = true
+            }
         }
         seenHere.withLock { $0 = now }
         return result

@@ -97,7 +97,7 @@ final class EmptyTiles: Sendable {
 
 /// The data extent of each style at a journal position.
 final class ExtentCache: Sendable {
-    private let v = Mutex<[String: (Int64, BBox)]>([:])
-    func get(_ s: String, _ seq: Int64) -> BBox? { v.withLock { $0[s].flatMap { $0.0 == seq ? $0.1 : nil } } }
-    func put(_ s: String, _ seq: Int64, _ b: BBox) { v.withLock { $0[s] = (seq, b) } }
+    private let v = Mutex<[String: (StoreRevision, BBox)]>([:])
+    func get(_ s: String, _ seq: StoreRevision) -> BBox? { v.withLock { $0[s].flatMap { $0.0 == seq ? $0.1 : nil } } }
+    func put(_ s: String, _ seq: StoreRevision, _ b: BBox) { v.withLock { $0[s] = (seq, b) } }
 }

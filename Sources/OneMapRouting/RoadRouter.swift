@@ -104,9 +104,9 @@ public final class RoadRouter: Sendable {
     public func snapshot() throws -> RoutingSnapshot {
         let current = box.value
         let seq = try source.revision()
-        guard seq != current.journalSeq else { return current }
-        return try box.replace(ifStillAt: current.journalSeq) {
-            let layers = try source.layersChanged(since: current.journalSeq)
+        guard seq != current.revision else { return current }
+        return try box.replace(ifStillAt: current.revision) {
+            let layers = try source.layersChanged(since: current.revision)
             let graph = layers.contains("roads") ? try RoadRouter.loadGraph(source, profile) : current.graph
             return try RoadRouter.buildSnapshot(source, graph, profile, seq)
         }
@@ -120,7 +120,7 @@ public final class RoadRouter: Sendable {
         return RoadGraph(roads: roads, profile: profile)
     }
 
-    static func buildSnapshot(_ source: any FeatureSource, _ graph: RoadGraph, _ profile: RoutingProfile, _ seq: Int64) throws -> RoutingSnapshot {
+    static func buildSnapshot(_ source: any FeatureSource, _ graph: RoadGraph, _ profile: RoutingProfile, _ seq: StoreRevision) throws -> RoutingSnapshot {
         let risks = try source.all("road_risks", attributes: ["status"]).map { (id: $0.id, status: $0["status"]?.stringValue.flatMap(RoadRiskStatus.init(rawValue:)) ?? .open, line: $0.geometry.paths) }
         let zones = try source.all("hazard_zones", attributes: ["level"]).map { (level: $0["level"]?.intValue ?? 4, polygons: $0.geometry.polygons) }
         var facilities: [Facility] = []
@@ -129,7 +129,7 @@ public final class RoadRouter: Sendable {
                 facilities.append(Facility(kind: kind, id: f.id, name: f["name"]?.stringValue ?? f.id, point: f.geometry.representativePoint))
             }
         }
-        return RoutingSnapshot(graph: graph, profile: profile, risks: risks, zones: zones, facilities: facilities, journalSeq: seq)
+        return RoutingSnapshot(graph: graph, profile: profile, risks: risks, zones: zones, facilities: facilities, revision: seq)
     }
 
     func avoidance(_ s: RoutingSnapshot, _ o: RouteOptions) throws -> Avoidance {
@@ -426,11 +426,13 @@ final class SnapshotBox: Sendable {
     init(_ s: RoutingSnapshot) { current = Mutex(s) }
     var value: RoutingSnapshot { current.withLock { $0 } }
 
-    /// Builds and installs a new snapshot unless another thread already moved past `seq`.
-    func replace(ifStillAt seq: Int64, _ build: () throws -> RoutingSnapshot) throws -> RoutingSnapshot {
+    /// Builds and installs a new snapshot unless another thread already replaced the one at
+    /// `seq` (revisions of different generations are not ordered, so the first replacement wins;
+    /// a later call sees the store's revision move again and rebuilds).
+    func replace(ifStillAt seq: StoreRevision, _ build: () throws -> RoutingSnapshot) throws -> RoutingSnapshot {
         let fresh = try build()
         return current.withLock { c in
-            if c.journalSeq == seq || fresh.journalSeq > c.journalSeq { c = fresh }
+            if c.revision == seq || (c.revision.generation == fresh.revision.generation && fresh.revision.sequence > c.revision.sequence) { c = fresh }
             return c
         }
     }

@@ -31,15 +31,15 @@ public final class RoutingSnapshot: Sendable {
     public let facilities: [String: [Facility]]
     /// The same facilities' snap candidates, per kind, as plain values for the hot path.
     let facilitySnaps: [String: [[Snap]]]
-    /// The edit journal position this snapshot reflects.
-    public let journalSeq: Int64
+    /// The store revision this snapshot reflects.
+    public let revision: StoreRevision
 
     init(graph: RoadGraph, profile: RoutingProfile, risks: [(id: String, status: RoadRiskStatus, line: [[Coord]])], zones: [(level: Int, polygons: [[[Coord]]])],
-         facilities: [Facility], journalSeq: Int64)
+         facilities: [Facility], revision: StoreRevision)
     {
         self.graph = graph
         self.profile = profile
-        self.journalSeq = journalSeq
+        self.revision = revision
         let m = graph.edgeCount
         func samples(_ e: Int) -> [Coord] {
             let len = graph.edgeLength[e]

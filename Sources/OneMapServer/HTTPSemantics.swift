@@ -183,6 +183,9 @@ struct FrontResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context =
             cors.decorate(&a.headers, request: request, method: method)
             return a.response
         }
+        if let why = Self.badTarget(request.head.path ?? "") {
+            return try error(APIError(.badRequest, why), request, context)
+        }
         if method == .options {
             guard let allowed = routes.methods(for: request.uri.path) else {
                 return try error(APIError(.notFound, "no such resource: \(request.uri.path)"), request, context)
@@ -220,6 +223,27 @@ struct FrontResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context =
         }
         cors.decorate(&response.headers, request: request, method: method)
         return response
+    }
+
+    /// Why a request target is refused before routing: a path or query that, percent-decoded, is
+    /// not UTF-8 or holds a control character (a NUL in an id once reached a C string and named
+    /// another feature). Nil for a good target.
+    static func badTarget(_ target: String) -> String? {
+        var t = target
+        return t.withUTF8 { raw -> String? in
+            // Fast path: plain printable ASCII without escapes needs no decoding.
+            if !raw.contains(where: { $0 == 0x25 || $0 < 0x21 || $0 >= 0x7F }) { return nil }
+            let s = Substring(target)
+            let q = s.firstIndex(of: "?")
+            for (part, text) in [("path", q.map { s[..<$0] } ?? s), ("query", q.map { s[s.index(after: $0)...] } ?? "")] where !text.isEmpty {
+                // "+" stays: it only means a space in form-encoded queries, and a space is allowed.
+                guard let bytes = UTF8Check.percentDecoded(text.utf8) else { return "the URL's \(part) has a malformed percent escape (% must be followed by two hex digits)" }
+                if let at = UTF8Check.firstInvalidOffset(bytes) { return "the URL's \(part) is not UTF-8 once percent-decoded (byte 0x\(String(bytes[at], radix: 16, uppercase: true)) at \(at)); encode text as UTF-8" }
+                let decoded = String(decoding: bytes, as: UTF8.self)
+                if let u = TextRules.forbiddenControl(in: decoded) { return "the URL's \(part) contains the control character \(TextRules.name(u)); control characters are not allowed in ids, names or parameters" }
+            }
+            return nil
+        }
     }
 
     private func error(_ e: APIError, _ request: Request, _ context: Context) throws -> Response {

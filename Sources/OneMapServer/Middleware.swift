@@ -73,6 +73,7 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .conflict: .conflict
         case .preconditionFailed: .preconditionFailed
         case .unavailable: .serviceUnavailable
+        case .insufficientStorage: .init(code: 507, reasonPhrase: "Insufficient Storage")
         case .internal: .internalServerError
         }
     }

@@ -85,8 +85,12 @@ func bodyText(_ request: Request, maxBytes: Int) async throws -> String {
     do { buffer = try await request.body.collect(upTo: maxBytes) } catch {
         throw APIError(.contentTooLarge, "the request body is larger than \(maxBytes / 1024) KB")
     }
-    guard let text = buffer.getString(at: buffer.readerIndex, length: buffer.readableBytes) else { throw APIError(.badRequest, "the body is not UTF-8 text") }
-    return text
+    // Strict: a GBK or Latin-1 body is refused with where it breaks, never stored as U+FFFD.
+    if let at = UTF8Check.firstInvalidOffset(buffer.readableBytesView) {
+        let b = buffer.readableBytesView[buffer.readableBytesView.startIndex + at]
+        throw APIError(.unsupportedMediaType, "the request body is not UTF-8 (byte 0x\(String(b, radix: 16, uppercase: true)) at offset \(at) cannot start or continue a UTF-8 character; GBK text looks like this): send UTF-8 (RFC 8259 and RFC 7946 require it); nothing was stored")
+    }
+    return String(decoding: buffer.readableBytesView, as: UTF8.self)
 }
 
 /// The body parsed as JSON (400 with the parser's line and column when it is not).
@@ -125,7 +129,10 @@ func knownLayer(_ context: BasicRequestContext) throws -> String {
 
 func featureID(_ context: BasicRequestContext) throws -> String {
     let raw = try context.parameters.require("id")
-    return raw.removingPercentEncoding ?? raw
+    let id = raw.removingPercentEncoding ?? raw
+    // Checked here as well as before routing: ids compare exactly, never through a C string.
+    if let why = TextRules.problem(id, "the feature id in the URL") { throw APIError(.badRequest, why) }
+    return id
 }
 
 /// The feature as it now is, with its version as body field and ETag.

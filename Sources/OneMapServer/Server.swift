@@ -59,11 +59,18 @@ public final class OneMapServices: Sendable {
     public let metrics: ServerMetrics
     public let atlas: VillageAtlas
     public let tiles: TileService
+    /// Held shared while the services live, so an offline `onemap restore` knows a server is running.
+    let storeLock: StoreLock?
 
     public init(config: ServerConfiguration, logger: Logger) throws {
         self.config = config
         let dir = (config.database as NSString).deletingLastPathComponent
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        do { storeLock = try StoreLock.shared(for: config.database) } catch {
+            // A read-only folder: the server still serves reads; restores cannot be guarded.
+            logger.warning("cannot take the store lock; an offline restore will not see this server", metadata: ["why": .string(error.description)])
+            storeLock = nil
+        }
         store = try Store(path: config.database)
         if let seed = config.seedData, try store.layerInfo().allSatisfy({ $0.count == 0 }) {
             logger.info("empty store: importing the demonstration data", metadata: ["from": .string(seed), "db": .string(config.database)])
@@ -131,7 +138,7 @@ public func buildApplication(services s: OneMapServices, logger log: Logger,
     TileController(service: s.tiles, trustProxy: config.trustProxy).addRoutes(to: router)
     let personal = PersonalDataPolicy(publicByDefault: config.publicPersonalData)
     FeatureController(store: s.store, auth: auth, personal: personal, maxBodyBytes: config.maxBodyBytes).addRoutes(to: router)
-    AdminController(store: s.store, auth: auth).addRoutes(to: router)
+    AdminController(store: s.store, auth: auth, tiles: s.tiles, router: s.router).addRoutes(to: router)
     RoutingController(roads: s.router).addRoutes(to: router)
     PrintController(atlas: s.atlas, personal: personal).addRoutes(to: router)
     HealthController(store: s.store, roadRouter: s.router, styleNames: s.map.styleNames, metrics: s.metrics, queue: s.tiles.queue).addRoutes(to: router)

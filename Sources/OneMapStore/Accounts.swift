@@ -74,17 +74,76 @@ extension Store {
         try read { c in try c.backup(to: path) }
     }
 
-    /// Replaces the store's content with a backup after checking it (integrity, schema version).
-    public func restore(from path: String) throws(StoreError) {
+    /// Replaces the store's content with a backup after checking it (integrity, schema version),
+    /// under the store's write lock, so no write lands half before and half after.
+    ///
+    /// The content it replaces is first copied to `<store>.before-restore-<UTC time>.sqlite`
+    /// (refused, store untouched, when that copy cannot be written), and the report says how many
+    /// journalled edits the backup lacks. The restored store gets a new generation
+    /// (`StoreRevision`): every tile cache, router snapshot and event stream sees the change,
+    /// even when the journal lands on the number it had before.
+    /// Throws `StoreError(.badInput)` for a missing, damaged or too new backup, and the store's
+    /// faults (`.insufficientStorage` for a full disk).
+    @discardableResult
+    public func restore(from path: String) throws(StoreError) -> RestoreReport {
         guard FileManager.default.fileExists(atPath: path) else { throw StoreError(.badInput, "no such backup file: \(path)") }
         let src: Connection
         do { src = try Connection(path: path, readOnly: true) } catch { throw StoreError(.badInput, "\(path) is not a SQLite database: \(error.message)") }
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX"); f.timeZone = TimeZone(identifier: "UTC"); f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        let stamp = f.string(from: Date())
+        let saved = (self.path.hasSuffix(".sqlite") ? String(self.path.dropLast(7)) : self.path) + ".before-restore-\(stamp).sqlite"
         do {
             guard case .text("ok")? = try src.scalar("PRAGMA integrity_check") else { throw StoreError(.badInput, "\(path) fails PRAGMA integrity_check") }
             let v = src.userVersion
             guard v >= 1, v <= Schema.currentVersion else { throw StoreError(.badInput, "\(path) has schema version \(v); this onemap reads 1…\(Schema.currentVersion)") }
-            try write { c in try src.backup(into: c) }
-            try write { c in try Schema.migrate(c) }
-        } catch let e as StoreError { throw e } catch let e as SQLiteError { throw StoreError(.internal, e.description) } catch { throw StoreError(.internal, "\(error)") }
+            func revision(_ c: Connection) throws -> StoreRevision {
+                let gen = try c.query("SELECT value FROM onemap_meta WHERE key = 'generation'") { $0.text(0).flatMap { Int64($0) } ?? 0 }.first ?? 0
+                var seq: Int64 = 0
+                if v >= 2 || c !== src, case .int(let n)? = try c.scalar("SELECT max(seq) FROM edit_journal") { seq = n }
+                return StoreRevision(generation: gen, sequence: seq)
+            }
+            let backupRevision = try revision(src)
+            return try writeUnwrapped { c in
+                let before = try revision(c)
+                var discarded: Int?
+                if before.generation == backupRevision.generation, case .int(let n)? = try c.scalar("SELECT count(*) FROM edit_journal WHERE seq > ?", [.int(backupRevision.sequence)]) {
+                    discarded = Int(n)
+                }
+                do { try c.backup(to: saved) } catch {
+                    try? FileManager.default.removeItem(atPath: saved)
+                    throw Store.wrap(error, file: saved)
+                }
+                try src.backup(into: c)
+                try Schema.migrate(c)
+                try c.transaction {
+                    try Store.newGeneration(c)
+                    try c.run("INSERT OR REPLACE INTO onemap_meta VALUES ('restored_from', ?)", [.text((path as NSString).lastPathComponent)])
+                    try c.run("INSERT OR REPLACE INTO onemap_meta VALUES ('restored_at', strftime('%Y-%m-%dT%H:%M:%SZ','now'))")
+                }
+                return RestoreReport(backup: path, backupRevision: backupRevision, replaced: before, discardedEdits: discarded, savedTo: saved, now: try revision(c))
+            }
+        } catch let e as StoreError { throw e } catch { throw Store.wrap(error, file: self.path) }
+    }
+}
+
+/// What a restore did: which revision it brought back, which it replaced, and where the replaced
+/// content was kept.
+public struct RestoreReport: Sendable, CustomStringConvertible {
+    public var backup: String
+    public var backupRevision: StoreRevision
+    public var replaced: StoreRevision
+    /// Journalled edits in the replaced content that the backup lacks (nil when the backup is of
+    /// another generation, so the two journals cannot be compared).
+    public var discardedEdits: Int?
+    /// The copy of the replaced content.
+    public var savedTo: String
+    /// The store's revision after the restore (a new generation).
+    public var now: StoreRevision
+
+    public var description: String {
+        let lost = discardedEdits.map { $0 == 0 ? "no edits were lost" : "\($0) edit\($0 == 1 ? "" : "s") made after the backup (journal \(backupRevision.sequence + 1)…\(replaced.sequence)) are no longer in the store" }
+            ?? "the backup is of other content (generation \(String(backupRevision.generation, radix: 16))), so the replaced journal cannot be compared with it"
+        return "restored from \(backup) (journal position \(backupRevision.sequence)); \(lost); the replaced content is kept in \(savedTo)"
     }
 }

@@ -34,10 +34,11 @@ public protocol FeatureSource: Sendable {
     /// Features matching `query`, ordered by id. Throws `StoreError` (`.notFound` for an
     /// unknown layer, `.internal` when the source fails).
     func features(_ query: FeatureQuery) throws(StoreError) -> FeatureCursor
-    /// A number that changes whenever any feature changes (the edit journal's last sequence).
-    func revision() throws(StoreError) -> Int64
-    /// The layers changed after revision `since`.
-    func layersChanged(since: Int64) throws(StoreError) -> Set<String>
+    /// Where the content stands: changes whenever any feature changes, and when the whole
+    /// content is replaced (a restore, a schema migration) even if the journal lands on the same number.
+    func revision() throws(StoreError) -> StoreRevision
+    /// The layers changed after revision `since` (every layer when `since` is of another generation).
+    func layersChanged(since: StoreRevision) throws(StoreError) -> Set<String>
     /// Each layer's feature count and extent.
     func layerInfo() throws(StoreError) -> [LayerInfo]
     /// Where the features come from, for the credits a map must carry.
@@ -74,6 +75,28 @@ extension Store: FeatureSource {
         if let bbox = q.bbox { return FeatureCursor(try features(codec, bbox: bbox, predicate: q.predicate)) }
         return FeatureCursor(try allFeatures(codec))
     }
-    public func revision() throws(StoreError) -> Int64 { try journalSequence() }
-    public func layersChanged(since: Int64) throws(StoreError) -> Set<String> { try layersEdited(since: since) }
+    public func revision() throws(StoreError) -> StoreRevision { try storeRevision() }
+    public func layersChanged(since: StoreRevision) throws(StoreError) -> Set<String> {
+        let now = try storeRevision()
+        if now.generation != since.generation { return Set(Layers.names) }
+        return try layersEdited(since: since.sequence)
+    }
+}
+
+/// The one notion of "the store changed" that caches, the router and the event stream compare
+/// against: which content this is (`generation`, a random number drawn when the store is created
+/// and drawn again by every restore and schema migration) and how far its edit journal has run
+/// (`sequence`, the last `edit_journal.seq`). Two revisions are the same content only when both
+/// parts agree; within one generation a larger sequence is newer, across generations nothing is
+/// comparable and everything derived from the old one must go.
+public struct StoreRevision: Sendable, Hashable, CustomStringConvertible {
+    public var generation: Int64
+    public var sequence: Int64
+    public init(generation: Int64, sequence: Int64) { self.generation = generation; self.sequence = sequence }
+
+    /// An opaque positive number for URLs (`?v=` on tile URLs): the low 23 bits of the
+    /// generation above a 40-bit sequence, so a restore that lands on an earlier sequence still
+    /// gets a new token.
+    public var token: Int64 { ((generation & 0x7F_FFFF) << 40) | (sequence & 0xFF_FFFF_FFFF) }
+    public var description: String { "\(String(generation, radix: 16))/\(sequence)" }
 }

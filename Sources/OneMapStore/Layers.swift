@@ -285,5 +285,13 @@ public struct StoreError: OneMapError, Equatable {
         StoreError(.notFound, "unknown layer \"\(name)\"; the layers are: \(Layers.names.joined(separator: ", "))")
     }
     /// A SQLite failure, categorised by its result code (busy → unavailable, constraint → conflict).
-    static func db(_ e: SQLiteError) -> StoreError { StoreError(e.category, e.description) }
+    /// Faults of the file or disk (full, read-only, damaged) are a sentence naming the store;
+    /// SQLITE_CORRUPT and SQLITE_NOTADB are `.unavailable` too (the data cannot be used until restored).
+    static func db(_ e: SQLiteError, file: String? = nil) -> StoreError {
+        if let s = e.faultSentence(file: file ?? "the store") {
+            let corrupt = e.primaryCode == 11 || e.primaryCode == 26  // SQLITE_CORRUPT, SQLITE_NOTADB
+            return StoreError(corrupt ? .unavailable : e.category, s)
+        }
+        return StoreError(e.category, e.description)
+    }
 }

@@ -11,6 +11,21 @@ public struct SQLiteError: OneMapError {
     public var message: String
     public var description: String { "\(call) failed (\(code)): \(message)" }
 
+    /// What an operator should read for a fault of the file or disk rather than of a statement:
+    /// one sentence naming the file, or nil for other errors. `file`: the database's path.
+    public func faultSentence(file: String) -> String? {
+        switch primaryCode {
+        case SQLITE_FULL: "the disk holding \(file) is full; nothing was written — free some space and try again"
+        case SQLITE_READONLY: "the store is read-only (\(file)): check the file's and its folder's permissions and that the filesystem is mounted read-write; nothing was written"
+        case SQLITE_PERM: "no permission to use \(file); nothing was written"
+        case SQLITE_IOERR: "the disk reported an input/output error on \(file) (\(message)); nothing was written"
+        case SQLITE_CORRUPT, SQLITE_NOTADB: "\(file) is damaged or not an onemap store (\(message)); restore it from a backup (onemap restore)"
+        case SQLITE_CANTOPEN: "cannot open \(file): check that its folder exists and is writable"
+        case SQLITE_BUSY, SQLITE_LOCKED: "\(file) is locked by another writer for too long; try again"
+        default: nil
+        }
+    }
+
     /// The primary result code (SQLITE_CONSTRAINT, SQLITE_BUSY…).
     public var primaryCode: Int32 { code & 0xff }
     /// A UNIQUE or PRIMARY KEY constraint failed.
@@ -20,7 +35,8 @@ public struct SQLiteError: OneMapError {
 
     public var category: ErrorCategory {
         switch primaryCode {
-        case SQLITE_BUSY, SQLITE_LOCKED, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_READONLY: .unavailable
+        case SQLITE_FULL: .insufficientStorage
+        case SQLITE_BUSY, SQLITE_LOCKED, SQLITE_CANTOPEN, SQLITE_READONLY, SQLITE_IOERR, SQLITE_PERM: .unavailable
         case SQLITE_CONSTRAINT: .conflict
         default: .internal
         }
@@ -207,7 +223,14 @@ public final class Statement {
             case .null: rc = sqlite3_bind_null(stmt, i)
             case .int(let n): rc = sqlite3_bind_int64(stmt, i, n)
             case .double(let d): rc = sqlite3_bind_double(stmt, i, d)
-            case .text(let t): rc = sqlite3_bind_text(stmt, i, t, -1, onemap_sqlite_transient())
+            // The byte length, never -1: a NUL inside the text must not end it early (ids compare exactly).
+            case .text(let t):
+                var t = t
+                rc = t.withUTF8 { u in
+                    // An empty string's buffer may have no address; a null pointer would bind NULL.
+                    guard let base = u.baseAddress, u.count > 0 else { return sqlite3_bind_text(stmt, i, "", 0, onemap_sqlite_transient()) }
+                    return base.withMemoryRebound(to: CChar.self, capacity: u.count) { sqlite3_bind_text(stmt, i, $0, Int32(u.count), onemap_sqlite_transient()) }
+                }
             case .blob(let b):
                 rc = b.withUnsafeBytes { sqlite3_bind_blob(stmt, i, $0.baseAddress, Int32(b.count), onemap_sqlite_transient()) }
             }
@@ -229,7 +252,8 @@ public final class Statement {
     public func double(_ i: Int) -> Double { sqlite3_column_double(stmt, Int32(i)) }
     public func text(_ i: Int) -> String? {
         guard let p = sqlite3_column_text(stmt, Int32(i)) else { return nil }
-        return String(cString: p)
+        let n = Int(sqlite3_column_bytes(stmt, Int32(i)))
+        return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
     }
     /// Calls `body` with the blob's bytes without copying them.
     public func withBlob<T>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T? {

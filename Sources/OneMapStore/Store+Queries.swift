@@ -224,6 +224,16 @@ extension Store {
         }
     }
 
+    /// The store's revision: its generation and journal position, read in one statement.
+    public func storeRevision() throws(StoreError) -> StoreRevision {
+        try read { c in
+            let s = try c.prepare("SELECT (SELECT value FROM onemap_meta WHERE key = 'generation'), (SELECT seq FROM edit_journal ORDER BY seq DESC LIMIT 1)")
+            defer { s.reset() }
+            _ = try s.step()
+            return StoreRevision(generation: s.text(0).flatMap { Int64($0) } ?? 0, sequence: s.isNull(1) ? 0 : s.int(1))
+        }
+    }
+
     /// The layers edited after journal position `seq`.
     public func layersEdited(since seq: Int64) throws(StoreError) -> Set<String> {
         try read { c in Set(try c.query("SELECT DISTINCT layer FROM edit_journal WHERE seq > ?", [.int(seq)]) { $0.text(0) ?? "" }) }

@@ -18,12 +18,20 @@ public final class Store: Sendable {
         self.path = path
         do {
             let w = try Connection(path: path)
+            let before = w.userVersion
             try Schema.migrate(w)
+            // A migrated store is other content to every cache: it gets a new generation. So
+            // does a store that never had one (created now, or by a release before generations).
+            let generation = try w.scalar("SELECT value FROM onemap_meta WHERE key = 'generation'")
+            if before != w.userVersion || generation == nil {
+                try Store.newGeneration(w)
+            }
             writer = LockedConnection(w)
             readers = ReaderPool(path: path)
         } catch let e as StoreError {
             throw e
         } catch let e as SQLiteError {
+            if let s = e.faultSentence(file: path) { throw StoreError(e.primaryCode == 13 ? .insufficientStorage : .unavailable, "cannot open the store: \(s)") }
             throw StoreError(.internal, "cannot open the store at \(path): \(e.message)")
         } catch {
             throw StoreError(.internal, "cannot open the store at \(path): \(error)")
@@ -35,13 +43,13 @@ public final class Store: Sendable {
 
     /// Runs `body` with a reader connection.
     public func read<T>(_ body: (Connection) throws -> T) throws(StoreError) -> T {
-        do { return try readers.with(body) } catch { throw Store.wrap(error) }
+        do { return try readers.with(body) } catch { throw Store.wrap(error, file: path) }
     }
 
     /// Runs `body` with the writer connection, one writer at a time.
     public func write<T>(_ body: (Connection) throws -> T) throws(StoreError) -> T {
         defer { writes.bump() }
-        do { return try writer.with(body) } catch { throw Store.wrap(error) }
+        do { return try writer.with(body) } catch { throw Store.wrap(error, file: path) }
     }
 
     /// Like `write`, but lets the body's own errors through unchanged.
@@ -54,9 +62,14 @@ public final class Store: Sendable {
     /// costs nothing, so hot paths can tell cheaply whether to look at the journal).
     public var localWrites: Int { writes.value }
 
-    static func wrap(_ error: any Error) -> StoreError {
+    /// Draws a new generation (see `StoreRevision`): every cache of the old content is void.
+    static func newGeneration(_ c: Connection) throws {
+        try c.run("INSERT OR REPLACE INTO onemap_meta VALUES ('generation', ?)", [.text(String(Int64.random(in: 1...Int64.max)))])
+    }
+
+    static func wrap(_ error: any Error, file: String? = nil) -> StoreError {
         if let e = error as? StoreError { return e }
-        if let e = error as? SQLiteError { return .db(e) }
+        if let e = error as? SQLiteError { return .db(e, file: file) }
         return StoreError(.internal, "\(error)")
     }
 }

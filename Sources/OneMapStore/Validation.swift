@@ -80,7 +80,8 @@ public enum Validator {
         }
         var id: String?
         switch idValue {
-        case .string(let s)? where !s.isEmpty && s.count <= 200: id = s
+        case .string(let s)? where !s.isEmpty && s.count <= 200:
+            if let why = TextRules.problem(s, "the feature id") { fail("id", why) } else { id = s }
         // Integer ids within ±2^53 (exact in a JSON number; beyond it ids would collide).
         case .number(let d)? where d.rounded() == d && d.isFinite && abs(d) <= 9_007_199_254_740_992: id = String(Int64(d))
         case nil, .null?: fail("id", "missing feature id (a string or integer \"id\" member is required)")
@@ -109,8 +110,15 @@ public enum Validator {
             input = JSONObject()
         }
         for (key, value) in input {
+            if let why = TextRules.problem(key, "the property name \"\(key.unicodeScalars.map { $0.value < 0x20 ? "?" : String($0) }.joined())\"") {
+                fail(key, why, id: id)
+                continue
+            }
             guard let spec = layer.property(key) else {
-                if key != "id" { extra[key] = value }
+                if key != "id" {
+                    if case .string(let s) = value, let why = TextRules.problem(s, "the value", allowingLineBreaks: true) { fail(key, why, id: id) }
+                    extra[key] = value
+                }
                 continue
             }
             if value.isNull { continue }
@@ -136,7 +144,10 @@ public enum Validator {
         func bad(_ s: String) -> Result<JSONValue, ReasonError> { .failure(ReasonError(s)) }
         switch p.type {
         case .text:
-            if case .string = v { return .success(v) }
+            if case .string(let s) = v {
+                if let why = TextRules.problem(s, "the text", allowingLineBreaks: true) { return bad(why) }
+                return .success(v)
+            }
             if case .number = v { return .success(.string(JSONWriter.string(v))) }
             return bad("must be a string, got \(v.typeName)")
         case .integer(let lo, let hi):
@@ -172,7 +183,8 @@ public enum Validator {
             var seen = Set<String>()
             for (k, r) in rows.enumerated() {
                 guard let item = r["item"]?.stringValue, !item.isEmpty else { return bad("[\(k)].item must be a non-empty string") }
-                guard r["unit"]?.stringValue != nil else { return bad("[\(k)].unit must be a string") }
+                guard let unit = r["unit"]?.stringValue else { return bad("[\(k)].unit must be a string") }
+                if let why = TextRules.problem(item, "[\(k)].item") ?? TextRules.problem(unit, "[\(k)].unit") { return bad(why) }
                 guard let q = r["quantity"]?.doubleValue, q.isFinite, q >= 0, q <= Store.maxStockQuantity else {
                     return bad("[\(k)].quantity must be a number 0…\(Int(Store.maxStockQuantity))")
                 }

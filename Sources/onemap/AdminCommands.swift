@@ -86,15 +86,25 @@ struct Backup: ParsableCommand {
 }
 
 struct Restore: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Replace the store's content with a checked backup (stop the server first).")
+    static let configuration = CommandConfiguration(
+        abstract: "Replace the store's content with a checked backup.",
+        discussion: """
+        Refused while a server uses the store: restore through the server instead (POST /api/admin/restore, \
+        admin token), so its tiles and routes follow at once. The replaced content is kept beside the store \
+        (<store>.before-restore-<time>.sqlite), and the report says how many edits the backup lacks.
+        """)
     @Argument(help: "The backup file.") var file: String
     @OptionGroup var store: StoreOptions
     func run() throws { try reportingErrors(execute) }
 
     func execute() throws {
         try reportingErrors {
-            try store.open().restore(from: file)
-            print("restored \(store.db) from \(file)")
+            let s = try store.open()
+            guard let lock = try StoreLock.exclusive(for: store.db) else {
+                throw CLIError(.unavailable, "a server is using \(store.db); restore through it (POST /api/admin/restore with an admin token) or stop it first — a restore under a running server would drop the edits it acknowledged after the backup without telling anyone")
+            }
+            let report = try withExtendedLifetime(lock) { try s.restore(from: file) }
+            print(report.description)
         }
     }
 }

@@ -6,16 +6,24 @@ import OneMapStore
 import OneMapImport
 
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: "The SpatiaLite store (created if missing).")
+    @Option(name: .long, help: "The SpatiaLite store (default: the embedded one; `import` creates a missing store, other commands refuse one).")
     var db: String = Defaults.database
 
-    func open() throws -> Store {
+    /// Opens the store. A named store that does not exist is refused (a mistyped `--db` must not
+    /// answer from a new empty map) unless `create` (import), which says it made one. The
+    /// embedded default store is created where it belongs.
+    func open(create: Bool = false) throws -> Store {
         let dir = (db as NSString).deletingLastPathComponent
         var isDir: ObjCBool = false
         if db == Defaults.database {
             if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         } else if !dir.isEmpty, !FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) || !isDir.boolValue {
             throw CLIError(.notFound, "there is no folder \(dir) for the store \(db); create it first (a typo in --db would otherwise start an empty map)")
+        } else if !FileManager.default.fileExists(atPath: db) {
+            guard create else {
+                throw CLIError(.notFound, "there is no store at \(db); check the path, or make one with: onemap import <data> --db \(db)")
+            }
+            printError("note: created a new store at \(db)")
         }
         return try Store(path: db)
     }
@@ -58,7 +66,15 @@ struct Import: ParsableCommand {
         let opts = try options()
         if inspect { return try describe(opts) }
         if let layer { _ = try Layers.spec(layer) }
-        let s = try store.open()
+        let existed = store.db == Defaults.database || FileManager.default.fileExists(atPath: store.db)
+        let s = try store.open(create: true)
+        // A refused import into a store it created leaves no empty store behind.
+        var done = false
+        defer {
+            if !done && !existed {
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store.db + suffix) }
+            }
+        }
         let bar = ProgressBar("import")
         let t0 = Date()
         let actor = "cli:\(NSUserName())"
@@ -82,6 +98,7 @@ struct Import: ParsableCommand {
                 let report = RoadTopology.check(RoadTopology.roads(try s.allFeatures(of: "roads")), profile: (try? loadProfile(nil)) ?? .emergency)
                 print(report.summary + (report.problems.isEmpty ? "" : " — `onemap check roads` lists them"))
             }
+            done = true
         } catch let f as ImportFailure {
             bar.finish()
             for n in notes { printError("note: \(n)") }

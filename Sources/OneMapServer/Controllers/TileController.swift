@@ -122,7 +122,7 @@ public final class TileService: Sendable {
 
     deinit { try? renderPool.syncShutdownGracefully() }
 
-    /// The data version tile URLs carry (the store's edit-journal position).
+    /// The data version tile URLs carry (`StoreRevision.token`: new after every edit and restore).
     public var dataVersion: Int64 { version.load(ordering: .relaxed) }
 
     /// Brings the file cache and the memory tier up to the store's journal.
@@ -146,7 +146,7 @@ public final class TileService: Sendable {
                     }
                 }
             }
-            version.store(r.sequence, ordering: .relaxed)
+            version.store(r.revision.token, ordering: .relaxed)
             syncedWrites.store(writes, ordering: .releasing)
             let u = memory.usage
             metrics.tileMemoryBytes.set(Double(u.bytes))

@@ -9,50 +9,129 @@ import OneMapStore
 ///
 /// The file is the only tier here: the server keeps its own in-memory tier of ready-to-send
 /// buffers (one tier, bounded in bytes) and expires it with the areas `sync` reports.
+///
+/// The file is bounded too: tiles smaller than `sharedBelow` bytes (the empty background tile
+/// of a style and other blank ones, which are most tiles of a large extent) are stored once by
+/// content and referred to by their tag; when the tiles' bytes pass `budget`, the least recently
+/// used go first (down to 90 %), and freed pages go back to the filesystem (incremental vacuum).
 public final class TileCache: Sendable {
     public let path: String
+    /// The most bytes of tile data the file keeps (default 2 GiB).
+    public let budget: Int
+    /// Tiles smaller than this are stored once per distinct content.
+    public static let sharedBelow = 2048
     private let conn: LockedConnection
     /// The journal position this process last synced to. Processes sharing the file each keep
     /// their own: the file's mark says what the file has caught up with, this one what the tiers
     /// in front of it (a server's memory) have.
     private let seenHere = Mutex<StoreRevision?>(nil)
+    /// Bytes of tile data in the file as this process counts them (recounted after evictions).
+    private let bytes = Atomic<Int>(0)
+    /// A coarse clock for "last used" (minutes), so a cache hit rarely writes.
+    private static func minute() -> Int64 { Int64(Date().timeIntervalSince1970 / 60) }
 
-    public init(path: String) throws {
+    /// The file layout this code reads; a file of another layout is a cache: it starts over.
+    static let format = "2"
+
+    /// Opens (creating if needed) the cache file. Throws `SQLiteError` when it cannot be opened.
+    public init(path: String, budget: Int = 2 << 30) throws {
         self.path = path
+        self.budget = budget
         let c = try Connection(path: path)
-        try c.exec("""
-            CREATE TABLE IF NOT EXISTS tiles (style TEXT NOT NULL, scale INTEGER NOT NULL, z INTEGER NOT NULL, x INTEGER NOT NULL, y INTEGER NOT NULL,
-              data BLOB NOT NULL, etag TEXT NOT NULL, PRIMARY KEY (style, scale, z, x, y)) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS cache_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-            """)
+        let format = try? c.scalar("SELECT value FROM cache_meta WHERE key = 'format'")
+        if format != .text(TileCache.format) {
+            try c.exec("DROP TABLE IF EXISTS tiles; DROP TABLE IF EXISTS shared; DROP TABLE IF EXISTS cache_meta;")
+            // Set before the tables exist, so freed pages can be handed back (incremental vacuum).
+            try c.exec("PRAGMA journal_mode=DELETE; PRAGMA auto_vacuum=INCREMENTAL; VACUUM; PRAGMA journal_mode=WAL;")
+            try c.exec("""
+                CREATE TABLE tiles (style TEXT NOT NULL, scale INTEGER NOT NULL, z INTEGER NOT NULL, x INTEGER NOT NULL, y INTEGER NOT NULL,
+                  data BLOB, etag TEXT NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (style, scale, z, x, y)) WITHOUT ROWID;
+                CREATE INDEX tiles_used ON tiles (used);
+                CREATE TABLE shared (etag TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE cache_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                INSERT INTO cache_meta VALUES ('format', '\(TileCache.format)');
+                """)
+        }
         conn = LockedConnection(c)
+        bytes.store(try conn.with { c in try TileCache.countBytes(c) }, ordering: .relaxed)
     }
+
+    private static func countBytes(_ c: Connection) throws -> Int {
+        if case .int(let n)? = try c.scalar("SELECT coalesce((SELECT sum(length(data)) FROM tiles), 0) + coalesce((SELECT sum(length(data)) FROM shared), 0)") { return Int(n) }
+        return 0
+    }
+
+    /// Bytes of tile data in the file (the figure the budget bounds).
+    public var dataBytes: Int { bytes.load(ordering: .relaxed) }
 
     /// A tile and its entity tag, if cached.
     public func get(style: String, tile t: TileID, scale: Int) throws -> (data: [UInt8], etag: String)? {
         try conn.with { c in
-            try c.query("SELECT data, etag FROM tiles WHERE style = ? AND scale = ? AND z = ? AND x = ? AND y = ?",
-                        [.text(style), .int(Int64(scale)), .int(Int64(t.z)), .int(Int64(t.x)), .int(Int64(t.y))]) { s in
-                (s.withBlob(0) { Array($0) } ?? [], s.text(1) ?? "")
+            let key: [SQLValue] = [.text(style), .int(Int64(scale)), .int(Int64(t.z)), .int(Int64(t.x)), .int(Int64(t.y))]
+            let now = TileCache.minute()
+            let hit = try c.query("SELECT coalesce(tiles.data, shared.data), tiles.etag, tiles.used FROM tiles LEFT JOIN shared ON tiles.data IS NULL AND shared.etag = tiles.etag WHERE style = ? AND scale = ? AND z = ? AND x = ? AND y = ?", key) { s in
+                (s.withBlob(0) { Array($0) } ?? [], s.text(1) ?? "", s.int(2))
             }.first
+            guard let hit, !hit.0.isEmpty else { return nil }
+            if hit.2 < now {
+                // Recently used: survives evictions. Best effort — a full disk must not fail a hit.
+                _ = try? c.run("UPDATE tiles SET used = ? WHERE style = ? AND scale = ? AND z = ? AND x = ? AND y = ?", [.int(now)] + key)
+            }
+            return (hit.0, hit.1)
         }
     }
 
-    /// Stores tiles in one transaction; returns their entity tags.
+    /// Stores tiles in one transaction; returns their entity tags. Evicts the least recently
+    /// used tiles first when the file would pass its budget. Throws `SQLiteError` (SQLITE_FULL
+    /// when the disk is full; nothing of the call is stored then).
     @discardableResult
     public func put(style: String, scale: Int, tiles: [TileID: [UInt8]]) throws -> [TileID: String] {
         try conn.with { c in
-            try c.transaction {
+            let now = TileCache.minute()
+            let (tags, added) = try c.transaction { () -> ([TileID: String], Int) in
                 var tags: [TileID: String] = [:]
+                var added = 0
                 for (t, data) in tiles {
                     let tag = TileCache.etag(data)
                     tags[t] = tag
-                    try c.run("INSERT OR REPLACE INTO tiles VALUES (?, ?, ?, ?, ?, ?, ?)",
-                              [.text(style), .int(Int64(scale)), .int(Int64(t.z)), .int(Int64(t.x)), .int(Int64(t.y)), .blob(data), .text(tag)])
+                    let key: [SQLValue] = [.text(style), .int(Int64(scale)), .int(Int64(t.z)), .int(Int64(t.x)), .int(Int64(t.y))]
+                    if case .int(let old)? = try c.scalar("SELECT length(data) FROM tiles WHERE style = ? AND scale = ? AND z = ? AND x = ? AND y = ?", key) { added -= Int(old) }
+                    if data.count < TileCache.sharedBelow {
+                        added += try c.run("INSERT OR IGNORE INTO shared VALUES (?, ?)", [.text(tag), .blob(data)]) * data.count
+                        try c.run("INSERT OR REPLACE INTO tiles VALUES (?, ?, ?, ?, ?, NULL, ?, ?)", key + [.text(tag), .int(now)])
+                    } else {
+                        added += data.count
+                        try c.run("INSERT OR REPLACE INTO tiles VALUES (?, ?, ?, ?, ?, ?, ?, ?)", key + [.blob(data), .text(tag), .int(now)])
+                    }
                 }
-                return tags
+                return (tags, added)
             }
+            faultState.withLock { if $0?.1 == true { $0 = nil } }
+            if bytes.add(added, ordering: .relaxed).newValue > budget { try evict(c) }
+            return tags
         }
+    }
+
+    /// Drops the least recently used tiles until the data is at most 90 % of the budget, then
+    /// unreferenced shared tiles, and hands freed pages back to the filesystem.
+    private func evict(_ c: Connection) throws {
+        let target = budget / 10 * 9
+        var total = try TileCache.countBytes(c)
+        while total > target {
+            let before = total
+            try c.transaction {
+                // About 1 % of the tiles per round, oldest first.
+                try c.run("""
+                    DELETE FROM tiles WHERE (style, scale, z, x, y) IN
+                      (SELECT style, scale, z, x, y FROM tiles ORDER BY used LIMIT max(64, (SELECT count(*) FROM tiles) / 100))
+                    """)
+                try c.run("DELETE FROM shared WHERE etag NOT IN (SELECT etag FROM tiles WHERE data IS NULL)")
+            }
+            total = try TileCache.countBytes(c)
+            if total >= before { break }
+        }
+        try? c.exec("PRAGMA incremental_vacuum")
+        bytes.store(total, ordering: .relaxed)
     }
 
     /// A strong entity tag from the bytes (FNV-1a 64, hex).
@@ -75,16 +154,18 @@ public final class TileCache: Sendable {
     @discardableResult
     public func expire(_ box: BBox, zooms: ClosedRange<Int> = 0...TileID.maxZoom) throws -> Int {
         try conn.with { c in
-            try c.transaction {
-                var n = 0
+            let (n, freed) = try c.transaction { () -> (Int, Int) in
+                var n = 0, freed = 0
                 for z in zooms {
                     let r = TileCache.reach(of: box, zoom: z)
-                    n += try c.run("DELETE FROM tiles WHERE z = ? AND x BETWEEN ? AND ? AND y BETWEEN ? AND ?", [
-                        .int(Int64(z)), .int(Int64(r.minX)), .int(Int64(r.maxX)), .int(Int64(r.minY)), .int(Int64(r.maxY)),
-                    ])
+                    let range: [SQLValue] = [.int(Int64(z)), .int(Int64(r.minX)), .int(Int64(r.maxX)), .int(Int64(r.minY)), .int(Int64(r.maxY))]
+                    if case .int(let b)? = try c.scalar("SELECT sum(length(data)) FROM tiles WHERE z = ? AND x BETWEEN ? AND ? AND y BETWEEN ? AND ?", range) { freed += Int(b) }
+                    n += try c.run("DELETE FROM tiles WHERE z = ? AND x BETWEEN ? AND ? AND y BETWEEN ? AND ?", range)
                 }
-                return n
+                return (n, freed)
             }
+            bytes.subtract(freed, ordering: .relaxed)
+            return n
         }
     }
 
@@ -103,33 +184,51 @@ public final class TileCache: Sendable {
     /// sync, and reports them so that tiers in front of the file can expire the same tiles. A
     /// store of another generation (restored, migrated, or a cache file that never saw it)
     /// empties the cache: nothing in it can be trusted.
+    ///
+    /// A failing file (a full disk, an I/O error) does not fail the sync: the areas for the
+    /// front tiers come from the store alone, the fault is kept in `fault`, and the file is not
+    /// read until a later sync brings it up to date. Throws only when the store cannot be read.
     @discardableResult
     public func sync(with store: Store) throws -> Sync {
-        let last: StoreRevision? = try conn.with { c in
-            let m = Dictionary(try c.query("SELECT key, value FROM cache_meta WHERE key IN ('generation', 'journal_seq')") { ($0.text(0) ?? "", $0.text(1) ?? "") }) { a, _ in a }
-            guard let g = m["generation"].flatMap({ Int64($0) }), let s = m["journal_seq"].flatMap({ Int64($0) }) else { return nil }
-            return StoreRevision(generation: g, sequence: s)
-        }
         let now = try store.storeRevision()
-        let here = seenHere.withLock { $0 }
         var result = Sync(revision: now)
-        if last != now {
-            if let last, last.generation == now.generation, last.sequence <= now.sequence {
-                for box in try store.editedAreas(since: last.sequence) { result.dropped += try expire(box) }
-            } else {
-                result.everything = true
-                result.dropped = try conn.with { c in try c.run("DELETE FROM tiles") }
+        var last: StoreRevision?
+        do {
+            last = try conn.with { c in
+                let m = Dictionary(try c.query("SELECT key, value FROM cache_meta WHERE key IN ('generation', 'journal_seq')") { ($0.text(0) ?? "", $0.text(1) ?? "") }) { a, _ in a }
+                guard let g = m["generation"].flatMap({ Int64($0) }), let s = m["journal_seq"].flatMap({ Int64($0) }) else { return nil }
+                return StoreRevision(generation: g, sequence: s)
             }
-            try conn.with { c in
-                try c.transaction {
-                    try c.run("INSERT OR REPLACE INTO cache_meta VALUES ('journal_seq', ?)", [.text(String(now.sequence))])
-                    try c.run("INSERT OR REPLACE INTO cache_meta VALUES ('generation', ?)", [.text(String(now.generation))])
+            if last != now {
+                if let last, last.generation == now.generation, last.sequence <= now.sequence {
+                    for box in try store.editedAreas(since: last.sequence) { result.dropped += try expire(box) }
+                } else {
+                    result.everything = true
+                    result.dropped = try conn.with { c in
+                        try c.transaction {
+                            let n = try c.run("DELETE FROM tiles")
+                            try c.run("DELETE FROM shared")
+                            return n
+                        }
+                    }
+                    bytes.store(0, ordering: .relaxed)
+                }
+                try conn.with { c in
+                    try c.transaction {
+                        try c.run("INSERT OR REPLACE INTO cache_meta VALUES ('journal_seq', ?)", [.text(String(now.sequence))])
+                        try c.run("INSERT OR REPLACE INTO cache_meta VALUES ('generation', ?)", [.text(String(now.generation))])
+                    }
                 }
             }
+            // Caught up: an expiry fault is over (a write fault ends with the next stored tile).
+            faultState.withLock { if $0?.1 == false { $0 = nil } }
+        } catch {
+            let why = (error as? SQLiteError)?.faultSentence(file: path) ?? "\(error)"
+            faultState.withLock { $0 = (why, false) }
         }
         // What this process's front tiers must drop: everything since it last looked, even when
         // another process already brought the file up to date.
-        if let from = here ?? last, from != now {
+        if let from = seenHere.withLock({ $0 }) ?? last, from != now {
             if from.generation == now.generation, from.sequence <= now.sequence {
                 result.areas = try store.editedAreas(since: from.sequence)
             } else {
@@ -138,6 +237,18 @@ public final class TileCache: Sendable {
         }
         seenHere.withLock { $0 = now }
         return result
+    }
+
+    /// Why the file is not working fully, if it is not: a sentence, and whether tiles may still be
+    /// read from it (a failed store of tiles leaves the file consistent; a failed expiry does not).
+    private let faultState = Mutex<(String, Bool)?>(nil)
+    public var fault: String? { faultState.withLock { $0?.0 } }
+    /// Whether tiles may be read from the file.
+    public var readable: Bool { faultState.withLock { $0?.1 ?? true } }
+    /// Records a failed store of tiles (the file stays readable).
+    public func noteWriteFault(_ error: any Error) {
+        let why = (error as? SQLiteError)?.faultSentence(file: path) ?? "\(error)"
+        faultState.withLock { if $0 == nil || $0!.1 { $0 = (why, true) } }
     }
 
     public func count(style: String? = nil) throws -> Int {
@@ -162,7 +273,7 @@ public final class TileCache: Sendable {
         var n = 0
         var zmin = Int.max, zmax = Int.min
         let rows = try conn.with { c in
-            try c.query("SELECT z, x, y, data FROM tiles WHERE style = ? AND scale = ? ORDER BY z, x, y", [.text(style), .int(Int64(scale))]) { s in
+            try c.query("SELECT z, x, y, coalesce(tiles.data, shared.data) FROM tiles LEFT JOIN shared ON tiles.data IS NULL AND shared.etag = tiles.etag WHERE style = ? AND scale = ? ORDER BY z, x, y", [.text(style), .int(Int64(scale))]) { s in
                 (Int(s.int(0)), Int(s.int(1)), Int(s.int(2)), s.withBlob(3) { Array($0) } ?? [])
             }
         }

@@ -17,6 +17,8 @@ public final class ServerMetrics: Sendable {
     let tilesExpired: Counter
     let tileMemoryBytes: Gauge
     let tileMemoryEntries: Gauge
+    /// Bytes of tile data in the tile-cache file (bounded by `--tile-cache-size`).
+    let tileCacheBytes: Gauge
 
     init() {
         tilesFromCache = registry.makeCounter(name: "onemap_tiles_served_total", labels: [("source", "cache")])
@@ -28,6 +30,7 @@ public final class ServerMetrics: Sendable {
         tilesExpired = registry.makeCounter(name: "onemap_cache_expiries_total")
         tileMemoryBytes = registry.makeGauge(name: "onemap_tile_memory_bytes")
         tileMemoryEntries = registry.makeGauge(name: "onemap_tile_memory_tiles")
+        tileCacheBytes = registry.makeGauge(name: "onemap_tile_cache_bytes")
         fastTileOK = registry.makeCounter(name: "http_requests_total", labels: [("route", Self.tileRoute), ("method", "GET"), ("status", "200")])
         fastTileNotModified = registry.makeCounter(name: "http_requests_total", labels: [("route", Self.tileRoute), ("method", "GET"), ("status", "304")])
     }
@@ -96,13 +99,41 @@ struct MetricsRecordingMiddleware<Context: RequestContext>: RouterMiddleware {
 
 /// How many metatile renders are running or waiting; refuses beyond the limit.
 ///
+///
+/// Sheds by expected waiting time, not only by length: a request whose metatile would wait more
+/// than `maxWait` seconds behind the renders already admitted (their number over the render
+/// threads, times the recent mean render time) gets 503 at once, with a Retry-After of about
+/// that wait, instead of queueing for many seconds.
 final class RenderQueue: Sendable {
-    private let n = Mutex(0)
+    private let state = Mutex((depth: 0, meanSeconds: 0.25))
     let limit: Int
-    init(limit: Int) { self.limit = limit }
-    func enter() -> Bool { n.withLock { n in if n >= limit { return false }; n += 1; return true } }
-    func leave() { n.withLock { $0 -= 1 } }
-    var depth: Int { n.withLock { $0 } }
+    let workers: Int
+    let maxWait: Double
+    init(limit: Int, workers: Int = 1, maxWait: Double = .infinity) {
+        self.limit = limit; self.workers = max(1, workers); self.maxWait = maxWait
+    }
+
+    enum Admission: Equatable { case admitted, full, tooLong(seconds: Double) }
+
+    func enter() -> Admission {
+        state.withLock { s in
+            if s.depth >= limit { return .full }
+            // Renders ahead of this one, shared by the workers; the first `workers` start at once.
+            let wait = Double(s.depth / workers) * s.meanSeconds
+            if s.depth >= workers, wait > maxWait { return .tooLong(seconds: wait) }
+            s.depth += 1
+            return .admitted
+        }
+    }
+    /// Leaves the queue; `seconds`: how long the render took (nil when it did not run).
+    func leave(rendered seconds: Double? = nil) {
+        state.withLock { s in
+            s.depth -= 1
+            if let seconds { s.meanSeconds = 0.8 * s.meanSeconds + 0.2 * seconds }
+        }
+    }
+    var depth: Int { state.withLock { $0.depth } }
+    var meanRenderSeconds: Double { state.withLock { $0.meanSeconds } }
 }
 
 /// Concurrent requests for one metatile share a single render.

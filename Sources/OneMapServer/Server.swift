@@ -22,6 +22,8 @@ public struct ServerConfiguration: Sendable {
     public var renderThreads: Int
     /// Metatile renders allowed to wait; beyond this a tile request gets 503 with Retry-After.
     public var renderQueueLimit: Int
+    /// The longest expected wait for a render (seconds) before a tile request gets 503 at once.
+    public var renderMaxWaitSeconds = 2.0
     /// Import this directory into the store on first start when the store is empty.
     public var seedData: String?
     /// Ask for a viewer token on reads too (writes always need an editor token).
@@ -30,12 +32,20 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes = 4 * 1024 * 1024
     /// Bytes of tiles kept in memory, ready to send (least recently used dropped first).
     public var tileMemoryBytes = 256 * 1024 * 1024
+    /// Bytes of tile data the tile-cache file keeps on disk (least recently used dropped first).
+    public var tileCacheBytes = 2 << 30
     /// Cross-origin access: `*` on public reads, credentials for trusted origins.
     public var cors = CORSConfiguration()
     /// Honour Forwarded / X-Forwarded-Proto, -Host and -Prefix from a reverse proxy.
     public var trustProxy = false
     /// Seconds a connection may stay idle (no request in progress) before it is closed.
     public var idleTimeoutSeconds = 60
+    /// Seconds from the first byte of a request head to its end.
+    public var headerTimeoutSeconds = 10.0
+    /// Seconds from a request head to the end of its body.
+    public var bodyTimeoutSeconds = 60.0
+    /// Open connections at most (nil: below the process's file limit, `ConnectionRegistry.defaultCap`).
+    public var maxConnections: Int?
     /// Serve names and phones of people (information officers, shelter managers, monitors) to
     /// requests without a token too.
     public var publicPersonalData = false
@@ -59,11 +69,14 @@ public final class OneMapServices: Sendable {
     public let metrics: ServerMetrics
     public let atlas: VillageAtlas
     public let tiles: TileService
+    /// The open connections, bounded.
+    public let connections: ConnectionRegistry
     /// Held shared while the services live, so an offline `onemap restore` knows a server is running.
     let storeLock: StoreLock?
 
     public init(config: ServerConfiguration, logger: Logger) throws {
         self.config = config
+        connections = ConnectionRegistry(cap: config.maxConnections)
         let dir = (config.database as NSString).deletingLastPathComponent
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         do { storeLock = try StoreLock.shared(for: config.database) } catch {
@@ -82,11 +95,19 @@ public final class OneMapServices: Sendable {
         router = try RoadRouter(source: store, profile: profile)
         map = try MapRenderer(source: store, stylesDirectory: config.styles)
         let cachePath = (config.database.hasSuffix(".sqlite") ? String(config.database.dropLast(7)) : config.database) + ".tiles.sqlite"
-        let cache = try TileCache(path: cachePath)
+        let cache: TileCache
+        do { cache = try TileCache(path: cachePath, budget: config.tileCacheBytes) } catch {
+            // Beside a read-only store (or on a full disk) the cache goes to the temporary folder.
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for b in config.database.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            let elsewhere = (NSTemporaryDirectory() as NSString).appendingPathComponent("onemap-tiles-\(String(h, radix: 16)).sqlite")
+            logger.warning("cannot use the tile cache beside the store; using the temporary folder", metadata: ["path": .string(cachePath), "instead": .string(elsewhere), "why": .string("\(error)")])
+            cache = try TileCache(path: elsewhere, budget: config.tileCacheBytes)
+        }
         metrics = ServerMetrics()
         atlas = try VillageAtlas(source: store, router: router, map: map)
         tiles = try TileService(map: map, cache: cache, store: store, metrics: metrics, renderThreads: config.renderThreads,
-                                queueLimit: config.renderQueueLimit, memoryBytes: config.tileMemoryBytes)
+                                queueLimit: config.renderQueueLimit, memoryBytes: config.tileMemoryBytes, maxWait: config.renderMaxWaitSeconds)
     }
 }
 
@@ -141,17 +162,21 @@ public func buildApplication(services s: OneMapServices, logger log: Logger,
     AdminController(store: s.store, auth: auth, tiles: s.tiles, router: s.router).addRoutes(to: router)
     RoutingController(roads: s.router).addRoutes(to: router)
     PrintController(atlas: s.atlas, personal: personal).addRoutes(to: router)
-    HealthController(store: s.store, roadRouter: s.router, styleNames: s.map.styleNames, metrics: s.metrics, queue: s.tiles.queue).addRoutes(to: router)
+    HealthController(store: s.store, roadRouter: s.router, styleNames: s.map.styleNames, metrics: s.metrics, queue: s.tiles.queue, cache: s.tiles.cache, readOnlyStore: s.store.readOnly).addRoutes(to: router)
     WebController(web: config.web, leaflet: config.leaflet).addRoutes(to: router)
     let front = FrontResponder(inner: router.buildResponder(), routes: RouteTable(router.routes.map { ($0.path.description, $0.method) }),
                                cors: config.cors, tiles: config.readsRequireToken ? nil : s.tiles)
     let fastTiles = config.readsRequireToken ? nil : s.tiles
-    let idle = TimeAmount.seconds(Int64(config.idleTimeoutSeconds))
+    var limits = ConnectionLimits()
+    limits.idle = .seconds(Int64(config.idleTimeoutSeconds))
+    limits.header = .milliseconds(Int64(config.headerTimeoutSeconds * 1000))
+    limits.body = .milliseconds(Int64(config.bodyTimeoutSeconds * 1000))
     let cors = config.cors
+    let registry = s.connections
+    let connectionLimits = limits
     return Application(
         responder: front,
-        server: .http1(configuration: .init(additionalChannelHandlers: fastTiles.map { [TileFastLane(tiles: $0, cors: cors, idle: idle)] } ?? [],
-                                            idleTimeout: fastTiles == nil ? idle : nil)),
+        server: .http1(configuration: .init(additionalChannelHandlers: [TileFastLane(tiles: fastTiles, cors: cors, limits: connectionLimits, registry: registry)])),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "onemap"),
         onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? config.port) },
         logger: log)

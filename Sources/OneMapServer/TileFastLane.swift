@@ -15,8 +15,15 @@ import Synchronization
 /// (the same `TileService.fastAnswer` the router path uses, so headers, ETags and the cache
 /// policy are identical) and passes every other request on untouched.
 ///
-/// It also closes connections idle for `idle` with no request in progress: Hummingbird's own
-/// idle timer sits behind this handler and would not see the traffic answered here.
+/// It also guards the connection (Hummingbird's own idle timer sits behind this handler and
+/// would not see the traffic answered here), as nginx's `client_header_timeout`,
+/// `client_body_timeout` and `keepalive_timeout` do:
+/// - a request head that has begun arriving must be complete within `limits.header`;
+/// - a request body must be complete within `limits.body` of its head;
+/// - a connection idle for `limits.idle` with nothing in progress is closed;
+/// - past `ConnectionRegistry.cap` open connections, the longest-idle connection with no
+///   request in progress makes room for the new one (slow or idle clients cannot hold every
+///   descriptor; `/healthz` and normal requests keep answering).
 ///
 /// HTTP/1.1 pipelining stays in order: while a passed-on request's response has not ended, the
 /// lane answers nothing itself and passes later requests on too. A request with
@@ -27,12 +34,16 @@ final class TileFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
-    private let tiles: TileService
+    private let tiles: TileService?
     private let cors: CORSConfiguration
-    /// A connection with no traffic for this long, and nothing in progress, is closed (keep-alive
-    /// connections left open, HTTP/1.0 clients, headers that never finish arriving).
-    private let idle: TimeAmount
+    private let limits: ConnectionLimits
+    private let registry: ConnectionRegistry
+    private var slot: ConnectionSlot?
     private var lastActivity = NIODeadline.now()
+    /// When the first byte of a request head arrived, while the head is incomplete.
+    private var headSince: NIODeadline?
+    /// When the head of the request whose body is being read arrived.
+    private var bodySince: NIODeadline?
     private var idleCheck: Scheduled<Void>?
     /// Requests passed on whose response has not ended yet.
     private var passedOn = 0
@@ -41,30 +52,51 @@ final class TileFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// The answer waiting for its request's end.
     private var pending: (answer: TileService.Answer, close: Bool)?
 
-    init(tiles: TileService, cors: CORSConfiguration, idle: TimeAmount) {
+    init(tiles: TileService?, cors: CORSConfiguration, limits: ConnectionLimits, registry: ConnectionRegistry) {
         self.tiles = tiles
         self.cors = cors
-        self.idle = idle
+        self.limits = limits
+        self.registry = registry
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         lastActivity = .now()
-        scheduleIdleCheck(context, at: lastActivity + idle)
+        // Raw bytes are seen before the HTTP codec, so a head that trickles in is timed from its first byte.
+        try? context.channel.pipeline.syncOperations.addHandler(RawArrival(lane: self), position: .first)
+        let slot = ConnectionSlot(channel: context.channel)
+        self.slot = slot
+        registry.admit(slot)
+        scheduleCheck(context, at: lastActivity + limits.idle)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         idleCheck?.cancel()
         idleCheck = nil
+        if let slot { registry.remove(slot) }
     }
 
-    private func scheduleIdleCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+    /// Bytes arrived (before decoding): a new request head starts its clock.
+    fileprivate func bytesArrived() {
+        lastActivity = .now()
+        if headSince == nil, !passingCurrent, pending == nil { headSince = lastActivity }
+        slot?.touch(busy: true)
+    }
+
+    private var busy: Bool { passedOn > 0 || pending != nil || passingCurrent }
+
+    private func scheduleCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
         idleCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             idleCheck = nil
-            let due = lastActivity + idle
-            if passedOn == 0, pending == nil, !passingCurrent, due <= .now() {
+            let now = NIODeadline.now()
+            var due = lastActivity + limits.idle
+            if let h = headSince { due = min(due, h + limits.header) }
+            if passingCurrent, let b = bodySince { due = min(due, b + limits.body) }
+            let headLate = headSince.map { $0 + limits.header <= now } ?? false
+            let bodyLate = passingCurrent && (bodySince.map { $0 + limits.body <= now } ?? false)
+            if headLate || bodyLate || (!busy && headSince == nil && lastActivity + limits.idle <= now) {
                 context.close(promise: nil)
             } else {
-                scheduleIdleCheck(context, at: max(due, .now() + .seconds(1)))
+                scheduleCheck(context, at: max(due, now + .milliseconds(250)))
             }
         }
     }
@@ -73,7 +105,9 @@ final class TileFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         lastActivity = .now()
         switch unwrapInboundIn(data) {
         case .head(let request):
-            if passedOn == 0, pending == nil, var a = tiles.fastAnswer(method: request.method, target: request.path ?? "", headers: request.headerFields) {
+            headSince = nil
+            bodySince = lastActivity
+            if passedOn == 0, pending == nil, var a = tiles?.fastAnswer(method: request.method, target: request.path ?? "", headers: request.headerFields) {
                 cors.decorate(&a.headers, origin: request.headerFields[.origin], method: request.method, path: request.path ?? "")
                 a.headers[.date] = HTTPDate.now
                 a.headers[.server] = "onemap"
@@ -89,6 +123,7 @@ final class TileFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         case .body:
             if passingCurrent { context.fireChannelRead(data) }
         case .end:
+            bodySince = nil
             if passingCurrent {
                 passingCurrent = false
                 context.fireChannelRead(data)
@@ -108,9 +143,86 @@ final class TileFastLane: ChannelDuplexHandler, RemovableChannelHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         lastActivity = .now()
-        if case .end = unwrapOutboundIn(data) { passedOn = max(0, passedOn - 1) }
+        if case .end = unwrapOutboundIn(data) {
+            passedOn = max(0, passedOn - 1)
+            if !busy && headSince == nil { slot?.touch(busy: false) }
+        }
         context.write(data, promise: promise)
     }
+}
+
+/// The first handler of a connection: tells the lane that bytes arrived, before the HTTP codec.
+private final class RawArrival: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    private unowned let lane: TileFastLane
+    init(lane: TileFastLane) { self.lane = lane }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lane.bytesArrived()
+        context.fireChannelRead(data)
+    }
+}
+
+/// Timeouts of a connection (nginx's client_header_timeout, client_body_timeout, keepalive_timeout).
+public struct ConnectionLimits: Sendable {
+    /// From the first byte of a request head to its end.
+    public var header: TimeAmount = .seconds(10)
+    /// From a request head to the end of its body.
+    public var body: TimeAmount = .seconds(60)
+    /// With nothing in progress.
+    public var idle: TimeAmount = .seconds(60)
+    public init() {}
+}
+
+/// One open connection as the registry sees it: whether a request is in progress and when it
+/// was last active, readable from any thread.
+final class ConnectionSlot: Sendable {
+    let channel: any Channel
+    private let state = Atomic<UInt64>(0)  // last activity (ms since boot) << 1 | busy
+    init(channel: any Channel) {
+        self.channel = channel
+        touch(busy: false)
+    }
+    func touch(busy: Bool) { state.store(ConnectionSlot.nowMillis() << 1 | (busy ? 1 : 0), ordering: .relaxed) }
+    var busy: Bool { state.load(ordering: .relaxed) & 1 == 1 }
+    var lastActive: UInt64 { state.load(ordering: .relaxed) >> 1 }
+    static func nowMillis() -> UInt64 { DispatchTime.now().uptimeNanoseconds / 1_000_000 }
+}
+
+/// The open connections of one server, bounded by `cap` (below the process's file limit, so
+/// the store and the tile cache always find a descriptor). Past the cap, the longest-idle
+/// connection with no request in progress is closed to admit the new one; when every
+/// connection is busy, the new one is closed.
+public final class ConnectionRegistry: Sendable {
+    public let cap: Int
+    private let slots = Mutex<[ObjectIdentifier: ConnectionSlot]>([:])
+    let evicted = Atomic<Int>(0)
+
+    public init(cap: Int? = nil) { self.cap = cap ?? ConnectionRegistry.defaultCap() }
+
+    /// Below the soft RLIMIT_NOFILE: half of it or 256 descriptors (whichever is less) stay for
+    /// files, at most 10,000 connections.
+    public static func defaultCap() -> Int {
+        var rl = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &rl) == 0, rl.rlim_cur < 1 << 40 else { return 10_000 }
+        let limit = Int(min(rl.rlim_cur, 1 << 20))
+        return max(8, min(10_000, limit - min(256, limit / 2)))
+    }
+
+    public var count: Int { slots.withLock { $0.count } }
+
+    func admit(_ slot: ConnectionSlot) {
+        let victim: ConnectionSlot? = slots.withLock { s in
+            s[ObjectIdentifier(slot)] = slot
+            guard s.count > cap else { return nil }
+            return s.values.filter { $0 !== slot && !$0.busy }.min { $0.lastActive < $1.lastActive } ?? slot
+        }
+        if let victim {
+            evicted.add(1, ordering: .relaxed)
+            victim.channel.close(promise: nil)
+        }
+    }
+
+    func remove(_ slot: ConnectionSlot) { _ = slots.withLock { $0.removeValue(forKey: ObjectIdentifier(slot)) } }
 }
 
 /// The `Date` header value (RFC 9110 §5.6.7), formatted once per second.

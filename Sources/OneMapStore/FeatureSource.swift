@@ -94,9 +94,9 @@ public struct StoreRevision: Sendable, Hashable, CustomStringConvertible {
     public var sequence: Int64
     public init(generation: Int64, sequence: Int64) { self.generation = generation; self.sequence = sequence }
 
-    /// An opaque positive number for URLs (`?v=` on tile URLs): the low 23 bits of the
+    /// An opaque positive number for URLs (`?v=` on tile URLs, at most 17 digits): the low 16 bits of the
     /// generation above a 40-bit sequence, so a restore that lands on an earlier sequence still
     /// gets a new token.
-    public var token: Int64 { ((generation & 0x7F_FFFF) << 40) | (sequence & 0xFF_FFFF_FFFF) }
+    public var token: Int64 { ((generation & 0xFFFF) << 40) | (sequence & 0xFF_FFFF_FFFF) }
     public var description: String { "\(String(generation, radix: 16))/\(sequence)" }
 }

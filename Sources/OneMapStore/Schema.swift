@@ -43,7 +43,7 @@ enum Schema {
     static func migrate(_ c: Connection) throws {
         let have = c.userVersion
         guard have <= currentVersion else {
-            throw StoreError(.internal, "the store at \(c.path) has schema version \(have), newer than this onemap (\(currentVersion)); upgrade onemap")
+            throw StoreError(.unavailable, "the store at \(c.path) has schema version \(have), newer than this onemap (\(currentVersion)); upgrade onemap")
         }
         for v in have..<currentVersion {
             try c.transaction {

@@ -23,7 +23,6 @@ struct StoreOptions: ParsableArguments {
             guard create else {
                 throw CLIError(.notFound, "there is no store at \(db); check the path, or make one with: onemap import <data> --db \(db)")
             }
-            printError("note: created a new store at \(db)")
         }
         return try Store(path: db)
     }
@@ -90,7 +89,7 @@ struct Import: ParsableCommand {
             bar.finish()
             for n in notes { printError("note: \(n)") }
             print(table(["layer", "features"], r.counts.map { [$0.layer, String($0.features)] }))
-            print(String(format: "imported %d features into %@ in %.2f s", r.total, store.db, Date().timeIntervalSince(t0)))
+            print(String(format: "imported %d features into %@%@ in %.2f s", r.total, store.db, existed ? "" : " (a new store)", Date().timeIntervalSince(t0)))
             let roads = r.counts.first { $0.layer == "roads" }?.features ?? 0
             if roads > 300_000 && checkRoads {
                 print("roads: \(roads) imported; the network summary is skipped at this size (it holds every road in memory) — `onemap check roads` gives it")

@@ -100,12 +100,12 @@ public final class TileService: Sendable {
     let holdRendersForTesting = Atomic<Bool>(false)
     let rendersHeldForTesting = Atomic<Int>(0)
 
-    init(map: MapRenderer, cache: TileCache, store: Store, metrics: ServerMetrics, renderThreads: Int, queueLimit: Int, memoryBytes: Int) throws {
+    init(map: MapRenderer, cache: TileCache, store: Store, metrics: ServerMetrics, renderThreads: Int, queueLimit: Int, memoryBytes: Int, maxWait: Double = 2) throws {
         self.map = map; tiles = TileRenderer(map: map); self.cache = cache; self.store = store; self.metrics = metrics
         memory = TileMemory(budget: memoryBytes)
         styleIndex = Dictionary(uniqueKeysWithValues: map.styleNames.enumerated().map { ($0.element, $0.offset) })
         styleBytes = map.styleNames.map { Array($0.utf8) }
-        queue = RenderQueue(limit: queueLimit)
+        queue = RenderQueue(limit: queueLimit, workers: renderThreads, maxWait: maxWait)
         renderPool = NIOThreadPool(numberOfThreads: max(1, renderThreads))
         renderPool.start()
         try syncNow()
@@ -151,6 +151,7 @@ public final class TileService: Sendable {
             let u = memory.usage
             metrics.tileMemoryBytes.set(Double(u.bytes))
             metrics.tileMemoryEntries.set(Double(u.count))
+            metrics.tileCacheBytes.set(Double(cache.dataBytes))
         }
     }
 
@@ -258,7 +259,16 @@ public final class TileService: Sendable {
             return hit
         }
         let epoch = expiries.load(ordering: .relaxed)
-        if let hit = try await blocking({ try self.cache.get(style: style, tile: tile, scale: scale) }) {
+        // The file is a cache: when it fails (a full disk, an I/O error) tiles are rendered and
+        // served all the same, and readiness reports the fault.
+        let cache = self.cache
+        let fromFile = cache.readable ? try await blocking { () -> (data: [UInt8], etag: String)? in
+            do { return try cache.get(style: style, tile: tile, scale: scale) } catch {
+                cache.noteWriteFault(error)
+                return nil
+            }
+        } : nil
+        if let hit = fromFile {
             metrics.tilesFromCache.increment()
             if hit.data.count < 1024, tiles.isEmptyTile(hit.data, style: style, scale: scale) { metrics.emptyTiles.increment() }
             let h = TileMemory.Hit(body: ByteBuffer(bytes: hit.data), etag: hit.etag)
@@ -268,17 +278,26 @@ public final class TileService: Sendable {
         let meta = MetatileID(containing: tile)
         let flightKey = "\(style)@\(scale)/\(meta.z)/\(meta.x)/\(meta.y)"
         let rendered = try await flights.run(flightKey) {
-            guard self.queue.enter() else {
+            switch self.queue.enter() {
+            case .admitted: break
+            case .full:
                 self.metrics.rejected.increment()
                 throw APIError(.serviceUnavailable, "the renderer is busy (\(self.queue.limit) metatiles queued); retry shortly", headers: [.retryAfter: "2"])
+            case .tooLong(let wait):
+                self.metrics.rejected.increment()
+                throw APIError(.serviceUnavailable, String(format: "the renderer is busy: this tile would wait about %.1f s (the limit is %.1f s); retry shortly", wait, self.queue.maxWait),
+                               headers: [.retryAfter: String(max(1, Int(wait.rounded(.up))))])
             }
             self.metrics.queueDepth.set(Double(self.queue.depth))
+            let took = Mutex<Double?>(nil)
             defer {
-                self.queue.leave()
+                self.queue.leave(rendered: took.withLock { $0 })
                 self.metrics.queueDepth.set(Double(self.queue.depth))
             }
             let out = try await self.renderPool.runIfActive {
+                let t0 = DispatchTime.now().uptimeNanoseconds
                 let t = try self.tiles.renderMetatile(style: style, metatile: meta, scale: scale)
+                took.withLock { $0 = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 }
                 if self.holdRendersForTesting.load(ordering: .acquiring) {
                     self.rendersHeldForTesting.add(1, ordering: .releasing)
                     while self.holdRendersForTesting.load(ordering: .acquiring) { usleep(2000) }
@@ -288,7 +307,8 @@ public final class TileService: Sendable {
                 // is served once but never stored. Checked under the sync lock, so an expiry is
                 // either seen here or comes after the store and deletes what was stored.
                 try self.syncLock.withLock { _ in
-                    if self.expiries.load(ordering: .relaxed) == epoch { try self.cache.put(style: style, scale: scale, tiles: t) }
+                    guard self.expiries.load(ordering: .relaxed) == epoch, self.cache.readable else { return }
+                    do { try self.cache.put(style: style, scale: scale, tiles: t) } catch { self.cache.noteWriteFault(error) }
                 }
                 return t
             }

@@ -184,6 +184,8 @@ struct FrontResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context =
             return a.response
         }
         if let why = Self.badTarget(request.head.path ?? "") {
+            // Read what the client sends (bounded) so the connection stays usable for its next request.
+            _ = try? await request.body.collect(upTo: 4 * 1024 * 1024)
             return try error(APIError(.badRequest, why), request, context)
         }
         if method == .options {

@@ -9,7 +9,13 @@ public struct SQLiteError: OneMapError {
     public var code: Int32
     public var call: String
     public var message: String
-    public var description: String { "\(call) failed (\(code)): \(message)" }
+    /// The database file, when known: faults of the file or disk name it.
+    public var file: String?
+    public init(code: Int32, call: String, message: String, file: String? = nil) {
+        self.code = code; self.call = call; self.message = message; self.file = file
+    }
+    /// A sentence for faults of the file or disk (full, read-only, damaged), else the failed call.
+    public var description: String { faultSentence(file: file ?? "the database") ?? "\(call) failed (\(code)): \(message)" }
 
     /// What an operator should read for a fault of the file or disk rather than of a statement:
     /// one sentence naming the file, or nil for other errors. `file`: the database's path.
@@ -82,7 +88,7 @@ public final class Connection: @unchecked Sendable {
         guard rc == SQLITE_OK, let h else {
             let msg = h.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             if let h { sqlite3_close_v2(h) }
-            throw SQLiteError(code: rc, call: "open \(path)", message: msg)
+            throw SQLiteError(code: rc, call: "open \(path)", message: msg, file: path)
         }
         sqlite3_extended_result_codes(h, 1)
         self.db = h
@@ -104,7 +110,7 @@ public final class Connection: @unchecked Sendable {
 
     func check(_ rc: Int32, _ call: @autoclosure () -> String) throws(SQLiteError) {
         guard rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW else {
-            throw SQLiteError(code: rc, call: call(), message: String(cString: sqlite3_errmsg(db)))
+            throw SQLiteError(code: rc, call: call(), message: String(cString: sqlite3_errmsg(db)), file: path)
         }
     }
 
@@ -115,7 +121,7 @@ public final class Connection: @unchecked Sendable {
         if rc != SQLITE_OK {
             let msg = err.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(db))
             sqlite3_free(err)
-            throw SQLiteError(code: rc, call: "exec \(sql.prefix(80))", message: msg)
+            throw SQLiteError(code: rc, call: "exec \(sql.prefix(80))", message: msg, file: path)
         }
     }
 
@@ -182,7 +188,7 @@ public final class Connection: @unchecked Sendable {
     /// Copies this database over `dest` (all pages, one step, so it is consistent).
     public func backup(into dest: Connection) throws(SQLiteError) {
         guard let b = sqlite3_backup_init(dest.db, "main", db, "main") else {
-            throw SQLiteError(code: sqlite3_errcode(dest.db), call: "backup_init", message: String(cString: sqlite3_errmsg(dest.db)))
+            throw SQLiteError(code: sqlite3_errcode(dest.db), call: "backup_init", message: String(cString: sqlite3_errmsg(dest.db)), file: dest.path)
         }
         var rc: Int32
         repeat {
@@ -191,7 +197,7 @@ public final class Connection: @unchecked Sendable {
         } while rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED
         let fin = sqlite3_backup_finish(b)
         guard rc == SQLITE_DONE, fin == SQLITE_OK else {
-            throw SQLiteError(code: rc, call: "backup_step", message: String(cString: sqlite3_errmsg(dest.db)))
+            throw SQLiteError(code: rc, call: "backup_step", message: String(cString: sqlite3_errmsg(dest.db)), file: dest.path)
         }
     }
 
@@ -210,7 +216,7 @@ public final class Statement {
         var s: OpaquePointer?
         let rc = sqlite3_prepare_v2(conn.db, sql, -1, &s, nil)
         guard rc == SQLITE_OK, let s else {
-            throw SQLiteError(code: rc, call: "prepare \(sql.prefix(120))", message: String(cString: sqlite3_errmsg(conn.db)))
+            throw SQLiteError(code: rc, call: "prepare \(sql.prefix(120))", message: String(cString: sqlite3_errmsg(conn.db)), file: conn.path)
         }
         self.stmt = s
         self.conn = conn
@@ -252,7 +258,7 @@ public final class Statement {
         let rc = sqlite3_step(stmt)
         if rc == SQLITE_ROW { return true }
         if rc == SQLITE_DONE { return false }
-        throw SQLiteError(code: rc, call: "step \(sql.prefix(120))", message: String(cString: sqlite3_errmsg(conn.db)))
+        throw SQLiteError(code: rc, call: "step \(sql.prefix(120))", message: String(cString: sqlite3_errmsg(conn.db)), file: conn.path)
     }
 
     public var columnCount: Int { Int(sqlite3_column_count(stmt)) }

@@ -138,3 +138,250 @@ import Testing
         #expect(before.sequence == after.sequence && before.generation != after.generation && before.token != after.token)
     }
 }
+
+/// Text at the HTTP boundary: valid UTF-8 without control characters, or a 4xx that says which
+/// field — and the store exactly as it was.
+@Suite(.serialized) struct HostileTextTests {
+    @Test func badTextIsRefusedNeverMangled() async throws {
+        let dir = TempDir()
+        let s = try makeServices(dir)
+        let editor = try s.store.addUser(name: "e", role: .editor).token
+        let before = try #require(try s.store.feature(in: "hazard_points", id: "hp-0002"))
+        let digest = try s.store.contentDigest()
+        try await buildApplication(services: s, logger: quiet).test(.live) { client in
+            // GBK bytes for 避难点 (B1 DC C4 D1 B5 E3) inside an otherwise valid GeoJSON body.
+            var gbk = Array(#"{"type":"Feature","id":"sh-gbk","geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"name":""#.utf8)
+            gbk += [0xB1, 0xDC, 0xC4, 0xD1, 0xB5, 0xE3]
+            gbk += Array(#"","capacity":5}}"#.utf8)
+            try await client.execute(uri: "/api/features/shelters", method: .post, headers: bearer(editor), body: ByteBuffer(bytes: gbk)) { r in
+                #expect(r.status == .unsupportedMediaType, "\(r.status)")
+                #expect(errorMessage(r.body).contains("not UTF-8") && errorMessage(r.body).contains("offset"), "\(errorMessage(r.body))")
+            }
+            let cases: [(String, HTTPRequest.Method, String?, String)] = [
+                // A NUL inside a name (a JSON escape): refused, naming the property.
+                ("/api/features/shelters", .post, #"{"type":"Feature","id":"sh-nul","geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"name":"a\u0000b","capacity":5}}"#, "U+0000"),
+                // A control character in the id, and in a property's name.
+                ("/api/features/shelters", .post, #"{"type":"Feature","id":"sh-\u0007","geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"name":"a","capacity":5}}"#, "U+0007"),
+                ("/api/features/shelters", .post, #"{"type":"Feature","id":"sh-key","geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"name":"a","capacity":5,"x\u0001":1}}"#, "U+0001"),
+                // A NUL in the URL's id once edited hp-0002.
+                ("/api/features/hazard_points/hp-0002%00zzz", .put, #"{"type":"Feature","id":"hp-0002","geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"name":"改","hazard_type":"flood","level":1}}"#, "U+0000"),
+                ("/api/features/hazard_points/hp-0002%00", .delete, nil, "U+0000"),
+                ("/api/features/shelters/sh-001%00", .get, nil, "U+0000"),
+                ("/api/search?q=%FF%FE", .get, nil, "not UTF-8"),
+                ("/api/search?q=a%01", .get, nil, "U+0001"),
+                ("/api/features/shelters/sh-001%G0", .get, nil, "percent escape"),
+            ]
+            for (uri, method, text, words) in cases {
+                try await client.execute(uri: uri, method: method, headers: bearer(editor), body: text.map { ByteBuffer(string: $0) }) { r in
+                    #expect(r.status == .badRequest, "\(method) \(uri): \(r.status)")
+                    #expect(errorMessage(r.body).contains(words), "\(method) \(uri): \(errorMessage(r.body))")
+                }
+            }
+            // Good text still works: Chinese, Uyghur, a line break in free text.
+            try await client.execute(uri: "/api/search?q=%E6%9D%91", method: .get) { r in #expect(r.status == .ok) }
+        }
+        #expect(try s.store.contentDigest() == digest, "a refused request changed the store")
+        #expect(try s.store.feature(in: "hazard_points", id: "hp-0002")?.version == before.version)
+    }
+
+    /// Bytes of valid requests mutated at random (NUL, control bytes, bytes that are not UTF-8,
+    /// flipped bits): every refusal leaves the content digest as it was, nothing is a 5xx, and
+    /// whatever is accepted reads back as valid text without control characters.
+    @Test func mutatedRequestsNeverChangeTheStoreWhenRefused() async throws {
+        let dir = TempDir()
+        let s = try makeServices(dir)
+        let editor = try s.store.addUser(name: "e", role: .editor).token
+        var rng = SeededRandom(seed: 0x5EED_16)
+        let bodies = [
+            #"{"type":"Feature","id":"sh-fz","geometry":{"type":"Point","coordinates":[82.91,46.21]},"properties":{"name":"避难点 ئاۋات","capacity":50,"kind":"square"}}"#,
+            #"{"properties":{"name":"旧名 قاراتال","capacity":60}}"#,
+        ]
+        var requests: [(uri: String, patch: Bool, body: [UInt8])] = []
+        for round in 0..<160 {
+            let patch = round % 2 == 1
+            var b = Array(bodies[round % 2].utf8)
+            var path = Array((patch ? "/api/features/shelters/sh-001" : "/api/features/shelters").utf8)
+            for _ in 0..<(1 + rng.int(3)) {
+                let junk: [[UInt8]] = [[0], [0x01], [0x1F], [0x7F], [0xFF], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xE6, 0x9D], Array("\\u0000".utf8), Array("%00".utf8), Array("%FF".utf8)]
+                let j = junk[rng.int(junk.count)]
+                if rng.chance(0.25) {
+                    // The URL gets escapes only (a client does not send raw control bytes).
+                    let escapes = ["%00", "%FF", "%01", "%7F", "%C0%80", "%E6%9D", "%ED%A0%80", "%G1"]
+                    path.insert(contentsOf: Array(escapes[rng.int(escapes.count)].utf8), at: 1 + rng.int(path.count))
+                } else if rng.chance(0.5) {
+                    b.insert(contentsOf: j, at: rng.int(b.count + 1))
+                } else {
+                    b[rng.int(b.count)] ^= UInt8(1 << rng.int(8))
+                }
+            }
+            requests.append((String(decoding: path, as: UTF8.self), patch, b))
+        }
+        let batch = requests
+        let statuses = try await buildApplication(services: s, logger: quiet).test(.live) { client -> [Int] in
+            var out: [Int] = []
+            for (round, q) in batch.enumerated() {
+                let digest = try s.store.contentDigest()
+                let status = try await client.execute(uri: q.uri, method: q.patch ? .patch : .post, headers: bearer(editor), body: ByteBuffer(bytes: q.body)) { $0.status.code }
+                out.append(status)
+                #expect(status < 500, "round \(round): \(status) for \(q.uri)")
+                if status >= 400 {
+                    #expect(try s.store.contentDigest() == digest, "round \(round): refused with \(status) but the store changed")
+                }
+                if status == 201 { _ = try? s.store.delete(layer: "shelters", id: "sh-fz", ifVersion: nil, actor: "test") }
+            }
+            return out
+        }
+        let tally = Dictionary(statuses.map { ($0, 1) }, uniquingKeysWith: +)
+        for f in try s.store.allFeatures(of: "shelters") {
+            #expect(TextRules.forbiddenControl(in: f.id) == nil && TextRules.forbiddenControl(in: f["name"]?.stringValue ?? "") == nil, "stored control characters: \(f.id)")
+            let name = f["name"]?.stringValue ?? ""
+            #expect(name.unicodeScalars.allSatisfy { $0 != "\u{FFFD}" }, "a replacement character was stored in \(f.id): \(name)")
+        }
+        print("fuzz (text): statuses \(tally.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " "))")
+        #expect(tally.keys.contains { $0 >= 400 } && tally.keys.contains { $0 < 300 }, "the fuzz never got both answers: \(tally)")
+    }
+}
+
+/// A small real filesystem (tmpfs) for disk-full tests; unmounted at the end.
+final class SmallDisk: Sendable {
+    let path: String
+    init(megabytes: Int) throws {
+        try #require(getuid() == 0, "mounting a small tmpfs needs root (CI on this machine runs as root)")
+        path = TempDir().path + "-disk"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let r = try runProgramCapturing("/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", path])
+        try #require(r.status == 0, "mount failed: \(r.err)")
+    }
+    func file(_ name: String) -> String { path + "/" + name }
+    /// Fills the disk with a filler file until no byte fits.
+    func fill() throws {
+        _ = try runProgramCapturing("/bin/dd", ["if=/dev/zero", "of=\(file("filler"))", "bs=64k"])
+    }
+    func free() throws { try FileManager.default.removeItem(atPath: file("filler")) }
+    deinit {
+        _ = try? runProgramCapturing("/bin/umount", ["-l", path])
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// Disk full, a read-only store, bad stores on the command line: a sentence and the right
+/// status, tiles still served, nothing lost.
+@Suite(.serialized) struct FaultStatusTests {
+    @Test func aFullDiskIs507ForWritesAndTilesStillServe() async throws {
+        let disk = try SmallDisk(megabytes: 24)
+        var config = try makeServices(TempDir()).config
+        config.database = disk.file("s.sqlite")
+        let s = try OneMapServices(config: config, logger: quiet)
+        let editor = try s.store.addUser(name: "e", role: .editor).token
+        let base = try #require(try s.store.feature(in: "shelters", id: "sh-001")).feature.geometry.representativePoint
+        try await buildApplication(services: s, logger: quiet).test(.live) { client in
+            try disk.fill()
+            // Writes until one no longer fits (the WAL may hold a few): 507 with a sentence, the store as it was.
+            var full = false
+            for i in 0..<60 where !full {
+                let digest = try s.store.contentDigest()
+                let big = String(repeating: "满", count: 20_000)
+                let f = #"{"type":"Feature","id":"sh-full-\#(i)","geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"name":"满盘","capacity":5,"note":"\#(big)"}}"#
+                try await client.execute(uri: "/api/features/shelters", method: .post, headers: bearer(editor), body: ByteBuffer(string: f)) { r in
+                    if r.status.code == 507 {
+                        full = true
+                        #expect(errorMessage(r.body).contains("is full") && !errorMessage(r.body).contains("SQLITE"), "\(errorMessage(r.body))")
+                    } else {
+                        #expect(r.status == .created, "\(r.status): \(errorMessage(r.body))")
+                    }
+                }
+                if full { #expect(try s.store.contentDigest() == digest, "a refused write changed the store") }
+            }
+            #expect(full, "the disk never filled up")
+            // Uncached tiles are rendered and served although the cache cannot keep them.
+            var degraded = false
+            for k in 0..<24 where !degraded {
+                let t = TileID.containing(Coord(base.lon + 0.05 * Double(k % 6), base.lat - 0.04 * Double(k / 6)), zoom: 16)
+                try await client.execute(uri: "/tiles/command/16/\(t.x)/\(t.y).png", method: .get) { r in
+                    #expect(r.status == .ok, "tile \(k): \(r.status) \(errorMessage(r.body))")
+                    #expect(Array(r.body.readableBytesView.prefix(4)) == [0x89, 0x50, 0x4E, 0x47])
+                }
+                try await client.execute(uri: "/readyz", method: .get) { r in
+                    let j = try json(r.body)
+                    degraded = j["status"] == "degraded" && (j["tile_cache"]?["problem"]?.stringValue ?? "").contains("full")
+                }
+            }
+            #expect(degraded, "readiness never reported the tile cache's full disk")
+            // Space again: writes work, the cache recovers.
+            try disk.free()
+            try await client.execute(uri: "/api/features/shelters", method: .post, headers: bearer(editor),
+                                     body: ByteBuffer(string: #"{"type":"Feature","id":"sh-after","geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"name":"有空间了","capacity":5}}"#)) { r in
+                #expect(r.status == .created, "\(errorMessage(r.body))")
+            }
+        }
+    }
+
+    @Test func theCommandLineOnBadStoresIsOneSentence() throws {
+        let dir = TempDir("bad-stores")
+        let good = dir.file("good.sqlite")
+        #expect(try runProgramCapturing(onemapBinary, ["import", "GeoData", "--db", good], cwd: repoRoot).status == 0)
+        let newer = dir.file("newer.sqlite")
+        try FileManager.default.copyItem(atPath: good, toPath: newer)
+        _ = try runProgramCapturing("/usr/bin/sqlite3", [newer, "PRAGMA user_version=99"])
+        let corrupt = dir.file("corrupt.sqlite")
+        try Data((0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) }).write(to: URL(fileURLWithPath: corrupt))
+        for (db, words, code) in [(newer, "newer than this onemap", Int32(69)), (corrupt, "damaged or not an onemap store", 69),
+                                  (dir.file("typo.sqlite"), "there is no store at", 66)] {
+            for args in [["info"], ["features", "shelters"], ["route", "--from", "82.98,46.2", "--to", "82.9,46.25"], ["user", "list"]] {
+                let r = try runProgramCapturing(onemapBinary, args + ["--db", db], cwd: repoRoot)
+                #expect(r.status == code && r.err.contains(words), "\(args) on \(db): \(r.status) \(r.err)")
+                #expect(r.err.split(separator: "\n").count == 1 && !r.err.contains("USAGE"), "\(args): \(r.err)")
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("typo.sqlite")), "a mistyped --db created a store")
+        // Import makes a new store, says so, and leaves none behind when it is refused.
+        let fresh = try runProgramCapturing(onemapBinary, ["import", "GeoData/rivers.geojson", "--db", dir.file("new.sqlite")], cwd: repoRoot)
+        #expect(fresh.status == 0 && fresh.out.contains("(a new store)"), "\(fresh.out) \(fresh.err)")
+        try #"{"type":"FeatureCollection","features":[{"type":"Feature","id":"x","geometry":{"type":"Point","coordinates":[182,46]},"properties":{"name":"a","capacity":1}}]}"#
+            .write(toFile: dir.file("shelters.geojson"), atomically: true, encoding: .utf8)
+        let refused = try runProgramCapturing(onemapBinary, ["import", dir.file("shelters.geojson"), "--db", dir.file("never.sqlite")], cwd: repoRoot)
+        #expect(refused.status == 65 && !FileManager.default.fileExists(atPath: dir.file("never.sqlite")), "\(refused.err)")
+        // Arguments that are not UTF-8, or hold control characters.
+        let gbk = try runProgramCapturing("/bin/bash", ["-c", "\"$0\" search $'\\xb1\\xdc' --db \"$1\"", onemapBinary, good], cwd: repoRoot)
+        #expect(gbk.status == 64 && gbk.err.contains("not UTF-8") && gbk.err.split(separator: "\n").count == 1, "\(gbk.err)")
+        let nul = try runProgramCapturing(onemapBinary, ["search", "a\u{1}", "--db", good], cwd: repoRoot)
+        #expect(nul.status == 64 && nul.err.contains("U+0001"), "\(nul.err)")
+    }
+
+    @Test func importOnAFullDiskIsASentence() throws {
+        let disk = try SmallDisk(megabytes: 1)
+        let r = try runProgramCapturing(onemapBinary, ["import", "GeoData", "--db", disk.file("s.sqlite")], cwd: repoRoot)
+        #expect(r.status == 74 && r.err.contains("is full") && !r.err.contains("USAGE"), "\(r.status) \(r.err)")
+        #expect(r.err.split(separator: "\n").filter { $0.hasPrefix("error") }.count == 1, "\(r.err)")
+    }
+
+    /// A store the server may not write (as an operator meets it: the file and folder read-only to
+    /// the service's account): reads, tiles and routes work, writes are 503 "the store is read-only".
+    @Test func aReadOnlyStoreServesReadsAndRefusesWrites() throws {
+        try #require(getuid() == 0, "running the server as another account needs root (CI on this machine runs as root)")
+        let dir = TempDir("ro")
+        let db = dir.file("s.sqlite")
+        #expect(try runProgramCapturing(onemapBinary, ["import", "GeoData", "--db", db], cwd: repoRoot).status == 0)
+        let token = try runProgramCapturing(onemapBinary, ["user", "add", "e", "--role", "editor", "--db", db], cwd: repoRoot).out.split(separator: "\n").last.map(String.init) ?? ""
+        let digest = try Store(path: db).contentDigest()
+        for f in try FileManager.default.contentsOfDirectory(atPath: dir.path) { chmod(dir.file(f), 0o444) }
+        chmod(dir.path, 0o555)
+        defer { chmod(dir.path, 0o755) }
+        let server = try ServedProgram("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", onemapBinary, "serve", "--db", db, "--port", "0"], cwd: "/")
+        defer { server.stop() }
+        func call(_ path: String, _ method: String = "GET", body: String? = nil) throws -> (Int, String) {
+            let r = try runProgramCapturing("/usr/bin/curl", ["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, "-H", "Authorization: Bearer \(token)"] + (body.map { ["--data-binary", $0] } ?? []) + [server.base + path])
+            let lines = r.out.split(separator: "\n", omittingEmptySubsequences: false)
+            return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+        }
+        let w = try call("/api/features/shelters", "POST", body: #"{"type":"Feature","id":"sh-ro","geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"name":"只读","capacity":5}}"#)
+        #expect(w.0 == 503 && w.1.contains("the store is read-only"), "\(w)")
+        #expect(try call("/api/features/shelters/sh-001").0 == 200)
+        #expect(try call("/tiles/command/12/2992/1453.png").0 == 200)
+        #expect(try call("/api/route?from=82.98,46.2&to=82.9,46.25").1.contains("\"reachable\":true"))
+        let ready = try call("/readyz")
+        #expect(ready.1.contains("\"store\":\"read-only\"") && ready.1.contains("degraded"), "\(ready)")
+        chmod(dir.path, 0o755)
+        #expect(try Store(path: db).contentDigest() == digest)
+    }
+}

@@ -45,6 +45,8 @@ final class TileFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     /// When the head of the request whose body is being read arrived.
     private var bodySince: NIODeadline?
     private var idleCheck: Scheduled<Void>?
+    private var checkAt = NIODeadline.distantFuture
+    private var context: ChannelHandlerContext?
     /// Requests passed on whose response has not ended yet.
     private var passedOn = 0
     /// Whether the request being read was passed on (its body and end follow it).
@@ -61,6 +63,7 @@ final class TileFastLane: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         lastActivity = .now()
+        self.context = context
         // Raw bytes are seen before the HTTP codec, so a head that trickles in is timed from its first byte.
         try? context.channel.pipeline.syncOperations.addHandler(RawArrival(lane: self), position: .first)
         let slot = ConnectionSlot(channel: context.channel)
@@ -72,21 +75,36 @@ final class TileFastLane: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         idleCheck?.cancel()
         idleCheck = nil
+        self.context = nil
         if let slot { registry.remove(slot) }
     }
 
-    /// Bytes arrived (before decoding): a new request head starts its clock.
+    /// Bytes arrived (before decoding): a new request head starts its clock. A head still
+    /// arriving is not "in progress" for the registry, and its start (not its latest byte) is
+    /// what makes it the first to go when connections run out.
     fileprivate func bytesArrived() {
         lastActivity = .now()
-        if headSince == nil, !passingCurrent, pending == nil { headSince = lastActivity }
-        slot?.touch(busy: true)
+        if headSince == nil, !passingCurrent, pending == nil {
+            headSince = lastActivity
+            slot?.touch(busy: busy)
+            checkBy(lastActivity + limits.header)
+        }
     }
 
     private var busy: Bool { passedOn > 0 || pending != nil || passingCurrent }
 
+    /// Makes sure the next check comes no later than `deadline`.
+    private func checkBy(_ deadline: NIODeadline) {
+        guard deadline < checkAt, let context else { return }
+        idleCheck?.cancel()
+        scheduleCheck(context, at: deadline)
+    }
+
     private func scheduleCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        checkAt = deadline
         idleCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             idleCheck = nil
+            checkAt = .distantFuture
             let now = NIODeadline.now()
             var due = lastActivity + limits.idle
             if let h = headSince { due = min(due, h + limits.header) }
@@ -107,6 +125,8 @@ final class TileFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(let request):
             headSince = nil
             bodySince = lastActivity
+            slot?.touch(busy: true)
+            checkBy(lastActivity + limits.body)
             if passedOn == 0, pending == nil, var a = tiles?.fastAnswer(method: request.method, target: request.path ?? "", headers: request.headerFields) {
                 cors.decorate(&a.headers, origin: request.headerFields[.origin], method: request.method, path: request.path ?? "")
                 a.headers[.date] = HTTPDate.now
@@ -137,6 +157,7 @@ final class TileFastLane: ChannelDuplexHandler, RemovableChannelHandler {
                 } else {
                     context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
                 }
+                if !busy && headSince == nil { slot?.touch(busy: false) }
             }
         }
     }

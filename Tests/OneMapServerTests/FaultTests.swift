@@ -385,3 +385,143 @@ final class SmallDisk: Sendable {
         #expect(try Store(path: db).contentDigest() == digest)
     }
 }
+
+/// Limits that keep the service answering: a bounded tile-cache file, shedding by waiting time,
+/// and connections that cannot be held open by slow clients.
+@Suite(.serialized) struct LimitTests {
+    @Test func theTileCacheFileStaysWithinItsBudget() async throws {
+        let dir = TempDir()
+        let budget = 400_000
+        let s = try makeServices(dir) { $0.tileCacheBytes = budget }
+        let base = try #require(try s.store.feature(in: "shelters", id: "sh-001")).feature.geometry.representativePoint
+        // Tiles far outside the data: one metatile of 64 empty tiles, stored once.
+        _ = try await s.tiles.tile(style: "command", tile: try TileID(z: 16, x: 100, y: 100), scale: 1)
+        do {
+            let c = try Connection(path: dir.file("onemap.tiles.sqlite"))
+            func int(_ sql: String) throws -> Int { if case .int(let n)? = try c.scalar(sql) { Int(n) } else { -1 } }
+            let shared = try int("SELECT count(*) FROM shared"), pointing = try int("SELECT count(*) FROM tiles WHERE data IS NULL")
+            #expect(shared == 1 && pointing == 64, "an empty metatile is not stored once: \(shared) distinct for \(pointing) tiles")
+        }
+        var rendered = 0
+        for k in 0..<36 {
+            let t = TileID.containing(Coord(base.lon - 0.15 + 0.045 * Double(k % 6), base.lat - 0.1 + 0.03 * Double(k / 6)), zoom: 16)
+            _ = try await s.tiles.tile(style: "command", tile: try TileID(z: 16, x: t.x, y: t.y), scale: 1)
+            rendered += 1
+            #expect(s.tiles.cache.dataBytes <= budget, "after \(rendered) metatiles the cache holds \(s.tiles.cache.dataBytes) bytes")
+        }
+        let c = try Connection(path: dir.file("onemap.tiles.sqlite"))
+        func int(_ sql: String) throws -> Int { if case .int(let n)? = try c.scalar(sql) { Int(n) } else { -1 } }
+        let shared = try int("SELECT count(*) FROM shared")
+        let pointing = try int("SELECT count(*) FROM tiles WHERE data IS NULL")
+        #expect(shared < pointing, "small tiles are not stored once: \(shared) distinct for \(pointing) tiles")
+        let real = try int("SELECT coalesce(sum(length(data)), 0) FROM tiles")
+        #expect(real <= budget, "the file's tiles hold \(real) bytes, over the budget of \(budget)")
+        let file = try FileManager.default.attributesOfItem(atPath: dir.file("onemap.tiles.sqlite"))[.size] as? Int ?? 0
+        #expect(file < budget * 3 + 1_000_000, "the cache file is \(file) bytes for a budget of \(budget)")
+        try await buildApplication(services: s, logger: quiet).test(.live) { client in
+            try await client.execute(uri: "/metrics", method: .get) { r in
+                #expect(String(buffer: r.body).contains("onemap_tile_cache_bytes"))
+            }
+            try await client.execute(uri: "/readyz", method: .get) { r in
+                let j = try? json(r.body)
+                #expect(j?["tile_cache"]?["budget_bytes"]?.doubleValue == Double(budget))
+            }
+        }
+    }
+
+    @Test func requestsThatWouldWaitTooLongAre503AtOnce() async throws {
+        let dir = TempDir()
+        let s = try makeServices(dir) {
+            $0.renderThreads = 1
+            $0.renderMaxWaitSeconds = 0.3
+        }
+        let base = try #require(try s.store.feature(in: "shelters", id: "sh-001")).feature.geometry.representativePoint
+        let tiles = try (0..<12).map { k -> TileID in
+            let t = TileID.containing(Coord(base.lon - 0.2 + 0.045 * Double(k % 6), base.lat + 0.05 - 0.03 * Double(k / 6)), zoom: 16)
+            return try TileID(z: 16, x: t.x, y: t.y)
+        }
+        let service = s.tiles
+        let outcomes = await withTaskGroup(of: (ok: Bool, seconds: Double, retryAfter: String?).self) { g in
+            for t in tiles {
+                g.addTask {
+                    let t0 = Date()
+                    do {
+                        _ = try await service.tile(style: "command", tile: t, scale: 1)
+                        return (true, Date().timeIntervalSince(t0), nil)
+                    } catch let e as APIError {
+                        return (false, Date().timeIntervalSince(t0), e.status == .serviceUnavailable ? e.headers[.retryAfter] : "status \(e.status)")
+                    } catch {
+                        return (false, Date().timeIntervalSince(t0), "\(error)")
+                    }
+                }
+            }
+            var out: [(ok: Bool, seconds: Double, retryAfter: String?)] = []
+            for await o in g { out.append(o) }
+            return out
+        }
+        let shed = outcomes.filter { !$0.ok }
+        #expect(!shed.isEmpty && outcomes.contains { $0.ok }, "no shedding or nothing rendered: \(outcomes)")
+        for o in shed {
+            #expect(o.retryAfter.flatMap { Int($0) } != nil, "a shed request lacks Retry-After: \(o)")
+            #expect(o.seconds < 1.0, "a shed request waited \(o.seconds) s before its 503")
+        }
+    }
+
+    /// 40 clients sending their headers a byte at a time with the cap at 20 connections: /healthz
+    /// keeps answering at once, and the slow connections are closed by the header timeout.
+    @Test func slowClientsCannotStarveOthers() async throws {
+        let dir = TempDir()
+        let s = try makeServices(dir) {
+            $0.maxConnections = 20
+            $0.headerTimeoutSeconds = 2
+        }
+        try await buildApplication(services: s, logger: quiet).test(.live) { client in
+            let port = try #require(client.port)
+            let script = """
+                import socket, sys, time, threading
+                port = int(sys.argv[1])
+                slow, closed_at = [], {}
+                t0 = time.time()
+                for i in range(40):
+                    c = socket.create_connection(("127.0.0.1", port)); c.setblocking(False)
+                    c.send(b"GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nX-Slow: ")
+                    slow.append(c)
+                def trickle():
+                    while time.time() - t0 < 8:
+                        for i, c in enumerate(slow):
+                            if i in closed_at: continue
+                            try:
+                                c.send(b"a")
+                                if c.recv(1) == b"": closed_at[i] = time.time() - t0
+                            except BlockingIOError: pass
+                            except OSError: closed_at[i] = time.time() - t0
+                        time.sleep(0.2)
+                th = threading.Thread(target=trickle); th.start()
+                lat = []
+                for k in range(10):
+                    a = time.time()
+                    h = socket.create_connection(("127.0.0.1", port)); h.settimeout(5)
+                    h.sendall(b"GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")
+                    data = b""
+                    try:
+                        while True:
+                            d = h.recv(65536)
+                            if not d: break
+                            data += d
+                    except socket.timeout: pass
+                    lat.append((time.time() - a, data.startswith(b"HTTP/1.1 200")))
+                    time.sleep(0.3)
+                th.join()
+                print("healthz_max %.2f ok %d closed %d last_closed %.1f" % (max(l for l, _ in lat), sum(1 for _, ok in lat if ok), len(closed_at), max(closed_at.values() or [99])))
+                """
+            let r = try runProgramCapturing("/usr/bin/python3", ["-c", script, String(port)])
+            let w = r.out.split(whereSeparator: \.isWhitespace).map(String.init)
+            try #require(w.count == 8, "\(r.out) \(r.err)")
+            #expect(Double(w[1])! < 1.5, "/healthz took \(w[1]) s behind slow clients")
+            #expect(w[3] == "10", "only \(w[3]) of 10 /healthz requests were answered")
+            #expect(w[5] == "40", "only \(w[5]) of 40 slow connections were closed")
+            #expect(Double(w[7])! < 7, "the last slow connection was closed after \(w[7]) s (header timeout 2 s)")
+            #expect(s.connections.evicted.load(ordering: .relaxed) >= 20, "past the cap of 20 no connection made room")
+        }
+    }
+}

@@ -8,3 +8,5 @@ W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 python3 scripts/generate_demo_data.py --bench-features 100000 --out "$W" >/dev/null
 echo "machine: $(nproc) cores, $(uname -m)"
 .build/release/onemap-bench store GeoData "$W/roads.geojson"
+# Acknowledged-edit latency: synchronous=FULL (what the store uses) vs NORMAL, on this disk.
+.build/release/onemap-bench writes GeoData "$(pwd)/.build"

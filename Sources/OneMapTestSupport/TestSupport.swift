@@ -58,6 +58,15 @@ public func runProgramCapturing(_ exe: String, _ args: [String], cwd: String? = 
     return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
 }
 
+/// The same, waited for on a thread of its own: a test whose in-process server must answer the
+/// program (a client script) must not hold one of Swift's cooperative threads meanwhile — on a
+/// 2-core machine there are two, and the server's request tasks run on them.
+public func runProgramCapturingDetached(_ exe: String, _ args: [String], cwd: String? = nil, env: [String: String]? = nil) async throws -> (status: Int32, out: String, err: String) {
+    try await withCheckedThrowingContinuation { cont in
+        Thread.detachNewThread { cont.resume(with: Result { try runProgramCapturing(exe, args, cwd: cwd, env: env) }) }
+    }
+}
+
 /// Decoded ARGB pixels of a PNG file.
 public struct PNGPixels {
     public var width: Int, height: Int, data: [UInt32]

@@ -514,7 +514,7 @@ final class SmallDisk: Sendable {
                 th.join()
                 print("healthz_max %.2f ok %d closed %d last_closed %.1f" % (max(l for l, _ in lat), sum(1 for _, ok in lat if ok), len(closed_at), max(closed_at.values() or [99])))
                 """
-            let r = try runProgramCapturing("/usr/bin/python3", ["-c", script, String(port)])
+            let r = try await runProgramCapturingDetached("/usr/bin/python3", ["-c", script, String(port)])
             let w = r.out.split(whereSeparator: \.isWhitespace).map(String.init)
             try #require(w.count == 8, "\(r.out) \(r.err)")
             #expect(Double(w[1])! < 1.5, "/healthz took \(w[1]) s behind slow clients")

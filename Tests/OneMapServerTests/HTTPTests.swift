@@ -88,7 +88,7 @@ func makeServices(_ dir: TempDir, configure: (inout ServerConfiguration) -> Void
                     i = end + 4 + body
                 print("|".join(out))
                 """
-            let r = try runProgramCapturing("/usr/bin/python3", ["-c", script, String(port)])
+            let r = try await runProgramCapturingDetached("/usr/bin/python3", ["-c", script, String(port)])
             #expect(r.out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|").map { $0.split(separator: " ").prefix(2).joined(separator: " ") }
                     == ["200 image/png", "200 application/json", "200 image/png", "200 application/json", "200 image/png"], "\(r.out) \(r.err)")
 
@@ -524,7 +524,7 @@ func makeServices(_ dir: TempDir, configure: (inout ServerConfiguration) -> Void
                         out.append("open")
                 print(" ".join(out))
                 """
-            let r = try runProgramCapturing("/usr/bin/python3", ["-c", script, String(port)])
+            let r = try await runProgramCapturingDetached("/usr/bin/python3", ["-c", script, String(port)])
             let words = r.out.split(whereSeparator: \.isWhitespace)
             #expect(words.count == 4 && words[0] == "closed" && words[2] == "closed", "\(r.out) \(r.err)")
             #expect(words.count == 4 && (Double(words[1]) ?? 99) < 20 && (Double(words[3]) ?? 99) < 20, "\(r.out)")

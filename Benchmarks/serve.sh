@@ -58,6 +58,14 @@ for i in range(4000):
     else:
         mix.append(r.choice(cached))
 open(os.path.join(w, "mix.txt"), "w").write("".join(f"{p} - -\n" for p in mix))
+# Cold @2x tiles (issue #16: shedding by waiting time): z15/z16 @2x metatiles nobody rendered yet.
+cold = set()
+while len(cold) < 20000:
+    z = r.choice([15, 16]); n = 2 ** z
+    lon, lat = r.uniform(82.3, 83.3), r.uniform(45.9, 46.45)
+    x = int((lon + 180) / 360 * n); y = int((1 - math.log(math.tan(math.radians(lat)) + 1 / math.cos(math.radians(lat))) / math.pi) / 2 * n)
+    cold.add(f"/tiles/command/{z}/{x}/{y}@2x.png")
+open(os.path.join(w, "cold2x.txt"), "w").write("".join(f"{p} - -\n" for p in sorted(cold)))
 PY
 cat > "$W/paths.lua" <<'LUA'
 -- PATHS: lines "path onemap-etag nginx-etag"; TAG: 0 plain GET, 2 If-None-Match with onemap's tag, 3 with nginx's.
@@ -75,8 +83,8 @@ request = function()
   return wrk.format("GET", paths[i])
 end
 done = function(summary, latency, requests)
-  io.write(string.format("RESULT rps=%.0f p50_ms=%.2f p99_ms=%.2f errors=%d non2xx3xx=%d\n", summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+  io.write(string.format("RESULT rps=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.0f errors=%d non2xx3xx=%d\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status))
 end
 LUA
@@ -119,6 +127,11 @@ for set in 7k 50k; do
   echo "$set: onemap/nginx GET $(( 100 * $(rps "$W/o-$set") / $(rps "$W/n-$set") ))%, If-None-Match $(( 100 * $(rps "$W/oc-$set") / $(rps "$W/nc-$set") ))%"
 done
 run http://127.0.0.1:18080 "$W/mix.txt" "onemap uncached+API mix:    "
+# Cold @2x load, 16 connections: renders that would wait more than --render-max-wait (2 s) are 503 at once.
+before503=$(curl -s http://127.0.0.1:18080/metrics | grep '^http_requests_total' | grep 'status="503"' | awk '{s += $2} END {print s + 0}')
+PATHS="$W/cold2x.txt" wrk -t2 -c16 -d"${DUR}s" --latency -s "$W/paths.lua" http://127.0.0.1:18080 | grep RESULT | sed "s/RESULT/onemap cold @2x tiles (16 conn):/"
+after503=$(curl -s http://127.0.0.1:18080/metrics | grep '^http_requests_total' | grep 'status="503"' | awk '{s += $2} END {print s + 0}')
+echo "  of which 503 (shed, with Retry-After): $((after503 - before503))"
 echo "onemap peak memory: $(grep VmHWM /proc/$ONEMAP_PID/status | awk '{printf "%.0f MB", $2 / 1024}')"
 echo "onemap responses by status during the runs:"
 curl -s http://127.0.0.1:18080/metrics | grep '^http_requests_total' | sed -E 's/.*route="([^"]*)".*status="([0-9]+)"\} ([0-9]+)/\2 \1 \3/' | awk '{s[$1] += $3} END {for (k in s) printf "  %s: %d\n", k, s[k]}' | sort

@@ -26,7 +26,8 @@ import os, random, sqlite3, sys
 w = sys.argv[1]
 db = sqlite3.connect(os.path.join(w, "demo.tiles.sqlite"))
 rows = []
-for z, x, y, data, etag in db.execute("SELECT z, x, y, data, etag FROM tiles WHERE style='command' AND scale=1 AND z >= 10 AND z <= 16"):
+# Small tiles (the empty one, mostly) are stored once in `shared` and referred to by their tag.
+for z, x, y, data, etag in db.execute("SELECT z, x, y, coalesce(tiles.data, shared.data), tiles.etag FROM tiles LEFT JOIN shared ON tiles.data IS NULL AND shared.etag = tiles.etag WHERE style='command' AND scale=1 AND z >= 10 AND z <= 16"):
     d = os.path.join(w, "static/tiles/command", str(z), str(x))
     os.makedirs(d, exist_ok=True)
     f = os.path.join(d, f"{y}.png")
@@ -127,11 +128,13 @@ for set in 7k 50k; do
   echo "$set: onemap/nginx GET $(( 100 * $(rps "$W/o-$set") / $(rps "$W/n-$set") ))%, If-None-Match $(( 100 * $(rps "$W/oc-$set") / $(rps "$W/nc-$set") ))%"
 done
 run http://127.0.0.1:18080 "$W/mix.txt" "onemap uncached+API mix:    "
-# Cold @2x load, 16 connections: renders that would wait more than --render-max-wait (2 s) are 503 at once.
-before503=$(curl -s http://127.0.0.1:18080/metrics | grep '^http_requests_total' | grep 'status="503"' | awk '{s += $2} END {print s + 0}')
-PATHS="$W/cold2x.txt" wrk -t2 -c16 -d"${DUR}s" --latency -s "$W/paths.lua" http://127.0.0.1:18080 | grep RESULT | sed "s/RESULT/onemap cold @2x tiles (16 conn):/"
-after503=$(curl -s http://127.0.0.1:18080/metrics | grep '^http_requests_total' | grep 'status="503"' | awk '{s += $2} END {print s + 0}')
+# Cold @2x load, 64 connections: renders that would wait more than --render-max-wait (2 s) are 503 at once.
+count503() { curl -s http://127.0.0.1:18080/metrics | awk '/^http_requests_total/ && /status="503"/ {s += $2} END {print s + 0}'; }
+before503=$(count503)
+PATHS="$W/cold2x.txt" wrk -t2 -c64 -d"${DUR}s" --latency -s "$W/paths.lua" http://127.0.0.1:18080 | grep RESULT | sed "s/RESULT/onemap cold @2x tiles (64 conn):/"
+after503=$(count503)
 echo "  of which 503 (shed, with Retry-After): $((after503 - before503))"
+curl -s http://127.0.0.1:18080/metrics | grep -E '^onemap_(tile_memory|tile_cache|cache_expiries|tiles_served|metatiles_rendered|render_rejected)' | sed 's/^/  /' || true
 echo "onemap peak memory: $(grep VmHWM /proc/$ONEMAP_PID/status | awk '{printf "%.0f MB", $2 / 1024}')"
 echo "onemap responses by status during the runs:"
 curl -s http://127.0.0.1:18080/metrics | grep '^http_requests_total' | sed -E 's/.*route="([^"]*)".*status="([0-9]+)"\} ([0-9]+)/\2 \1 \3/' | awk '{s[$1] += $3} END {for (k in s) printf "  %s: %d\n", k, s[k]}' | sort

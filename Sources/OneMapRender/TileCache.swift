@@ -61,6 +61,27 @@ public final class TileCache: Sendable {
         return 0
     }
 
+    /// Tiles read since the last `flushUsage`, whose "last used" minute is to be written.
+    private let touched = Mutex<[[SQLValue]]>([])
+
+    /// Writes the "last used" minute of the tiles read since the last call, in one transaction
+    /// (best effort: a failing disk loses only eviction order). `sync` calls it.
+    public func flushUsage() {
+        // At most 2,000 a call (the server calls every 0.5 s), so a warm-up's backlog is spread out.
+        let keys = touched.withLock { t -> [[SQLValue]] in
+            let n = min(t.count, 2_000)
+            defer { t.removeFirst(n) }
+            return Array(t.prefix(n))
+        }
+        guard !keys.isEmpty else { return }
+        let now = TileCache.minute()
+        _ = try? conn.with { c in
+            try c.transaction {
+                for k in keys { try c.run("UPDATE tiles SET used = ? WHERE style = ? AND scale = ? AND z = ? AND x = ? AND y = ?", [.int(now)] + k) }
+            }
+        }
+    }
+
     /// Bytes of tile data in the file (the figure the budget bounds).
     public var dataBytes: Int { bytes.load(ordering: .relaxed) }
 
@@ -74,8 +95,9 @@ public final class TileCache: Sendable {
             }.first
             guard let hit, !hit.0.isEmpty else { return nil }
             if hit.2 < now {
-                // Recently used: survives evictions. Best effort — a full disk must not fail a hit.
-                _ = try? c.run("UPDATE tiles SET used = ? WHERE style = ? AND scale = ? AND z = ? AND x = ? AND y = ?", [.int(now)] + key)
+                // Recently used: survives evictions. Written in batches by `flushUsage` (a write per
+                // hit made a cold server's warm-up measurably slower), at most once a minute per tile.
+                touched.withLock { if $0.count < 100_000 { $0.append(key) } }
             }
             return (hit.0, hit.1)
         }
@@ -190,6 +212,7 @@ public final class TileCache: Sendable {
     /// read until a later sync brings it up to date. Throws only when the store cannot be read.
     @discardableResult
     public func sync(with store: Store) throws -> Sync {
+        flushUsage()
         let now = try store.storeRevision()
         var result = Sync(revision: now)
         var last: StoreRevision?

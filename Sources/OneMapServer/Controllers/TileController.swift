@@ -306,7 +306,7 @@ public final class TileService: Sendable {
                 // A render that overlapped an expiry may have read the state before the edit: it
                 // is served once but never stored. Checked under the sync lock, so an expiry is
                 // either seen here or comes after the store and deletes what was stored.
-                try self.syncLock.withLock { _ in
+                self.syncLock.withLock { _ in
                     guard self.expiries.load(ordering: .relaxed) == epoch, self.cache.readable else { return }
                     do { try self.cache.put(style: style, scale: scale, tiles: t) } catch { self.cache.noteWriteFault(error) }
                 }

@@ -380,6 +380,24 @@ public enum TextRules {
         return nil
     }
 
+    /// A reason when any string or key inside `v`, at any depth, breaks the rules (line breaks
+    /// allowed in string values), else nil. `what`: the field, as the message names it.
+    public static func problem(in v: JSONValue, _ what: String) -> String? {
+        switch v {
+        case .string(let s): return problem(s, what, allowingLineBreaks: true)
+        case .array(let a):
+            for (i, x) in a.enumerated() { if let p = problem(in: x, "\(what)[\(i)]") { return p } }
+            return nil
+        case .object(let o):
+            for (k, x) in o {
+                if let p = problem(k, "a key inside \(what)") { return p }
+                if let p = problem(in: x, "\(what).\(k)") { return p }
+            }
+            return nil
+        default: return nil
+        }
+    }
+
     /// "U+0000" for a scalar, as error messages name it.
     public static func name(_ u: Unicode.Scalar) -> String {
         let h = String(u.value, radix: 16, uppercase: true)

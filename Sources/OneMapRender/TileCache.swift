@@ -52,6 +52,8 @@ public final class TileCache: Sendable {
                 INSERT INTO cache_meta VALUES ('format', '\(TileCache.format)');
                 """)
         }
+        // The write-ahead log counts against the disk too: cut back after checkpoints.
+        try c.exec("PRAGMA journal_size_limit=\(min(max(budget / 4, 1 << 20), 64 << 20)); PRAGMA wal_autocheckpoint=256")
         conn = LockedConnection(c)
         bytes.store(try conn.with { c in try TileCache.countBytes(c) }, ordering: .relaxed)
     }
@@ -140,19 +142,21 @@ public final class TileCache: Sendable {
         let target = budget / 10 * 9
         var total = try TileCache.countBytes(c)
         while total > target {
-            let before = total
-            try c.transaction {
-                // About 1 % of the tiles per round, oldest first.
-                try c.run("""
+            let removed = try c.transaction { () -> Int in
+                // About 1 % of the tiles per round, oldest first (references to shared tiles too:
+                // a shared tile goes once nothing refers to it).
+                let n = try c.run("""
                     DELETE FROM tiles WHERE (style, scale, z, x, y) IN
                       (SELECT style, scale, z, x, y FROM tiles ORDER BY used LIMIT max(64, (SELECT count(*) FROM tiles) / 100))
                     """)
                 try c.run("DELETE FROM shared WHERE etag NOT IN (SELECT etag FROM tiles WHERE data IS NULL)")
+                return n
             }
             total = try TileCache.countBytes(c)
-            if total >= before { break }
+            if removed == 0 { break }
         }
-        try? c.exec("PRAGMA incremental_vacuum")
+        // Freed pages back to the filesystem, and the write-ahead log cut back to its limit.
+        try? c.exec("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE)")
         bytes.store(total, ordering: .relaxed)
     }
 

@@ -101,11 +101,12 @@ struct MetricsRecordingMiddleware<Context: RequestContext>: RouterMiddleware {
 ///
 ///
 /// Sheds by expected waiting time, not only by length: a request whose metatile would wait more
-/// than `maxWait` seconds behind the renders already admitted (their number over the render
-/// threads, times the recent mean render time) gets 503 at once, with a Retry-After of about
-/// that wait, instead of queueing for many seconds.
+/// than `maxWait` seconds behind the renders already admitted (the sum of their expected render
+/// times — the recent mean at their zoom — over the render threads) gets 503 at once, with a
+/// Retry-After of about that wait, instead of queueing for many seconds. Means are kept per zoom:
+/// cheap low-zoom or empty renders must not make a queue of dense ones look short.
 final class RenderQueue: Sendable {
-    private let state = Mutex((depth: 0, meanSeconds: 0.25))
+    private let state = Mutex((depth: 0, queued: 0.0, mean: [Double](repeating: 0.25, count: 32)))
     let limit: Int
     let workers: Int
     let maxWait: Double
@@ -113,27 +114,31 @@ final class RenderQueue: Sendable {
         self.limit = limit; self.workers = max(1, workers); self.maxWait = maxWait
     }
 
-    enum Admission: Equatable { case admitted, full, tooLong(seconds: Double) }
+    enum Admission: Equatable { case admitted(expected: Double), full, tooLong(seconds: Double) }
 
-    func enter() -> Admission {
-        state.withLock { s in
+    func enter(zoom: Int = 0) -> Admission {
+        let z = min(max(zoom, 0), 31)
+        return state.withLock { s in
             if s.depth >= limit { return .full }
             // Renders ahead of this one, shared by the workers; the first `workers` start at once.
-            let wait = Double(s.depth / workers) * s.meanSeconds
+            let wait = s.queued / Double(workers)
             if s.depth >= workers, wait > maxWait { return .tooLong(seconds: wait) }
             s.depth += 1
-            return .admitted
+            s.queued += s.mean[z]
+            return .admitted(expected: s.mean[z])
         }
     }
-    /// Leaves the queue; `seconds`: how long the render took (nil when it did not run).
-    func leave(rendered seconds: Double? = nil) {
+    /// Leaves the queue; `expected`: what `enter` admitted it with; `seconds`: how long the render
+    /// took (nil when it did not run).
+    func leave(zoom: Int = 0, expected: Double = 0, rendered seconds: Double? = nil) {
+        let z = min(max(zoom, 0), 31)
         state.withLock { s in
             s.depth -= 1
-            if let seconds { s.meanSeconds = 0.8 * s.meanSeconds + 0.2 * seconds }
+            s.queued = max(0, s.queued - expected)
+            if let seconds { s.mean[z] = 0.7 * s.mean[z] + 0.3 * seconds }
         }
     }
     var depth: Int { state.withLock { $0.depth } }
-    var meanRenderSeconds: Double { state.withLock { $0.meanSeconds } }
 }
 
 /// Concurrent requests for one metatile share a single render.

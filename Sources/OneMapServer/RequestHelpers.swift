@@ -88,7 +88,7 @@ func bodyText(_ request: Request, maxBytes: Int) async throws -> String {
     // Strict: a GBK or Latin-1 body is refused with where it breaks, never stored as U+FFFD.
     if let at = UTF8Check.firstInvalidOffset(buffer.readableBytesView) {
         let b = buffer.readableBytesView[buffer.readableBytesView.startIndex + at]
-        throw APIError(.unsupportedMediaType, "the request body is not UTF-8 (byte 0x\(String(b, radix: 16, uppercase: true)) at offset \(at) cannot start or continue a UTF-8 character; GBK text looks like this): send UTF-8 (RFC 8259 and RFC 7946 require it); nothing was stored")
+        throw APIError(.unsupportedMediaType, "the request body is not UTF-8 (byte 0x\(String(b, radix: 16, uppercase: true)) at offset \(at) cannot start or continue a UTF-8 character; GBK or Latin-1 text looks like this): send UTF-8 (RFC 8259 and RFC 7946 require it); nothing was stored")
     }
     return String(decoding: buffer.readableBytesView, as: UTF8.self)
 }

@@ -71,20 +71,18 @@ public final class OneMapServices: Sendable {
     public let tiles: TileService
     /// The open connections, bounded.
     public let connections: ConnectionRegistry
-    /// Held shared while the services live, so an offline `onemap restore` knows a server is running.
-    let storeLock: StoreLock?
 
     public init(config: ServerConfiguration, logger: Logger) throws {
         self.config = config
         connections = ConnectionRegistry(cap: config.maxConnections)
         let dir = (config.database as NSString).deletingLastPathComponent
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        do { storeLock = try StoreLock.shared(for: config.database) } catch {
+        store = try Store(path: config.database)
+        // Held by the store (which every controller keeps) so an offline restore knows a server runs.
+        do { try store.holdServerLock() } catch {
             // A read-only folder: the server still serves reads; restores cannot be guarded.
             logger.warning("cannot take the store lock; an offline restore will not see this server", metadata: ["why": .string(error.description)])
-            storeLock = nil
         }
-        store = try Store(path: config.database)
         if let seed = config.seedData, try store.layerInfo().allSatisfy({ $0.count == 0 }) {
             logger.info("empty store: importing the demonstration data", metadata: ["from": .string(seed), "db": .string(config.database)])
             let r = try store.importGeoJSON(at: seed, actor: "server:first-start")

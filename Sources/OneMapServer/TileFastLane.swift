@@ -125,7 +125,9 @@ final class TileFastLane: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(let request):
             headSince = nil
             bodySince = lastActivity
-            slot?.touch(busy: true)
+            // A request whose body is still arriving can be evicted like a slow head (a client
+            // trickling bodies must not hold the connection cap); it is busy once complete.
+            slot?.touch(busy: passedOn > 0 || pending != nil)  // earlier pipelined requests still count
             checkBy(lastActivity + limits.body)
             if passedOn == 0, pending == nil, var a = tiles?.fastAnswer(method: request.method, target: request.path ?? "", headers: request.headerFields) {
                 cors.decorate(&a.headers, origin: request.headerFields[.origin], method: request.method, path: request.path ?? "")
@@ -144,6 +146,7 @@ final class TileFastLane: ChannelDuplexHandler, RemovableChannelHandler {
             if passingCurrent { context.fireChannelRead(data) }
         case .end:
             bodySince = nil
+            slot?.touch(busy: true)
             if passingCurrent {
                 passingCurrent = false
                 context.fireChannelRead(data)

@@ -92,7 +92,10 @@ extension Store {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX"); f.timeZone = TimeZone(identifier: "UTC"); f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
         let stamp = f.string(from: Date())
-        let saved = (self.path.hasSuffix(".sqlite") ? String(self.path.dropLast(7)) : self.path) + ".before-restore-\(stamp).sqlite"
+        let stem = (self.path.hasSuffix(".sqlite") ? String(self.path.dropLast(7)) : self.path) + ".before-restore-\(stamp)"
+        var saved = stem + ".sqlite"
+        var n = 1
+        while FileManager.default.fileExists(atPath: saved) { n += 1; saved = stem + "-\(n).sqlite" }  // two restores in one second
         do {
             guard case .text("ok")? = try src.scalar("PRAGMA integrity_check") else { throw StoreError(.badInput, "\(path) fails PRAGMA integrity_check") }
             let v = src.userVersion
@@ -142,7 +145,7 @@ public struct RestoreReport: Sendable, CustomStringConvertible {
     public var now: StoreRevision
 
     public var description: String {
-        let lost = discardedEdits.map { $0 == 0 ? "no edits were lost" : "\($0) edit\($0 == 1 ? "" : "s") made after the backup (journal \(backupRevision.sequence + 1)…\(replaced.sequence)) are no longer in the store" }
+        let lost = discardedEdits.map { $0 == 0 ? "no edits were lost" : "\($0) edit\($0 == 1 ? " made after the backup (journal \(backupRevision.sequence + 1)…\(replaced.sequence)) is" : "s made after the backup (journal \(backupRevision.sequence + 1)…\(replaced.sequence)) are") no longer in the store" }
             ?? "the backup is of other content (generation \(String(backupRevision.generation, radix: 16))), so the replaced journal cannot be compared with it"
         return "restored from \(backup) (journal position \(backupRevision.sequence)); \(lost); the replaced content is kept in \(savedTo)"
     }

@@ -178,11 +178,17 @@ public final class Connection: @unchecked Sendable {
     }
 
     /// Copies this database into a new file at `path` with the SQLite online backup API.
+    /// A copy that fails (a full disk) leaves no partial file behind.
     public func backup(to path: String) throws(SQLiteError) {
         try? FileManager.default.removeItem(atPath: path)
-        let dest = try Connection(path: path)
-        try backup(into: dest)
-        try dest.exec("PRAGMA journal_mode=DELETE")
+        do {
+            let dest = try Connection(path: path)
+            try backup(into: dest)
+            try dest.exec("PRAGMA journal_mode=DELETE")
+        } catch {
+            for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            throw error
+        }
     }
 
     /// Copies this database over `dest` (all pages, one step, so it is consistent).

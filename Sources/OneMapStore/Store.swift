@@ -16,6 +16,16 @@ public final class Store: Sendable {
     private let writer: LockedConnection
     private let readers: ReaderPool
     private let writes = WriteCounter()
+    /// The shared `StoreLock` a server holds for as long as it uses this store.
+    private let serverLock = Mutex<StoreLock?>(nil)
+
+    /// Marks the store as used by a server until this `Store` goes away: an offline
+    /// `onemap restore` then refuses. Throws `StoreError(.unavailable)` when the lock file cannot
+    /// be made (a read-only folder).
+    public func holdServerLock() throws(StoreError) {
+        let l = try StoreLock.shared(for: path)
+        serverLock.withLock { $0 = l }
+    }
 
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     public init(path: String) throws(StoreError) {

@@ -116,7 +116,7 @@ public enum Validator {
             }
             guard let spec = layer.property(key) else {
                 if key != "id" {
-                    if case .string(let s) = value, let why = TextRules.problem(s, "the value", allowingLineBreaks: true) { fail(key, why, id: id) }
+                    if let why = TextRules.problem(in: value, "the value") { fail(key, why, id: id) }
                     extra[key] = value
                 }
                 continue

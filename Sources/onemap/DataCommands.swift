@@ -23,9 +23,24 @@ struct StoreOptions: ParsableArguments {
             guard create else {
                 throw CLIError(.notFound, "there is no store at \(db); check the path, or make one with: onemap import <data> --db \(db)")
             }
+        } else if !create, let why = emptyStoreProblem(db) {
+            throw CLIError(.unavailable, why)
         }
-        return try Store(path: db)
+        let existed = FileManager.default.fileExists(atPath: db)
+        do { return try Store(path: db) } catch {
+            // A store this call created and could not finish (a full disk) is not left behind.
+            if !existed { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: db + suffix) } }
+            throw error
+        }
     }
+}
+
+/// Why a file named as a store is no store: 0 bytes (what a write that failed on a full disk
+/// leaves) would otherwise be turned into a new empty store by any command that opens it.
+func emptyStoreProblem(_ db: String) -> String? {
+    let size = (try? FileManager.default.attributesOfItem(atPath: db)[.size] as? Int) ?? nil
+    guard size == 0 else { return nil }
+    return "\(db) is empty (0 bytes), not an onemap store — a write that failed may have left it; remove it, or make a store there with: onemap import <data> --db \(db)"
 }
 
 struct Import: ParsableCommand {
@@ -65,7 +80,7 @@ struct Import: ParsableCommand {
         let opts = try options()
         if inspect { return try describe(opts) }
         if let layer { _ = try Layers.spec(layer) }
-        let existed = store.db == Defaults.database || FileManager.default.fileExists(atPath: store.db)
+        let existed = store.db == Defaults.database || (FileManager.default.fileExists(atPath: store.db) && emptyStoreProblem(store.db) == nil)
         let s = try store.open(create: true)
         // A refused import into a store it created leaves no empty store behind.
         var done = false

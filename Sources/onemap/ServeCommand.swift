@@ -47,6 +47,7 @@ struct Serve: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: db) else {
                 throw CLIError(.notFound, "there is no store at \(db); check the path, or make one with: onemap import <data> --db \(db) (without --db, onemap serves its embedded store with the demonstration data)")
             }
+            if let why = emptyStoreProblem(db) { throw CLIError(.unavailable, why) }
         }
         let config = ServerConfiguration(
             database: db ?? Defaults.database, host: host, port: port, styles: try Paths.styles(),

@@ -100,6 +100,26 @@ import Testing
         }
     }
 
+    /// A real `onemap serve` process (its services built and then held only by the application)
+    /// keeps the store lock for as long as it runs.
+    @Test func offlineRestoreIsRefusedWhileAServeProcessRuns() throws {
+        let dir = TempDir("restore-cli")
+        let db = dir.file("s.sqlite")
+        #expect(try runProgramCapturing(onemapBinary, ["import", "GeoData/rivers.geojson", "--db", db], cwd: repoRoot).status == 0)
+        #expect(try runProgramCapturing(onemapBinary, ["backup", "--out", dir.file("b.sqlite"), "--db", db], cwd: repoRoot).status == 0)
+        let server = try ServedProgram(onemapBinary, ["serve", "--db", db, "--port", "0"], cwd: repoRoot)
+        let refused = try runProgramCapturing(onemapBinary, ["restore", dir.file("b.sqlite"), "--db", db], cwd: repoRoot)
+        server.stop()
+        #expect(refused.status == 69 && refused.err.contains("a server is using"), "\(refused.status) \(refused.err)")
+        let later = try runProgramCapturing(onemapBinary, ["restore", dir.file("b.sqlite"), "--db", db], cwd: repoRoot)
+        #expect(later.status == 0 && later.out.contains("no edits were lost"), "\(later.out) \(later.err)")
+        // Two restores in one second keep two copies of what they replaced.
+        let again = try runProgramCapturing(onemapBinary, ["restore", dir.file("b.sqlite"), "--db", db], cwd: repoRoot)
+        #expect(again.status == 0)
+        let kept = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("before-restore") }
+        #expect(kept.count == 2, "\(kept)")
+    }
+
     @Test func offlineRestoreAndARestart() async throws {
         let dir = TempDir()
         let backup = dir.file("backup.sqlite")
@@ -120,8 +140,14 @@ import Testing
             #expect(reopenedTile != closedTile)
             #expect(try s.tiles.cache.get(style: "command", tile: scene.tile, scale: 1)?.data == reopenedTile)
         }
-        // The server is gone: its lock with it.
-        #expect(try StoreLock.exclusive(for: dir.file("onemap.sqlite")) != nil, "the stopped server still holds the store lock")
+        // The server is gone: its lock with it (once its background expiry round, which may hold
+        // the store for a moment, has ended).
+        var free = false
+        for _ in 0..<50 where !free {
+            free = try StoreLock.exclusive(for: dir.file("onemap.sqlite")) != nil
+            if !free { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(free, "the stopped server still holds the store lock")
         let r = try runProgramCapturing(onemapBinary, ["restore", backup, "--db", dir.file("onemap.sqlite")], cwd: repoRoot)
         #expect(r.status == 0 && r.out.contains("1 edit made after the backup") && r.out.contains("before-restore"), "\(r.out) \(r.err)")
 
@@ -163,6 +189,9 @@ import Testing
                 // A control character in the id, and in a property's name.
                 ("/api/features/shelters", .post, #"{"type":"Feature","id":"sh-\u0007","geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"name":"a","capacity":5}}"#, "U+0007"),
                 ("/api/features/shelters", .post, #"{"type":"Feature","id":"sh-key","geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"name":"a","capacity":5,"x\u0001":1}}"#, "U+0001"),
+                // Inside properties outside the schema, at any depth (keys and values).
+                ("/api/features/shelters", .post, #"{"type":"Feature","id":"sh-deep","geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"name":"a","capacity":5,"more":{"k":"a\u0000b"}}}"#, "U+0000"),
+                ("/api/features/shelters", .post, #"{"type":"Feature","id":"sh-deep","geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"name":"a","capacity":5,"more":[{"k\u0002":1}]}}"#, "U+0002"),
                 // A NUL in the URL's id once edited hp-0002.
                 ("/api/features/hazard_points/hp-0002%00zzz", .put, #"{"type":"Feature","id":"hp-0002","geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"name":"改","hazard_type":"flood","level":1}}"#, "U+0000"),
                 ("/api/features/hazard_points/hp-0002%00", .delete, nil, "U+0000"),
@@ -334,6 +363,13 @@ final class SmallDisk: Sendable {
             }
         }
         #expect(!FileManager.default.fileExists(atPath: dir.file("typo.sqlite")), "a mistyped --db created a store")
+        // A 0-byte file (what a failed write leaves) is no store: refused, not made into an empty one.
+        FileManager.default.createFile(atPath: dir.file("zero.sqlite"), contents: Data())
+        for args in [["info"], ["user", "list"], ["serve", "--port", "0"]] {
+            let r = try runProgramCapturing(onemapBinary, args + ["--db", dir.file("zero.sqlite")], cwd: repoRoot)
+            #expect(r.status == 69 && r.err.contains("is empty (0 bytes)"), "\(args): \(r.status) \(r.err)")
+        }
+        #expect((try FileManager.default.attributesOfItem(atPath: dir.file("zero.sqlite"))[.size] as? Int) == 0)
         // Import makes a new store, says so, and leaves none behind when it is refused.
         let fresh = try runProgramCapturing(onemapBinary, ["import", "GeoData/rivers.geojson", "--db", dir.file("new.sqlite")], cwd: repoRoot)
         #expect(fresh.status == 0 && fresh.out.contains("(a new store)"), "\(fresh.out) \(fresh.err)")
@@ -418,6 +454,8 @@ final class SmallDisk: Sendable {
         #expect(real <= budget, "the file's tiles hold \(real) bytes, over the budget of \(budget)")
         let file = try FileManager.default.attributesOfItem(atPath: dir.file("onemap.tiles.sqlite"))[.size] as? Int ?? 0
         #expect(file < budget * 3 + 1_000_000, "the cache file is \(file) bytes for a budget of \(budget)")
+        let wal = (try? FileManager.default.attributesOfItem(atPath: dir.file("onemap.tiles.sqlite-wal"))[.size] as? Int) ?? 0
+        #expect(wal <= 2 << 20, "the cache's write-ahead log is \(wal) bytes")
         try await buildApplication(services: s, logger: quiet).test(.live) { client in
             try await client.execute(uri: "/metrics", method: .get) { r in
                 #expect(String(buffer: r.body).contains("onemap_tile_cache_bytes"))
@@ -469,12 +507,14 @@ final class SmallDisk: Sendable {
 
     /// 40 clients sending their headers a byte at a time with the cap at 20 connections: /healthz
     /// keeps answering at once, and the slow connections are closed by the header timeout.
-    @Test func slowClientsCannotStarveOthers() async throws {
+    @Test(arguments: ["head", "body"]) func slowClientsCannotStarveOthers(trickling part: String) async throws {
         let dir = TempDir()
         let s = try makeServices(dir) {
             $0.maxConnections = 20
             $0.headerTimeoutSeconds = 2
+            $0.bodyTimeoutSeconds = 2
         }
+        let start = part == "head" ? "GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nX-Slow: " : "POST /api/features/shelters HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 1000\\r\\n\\r\\n"
         try await buildApplication(services: s, logger: quiet).test(.live) { client in
             let port = try #require(client.port)
             let script = """
@@ -484,7 +524,7 @@ final class SmallDisk: Sendable {
                 t0 = time.time()
                 for i in range(40):
                     c = socket.create_connection(("127.0.0.1", port)); c.setblocking(False)
-                    c.send(b"GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nX-Slow: ")
+                    c.send(b"\(start)")
                     slow.append(c)
                 def trickle():
                     while time.time() - t0 < 8:

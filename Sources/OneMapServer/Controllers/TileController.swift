@@ -278,8 +278,9 @@ public final class TileService: Sendable {
         let meta = MetatileID(containing: tile)
         let flightKey = "\(style)@\(scale)/\(meta.z)/\(meta.x)/\(meta.y)"
         let rendered = try await flights.run(flightKey) {
-            switch self.queue.enter() {
-            case .admitted: break
+            let expected: Double
+            switch self.queue.enter(zoom: meta.z) {
+            case .admitted(let e): expected = e
             case .full:
                 self.metrics.rejected.increment()
                 throw APIError(.serviceUnavailable, "the renderer is busy (\(self.queue.limit) metatiles queued); retry shortly", headers: [.retryAfter: "2"])
@@ -291,7 +292,7 @@ public final class TileService: Sendable {
             self.metrics.queueDepth.set(Double(self.queue.depth))
             let took = Mutex<Double?>(nil)
             defer {
-                self.queue.leave(rendered: took.withLock { $0 })
+                self.queue.leave(zoom: meta.z, expected: expected, rendered: took.withLock { $0 })
                 self.metrics.queueDepth.set(Double(self.queue.depth))
             }
             let out = try await self.renderPool.runIfActive {

@@ -499,9 +499,13 @@ final class SmallDisk: Sendable {
         }
         let shed = outcomes.filter { !$0.ok }
         #expect(!shed.isEmpty && outcomes.contains { $0.ok }, "no shedding or nothing rendered: \(outcomes)")
+        // A shed request does not wait for renders: it is answered before the slowest admitted
+        // render is done. (Its absolute time also includes the cache-file lookup on the shared
+        // blocking pool, which the whole test suite running alongside can delay by seconds.)
+        let slowestRendered = outcomes.filter(\.ok).map(\.seconds).max() ?? 0
         for o in shed {
             #expect(o.retryAfter.flatMap { Int($0) } != nil, "a shed request lacks Retry-After: \(o)")
-            #expect(o.seconds < 1.0, "a shed request waited \(o.seconds) s before its 503")
+            #expect(o.seconds < slowestRendered, "a shed request waited \(o.seconds) s, as long as the renders (\(slowestRendered) s)")
         }
     }
 

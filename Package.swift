@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        // Only its bcrypt (OpenBSD's C implementation): web-map passwords.
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
         // C libraries, each through pkg-config with its Debian provider.
@@ -42,7 +44,10 @@ let package = Package(
             name: "CGDAL", path: "Sources/CGDAL", pkgConfig: "gdal", providers: [.apt(["libgdal-dev"])]),
 
         .target(name: "OneMapCore", swiftSettings: strict),
-        .target(name: "OneMapStore", dependencies: ["OneMapCore", "CSpatiaLite", "CProj"], swiftSettings: strict),
+        .target(
+            name: "OneMapStore",
+            dependencies: ["OneMapCore", "CSpatiaLite", "CProj", .product(name: "HummingbirdBcrypt", package: "hummingbird-auth")],
+            swiftSettings: strict),
         .target(name: "OneMapStyle", dependencies: ["OneMapCore"], swiftSettings: strict),
         // Foreign formats in (Shapefile, GeoPackage, FileGDB, KML, GPX, CSV, OpenStreetMap) through GDAL.
         .target(name: "OneMapImport", dependencies: ["OneMapCore", "OneMapStore", "CGDAL"], swiftSettings: strict),

@@ -7,26 +7,56 @@ public enum EditMode: Sendable, Equatable {
     case upsert
     /// Create: the id must be new.
     case create
-    /// Replace the whole feature (PUT), optionally only at a known version.
-    case replace(ifVersion: Int?, action: String)
+    /// Replace the whole feature (PUT), optionally only at a known version; `note` goes to an
+    /// incident's timeline.
+    case replace(ifVersion: Int?, action: String, note: String? = nil)
 }
 
 extension Store {
     /// Creates features (a Feature or FeatureCollection) in a layer; every id must be new.
-    /// Validated exactly like import; all or nothing.
+    /// A feature without an `id` gets one from the server (OGC API – Features Part 4): see
+    /// `Store.newFeatureID(layer:)`. Validated exactly like import; all or nothing.
+    /// Returns the ids, in input order.
     @discardableResult
     public func create(layer: String, geojson: String, actor: String) throws -> [String] {
         let spec = try Layers.spec(layer)
-        let lf: LayerFile
+        var lf: LayerFile
         do { lf = try Store.parseCollection(Array(geojson.utf8), file: "<request>", layer: spec) } catch let p as FeatureProblem {
             throw ImportFailure(problems: [p], total: 1)
+        }
+        for i in lf.features.indices {
+            guard case .object(var o) = lf.features[i], o["id"] == nil || o["id"] == .null else { continue }
+            o["id"] = .string(Store.newFeatureID(layer: layer))
+            lf.features[i] = .object(o)
         }
         _ = try importCollections([lf], problems: ProblemList(), actor: actor, progress: nil, mode: .create)
         return lf.features.compactMap { $0["id"].map { $0.stringValue ?? JSONWriter.string($0) } }
     }
 
+    /// A new feature id the server assigns: the layer's short prefix, the UTC date and 8 random hex
+    /// digits, e.g. `inc-20261129-3f9a0c1d` (readable over a radio, unique in practice; a clash is
+    /// refused as a conflict by the create itself).
+    public static func newFeatureID(layer: String) -> String {
+        let prefix: String = switch layer {
+        case "incidents": "inc"
+        case "hazard_points": "hp"
+        case "hazard_zones": "hz"
+        case "road_risks": "rr"
+        case "shelters": "sh"
+        case "warehouses": "wh"
+        case "fire_stations": "fs"
+        case "micro_fire_stations": "mfs"
+        case "info_officers": "io"
+        case "base_stations": "bs"
+        default: layer
+        }
+        let day = String(isoUTC(Date()).prefix(10)).replacingOccurrences(of: "-", with: "")
+        return "\(prefix)-\(day)-\(randomHex(4))"
+    }
+
     /// Replaces one feature; `ifVersion` (from If-Match) must be its current version when given.
-    public func replace(layer: String, id: String, geojson: String, ifVersion: Int?, actor: String, action: String = "replace") throws {
+    /// `note` is written to an incident's timeline.
+    public func replace(layer: String, id: String, geojson: String, ifVersion: Int?, actor: String, action: String = "replace", note: String? = nil) throws {
         let spec = try Layers.spec(layer)
         var doc: JSONValue
         do { doc = try JSONParser.parse(geojson) } catch { throw ImportFailure(problems: [FeatureProblem(file: "<request>", index: nil, reason: error.description)], total: 1) }
@@ -39,12 +69,13 @@ extension Store {
         o["id"] = .string(id)
         doc = .object(o)
         let lf = LayerFile(layer: spec, file: "<request>", features: [doc])
-        _ = try importCollections([lf], problems: ProblemList(), actor: actor, progress: nil, mode: .replace(ifVersion: ifVersion, action: action))
+        _ = try importCollections([lf], problems: ProblemList(), actor: actor, progress: nil, mode: .replace(ifVersion: ifVersion, action: action, note: note))
     }
 
     /// Changes some properties (null removes one) and/or the geometry of a feature, then
     /// validates the result as a whole.
-    public func patch(layer: String, id: String, changes: JSONValue, ifVersion: Int?, actor: String) throws {
+    /// `note` is written to an incident's timeline; `action` names the change in the audit log.
+    public func patch(layer: String, id: String, changes: JSONValue, ifVersion: Int?, actor: String, action: String = "patch", note: String? = nil) throws {
         guard case .object(let ch) = changes else {
             throw ImportFailure(problems: [FeatureProblem(file: "<request>", index: nil, reason: "a patch is a JSON object with \"properties\" and/or \"geometry\"")], total: 1)
         }
@@ -63,7 +94,7 @@ extension Store {
         o["properties"] = .object(props)
         if let g = ch["geometry"] { o["geometry"] = g }
         f = .object(o)
-        try replace(layer: layer, id: id, geojson: JSONWriter.string(f), ifVersion: ifVersion ?? current.version, actor: actor, action: "patch")
+        try replace(layer: layer, id: id, geojson: JSONWriter.string(f), ifVersion: ifVersion ?? current.version, actor: actor, action: action, note: note)
     }
 
     /// Deletes a feature; `ifVersion` must match when given. Refused while other features refer to it.
@@ -130,11 +161,12 @@ extension Store {
         let layer = codec.layer.name
         let old = try c.query("SELECT \(codec.select) FROM \(layer) WHERE id = ?", [.text(v.feature.id)], { try codec.decode($0) }).first
         var action = "create"
+        var note: String?
         switch mode {
         case .create:
             if old != nil { throw StoreError(.conflict, "\(layer) already has a feature with id \"\(v.feature.id)\"; replace it with PUT") }
-        case .replace(let ifVersion, let a):
-            action = a
+        case .replace(let ifVersion, let a, let n):
+            action = a; note = n
             guard let old else { throw StoreError(.notFound, "\(layer) has no feature with id \"\(v.feature.id)\"") }
             if let ifVersion, ifVersion != old.version {
                 throw StoreError(.preconditionFailed, "\(layer)/\(v.feature.id) is at version \(old.version), not \(ifVersion): it changed since you read it; reload and try again")
@@ -148,7 +180,7 @@ extension Store {
         let box = before.map { $0.geometry.bbox.union(v.feature.geometry.bbox) } ?? v.feature.geometry.bbox
         var after = v.feature
         for (k, x) in v.extra { after.properties[k] = x }
-        try journal(c, actor: actor, action: action, layer: layer, id: v.feature.id, box: box, before: before, after: after)
+        try journal(c, actor: actor, action: action, layer: layer, id: v.feature.id, box: box, before: before, after: after, note: note)
     }
 
     static func attachStockRows(_ c: Connection, _ f: Feature) throws -> Feature {
@@ -158,7 +190,8 @@ extension Store {
         return f
     }
 
-    static func journal(_ c: Connection, actor: String, action: String, layer: String, id: String, box: BBox, before: Feature?, after: Feature?) throws {
+    static func journal(_ c: Connection, actor: String, action: String, layer: String, id: String, box: BBox, before: Feature?, after: Feature?, note: String? = nil) throws {
+        if layer == "incidents" { try timeline(c, actor: actor, action: action, id: id, before: before, after: after, note: note) }
         try c.run(
             "INSERT INTO edit_journal (actor, action, layer, feature_id, min_lon, min_lat, max_lon, max_lat, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [.text(actor), .text(action), .text(layer), .text(id), .double(box.minLon), .double(box.minLat), .double(box.maxLon), .double(box.maxLat),

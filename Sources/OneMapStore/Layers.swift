@@ -232,6 +232,8 @@ public enum Layers {
                 PropertySpec("person_in_charge", .text).personal,
                 PropertySpec("phone", .text).personal,
                 PropertySpec("source", .text),
+                PropertySpec("status", .enumeration(ShelterStatus.rawValues), "open, closed or full; absent: not reported"),
+                PropertySpec("occupancy", count, "persons there now"),
             ], unique: [], requireOneOf: [], searchable: true),
         LayerSpec(
             name: "info_officers", title: "灾害信息员 Disaster information officers", geometry: [.point],
@@ -243,6 +245,20 @@ public enum Layers {
                 PropertySpec("township", .text, references: ("townships", "code")),
                 PropertySpec("source", .text),
             ], unique: [], requireOneOf: ["village", "township"], searchable: true),
+        LayerSpec(
+            name: "incidents", title: "突发事件 Incidents", geometry: [.point],
+            properties: [
+                PropertySpec("type", .enumeration(IncidentType.rawValues), required: true, "a hazard type, or fire, traffic, other (hazchem: hazardous chemicals)"),
+                PropertySpec("level", level, required: true, "1 特别重大 (most severe) … 4 一般"),
+                PropertySpec("title", .text, required: true),
+                PropertySpec("description", .text),
+                PropertySpec("reported_at", .timestamp, required: true, "when it was reported; the server's time when not given"),
+                PropertySpec("reported_by", .text, "who reported it; the signed-in account when not given"),
+                PropertySpec("casualties", count, "people dead, injured or missing"),
+                PropertySpec("status", .enumeration(IncidentStatus.rawValues), required: true, "reported → responding → closed"),
+                PropertySpec("village", .text, references: ("villages", "code")),
+                PropertySpec("source", .text),
+            ], unique: [], requireOneOf: [], searchable: false),
     ]
 
     public static let byName: [String: LayerSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })

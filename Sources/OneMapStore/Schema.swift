@@ -34,6 +34,7 @@ enum Schema {
         Migration("edit journal for cache expiry and audit", sql: v2EditJournal),
         Migration("accounts, and an audit log that cannot be rewritten", sql: v3Accounts),
         Migration("road levels: bridge, tunnel, layer", sql: v4RoadLevels),
+        Migration("passwords and sessions, shelter status, incidents and their timelines", sql: v5Incidents),
     ]
 
     static var currentVersion: Int { migrations.count }

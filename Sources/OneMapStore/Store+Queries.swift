@@ -186,7 +186,7 @@ extension Store {
     public func contentDigest() throws(StoreError) -> String {
         try read { c in
             var h = FNV1a()
-            let tables = Layers.names + ["warehouse_stock", "edit_journal", "onemap_meta"]
+            let tables = Layers.names + ["warehouse_stock", "edit_journal", "incident_updates", "onemap_meta"]
             for t in tables {
                 h.add(t)
                 let s = try c.prepare(t == "onemap_meta" ? "SELECT * FROM onemap_meta WHERE key <> 'generation' ORDER BY 1" : "SELECT * FROM \(t) ORDER BY 1")

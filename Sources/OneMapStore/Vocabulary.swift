@@ -73,3 +73,35 @@ extension CaseIterable where Self: RawRepresentable, RawValue == String {
     /// Every raw value, in declaration order (for check constraints and messages).
     public static var rawValues: [String] { allCases.map(\.rawValue) }
 }
+
+/// Whether a shelter (避难场所) takes people now.
+public enum ShelterStatus: String, Sendable, CaseIterable {
+    case open, closed, full
+    public var nameCN: String {
+        switch self { case .open: "开放"; case .closed: "关闭"; case .full: "已满" }
+    }
+}
+
+/// The kind of an incident (突发事件): the hazard types, plus fire (火灾), traffic (交通事故) and
+/// other; `hazchem` is 危化品 (hazardous chemicals).
+public enum IncidentType: String, Sendable, CaseIterable {
+    case flood, flashFlood = "flash_flood", debrisFlow = "debris_flow", landslide, earthquake, forestFire = "forest_fire", windHail = "wind_hail", snow, hazchem
+    case fire, traffic, other
+
+    public var nameCN: String {
+        if let h = HazardType(rawValue: rawValue) { return h.nameCN }
+        switch self { case .fire: return "火灾"; case .traffic: return "交通事故"; default: return "其他" }
+    }
+    public var nameEN: String {
+        if let h = HazardType(rawValue: rawValue) { return h.nameEN }
+        switch self { case .fire: return "fire"; case .traffic: return "traffic accident"; default: return "other" }
+    }
+}
+
+/// An incident's status: reported (已报告) → responding (处置中) → closed (已结束).
+public enum IncidentStatus: String, Sendable, CaseIterable {
+    case reported, responding, closed
+    public var nameCN: String {
+        switch self { case .reported: "已报告"; case .responding: "处置中"; case .closed: "已结束" }
+    }
+}

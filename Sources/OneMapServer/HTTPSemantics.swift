@@ -105,7 +105,7 @@ public struct CORSConfiguration: Sendable {
         return "\(scheme)://\(host)\(port.map { ":\($0)" } ?? "")"
     }
 
-    static let allowHeaders = "Authorization, Content-Type, If-Match, If-None-Match, X-Request-Id"
+    static let allowHeaders = "Authorization, Content-Type, If-Match, If-None-Match, Last-Event-ID, X-CSRF-Token, X-Request-Id"
     static let exposeHeaders = "ETag, Location, Retry-After, X-Request-Id"
 
     /// Reads anyone may make from another origin.
@@ -214,10 +214,10 @@ struct FrontResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context =
         if method == .get || method == .head, request.uri.path.hasPrefix("/api/") || request.uri.path.hasPrefix("/print/") {
             // Answers here may depend on the token (personal data): shared caches must keep them
             // apart, and a signed-in user's answer is for that user only.
-            if !response.headers[values: .vary].contains(where: { $0.caseInsensitiveCompare("Authorization") == .orderedSame }) {
-                response.headers[values: .vary].append("Authorization")
+            for v in ["Authorization", "Cookie"] where !response.headers[values: .vary].contains(where: { $0.caseInsensitiveCompare(v) == .orderedSame }) {
+                response.headers[values: .vary].append(v)
             }
-            if request.headers[.authorization] != nil {
+            if request.headers[.authorization] != nil || RequestAuth.sessionToken(request) != nil {
                 response.headers[.cacheControl] = "private, no-cache"
             } else if response.headers[.cacheControl] == nil {
                 response.headers[.cacheControl] = "no-cache"

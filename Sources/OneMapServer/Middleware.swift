@@ -26,6 +26,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public var message: String
     public var headers: HTTPFields = [:]
     var requestID: String?
+    /// More members of the error object (e.g. "current": the feature as it now is, on a 412).
+    var detail: [(String, JSONValue)] = []
 
     public init(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) {
         self.status = status; self.message = message; self.headers = headers
@@ -34,6 +36,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var o = JSONObject([("status", .number(Double(status.code))), ("message", .string(message))])
         if let requestID { o["request_id"] = .string(requestID) }
+        for (k, v) in detail { o[k] = v }
         var h = headers
         h[.contentType] = "application/json; charset=utf-8"
         return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(string: JSONWriter.string(["error": .object(o)]))))

@@ -52,31 +52,69 @@ extension Request {
 let maxBBoxDegrees = 5.0
 
 
-/// Checks bearer tokens against the store's accounts.
+/// Who a request comes from, resolved once per request by `AuthMiddleware`: a bearer token
+/// (scripts, QGIS) or the web map's session cookie.
+struct Caller: Sendable {
+    var account: Account
+    /// The browser session, when the request came with the session cookie (not a token).
+    var session: Session?
+}
+
+enum RequestAuth {
+    /// The caller of the request being handled (nil: anonymous).
+    @TaskLocal static var caller: Caller?
+    /// The name of the web map's session cookie.
+    static let cookie = "onemap_session"
+
+    /// The session cookie's value, if the request carries one.
+    static func sessionToken(_ request: Request) -> String? {
+        for h in request.headers[values: .cookie] {
+            for part in h.split(separator: ";") {
+                let kv = part.split(separator: "=", maxSplits: 1)
+                if kv.count == 2, kv[0].trimmingCharacters(in: .whitespaces) == cookie { return kv[1].trimmingCharacters(in: .whitespaces) }
+            }
+        }
+        return nil
+    }
+}
+
+/// Checks bearer tokens and session cookies against the store's accounts.
 struct Authenticator: Sendable {
     let store: Store
 
-    /// The account behind the request's bearer token, if it has at least `role`.
-    /// Missing and wrong tokens get the same 401; a valid token with too small a role gets 403.
-    /// The scheme is matched without regard to case (RFC 9110 §11.1).
+    /// The request's caller, if it has at least `role`. Missing and wrong credentials get the
+    /// same 401; a valid account with too small a role gets 403. A write made with the session
+    /// cookie must carry the session's CSRF token in `X-CSRF-Token` (403 otherwise), so another
+    /// site cannot make a signed-in browser write.
     func authorize(_ request: Request, _ role: Role) async throws -> Account {
-        guard let account = try await account(request) else { throw Self.unauthorized }
-        guard account.role >= role else { throw APIError(.forbidden, "this needs the \(role.rawValue) role; your account has \(account.role.rawValue)") }
-        return account
+        guard let caller = RequestAuth.caller else { throw Self.unauthorized }
+        if let session = caller.session, ![.get, .head, .options].contains(request.method) {
+            guard let sent = request.headers[.init("X-CSRF-Token")!], SHA256.equal(Array(sent.utf8), Array(session.csrf.utf8)) else {
+                throw APIError(.forbidden, "a write from the web map needs the session's X-CSRF-Token header (GET /api/session gives it); nothing was stored")
+            }
+        }
+        guard caller.account.role >= role else { throw APIError(.forbidden, "this needs the \(role.rawValue) role; your account has \(caller.account.role.rawValue)") }
+        return caller.account
     }
 
-    /// The account behind the request's credentials; nil without credentials; 401 when
-    /// credentials are present but wrong (a mistyped token must not silently read as anonymous).
-    func account(_ request: Request) async throws -> Account? {
-        guard let h = request.headers[.authorization] else { return nil }
-        let parts = h.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw Self.unauthorized }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
-        guard let account = try await blocking({ try store.authenticate(token: token) }) else { throw Self.unauthorized }
-        return account
+    /// The caller behind the request's credentials; nil without credentials (and for a session
+    /// cookie that has ended: the page then shows "signed out"); 401 when a bearer token is
+    /// present but wrong (a mistyped token must not silently read as anonymous).
+    func caller(_ request: Request) async throws -> Caller? {
+        if let h = request.headers[.authorization] {
+            let parts = h.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw Self.unauthorized }
+            let token = parts[1].trimmingCharacters(in: .whitespaces)
+            guard let account = try await blocking({ try store.authenticate(token: token) }) else { throw Self.unauthorized }
+            return Caller(account: account)
+        }
+        if let token = RequestAuth.sessionToken(request), let s = try await blocking({ try store.session(token: token) }) {
+            return Caller(account: s.account, session: s)
+        }
+        return nil
     }
 
-    static let unauthorized = APIError(.unauthorized, "a valid bearer token is required (Authorization: Bearer <token>)", headers: [.wwwAuthenticate: "Bearer realm=\"onemap\""])
+    static let unauthorized = APIError(.unauthorized, "sign in first: a valid bearer token (Authorization: Bearer <token>) or the web map's session is required", headers: [.wwwAuthenticate: "Bearer realm=\"onemap\""])
 }
 
 /// Reads the body as text, refusing more than the configured limit.
@@ -144,25 +182,22 @@ func currentFeature(_ store: Store, _ layer: String, _ id: String, status: HTTPR
 }
 
 
-/// Checks credentials before any route: a request that carries a token must carry a valid one
-/// (401 otherwise, on every route: a mistyped token never reads as anonymous), and when the
-/// server asks for a token on reads too, reads without one get 401 — except health and the
-/// web map's files.
-struct ReadAuthMiddleware: RouterMiddleware {
+/// Resolves credentials before any route (`RequestAuth.caller` for the handlers): a request that
+/// carries a token must carry a valid one (401 otherwise, on every route: a mistyped token never
+/// reads as anonymous), and when the server asks for sign-in on reads too, reads without a token
+/// or session get 401 — except health, sign-in and the web map's files.
+struct AuthMiddleware: RouterMiddleware {
     let auth: Authenticator
     let required: Bool
     func handle(_ request: Request, context: BasicRequestContext, next: (Request, BasicRequestContext) async throws -> Response) async throws -> Response {
+        let caller = try await auth.caller(request)
         let read = request.method == .get || request.method == .head
-        // Writes check their token (and role) in their handlers: checked here only for reads, so
-        // no request pays for two token lookups.
-        if read, request.headers[.authorization] != nil {
-            _ = try await auth.authorize(request, .viewer)
-        } else if required, read {
+        if required, read, caller == nil {
             let p = request.uri.path
-            let open = p == "/" || p == "/healthz" || p == "/readyz" || p.hasPrefix("/web/") || p.hasPrefix("/vendor/") || p == "/openapi.yaml"
+            let open = p == "/" || p == "/healthz" || p == "/readyz" || p.hasPrefix("/web/") || p.hasPrefix("/vendor/") || p == "/openapi.yaml" || p == "/api/session"
             if !open { throw Authenticator.unauthorized }
         }
-        return try await next(request, context)
+        return try await RequestAuth.$caller.withValue(caller) { try await next(request, context) }
     }
 }
 
@@ -170,10 +205,34 @@ struct ReadAuthMiddleware: RouterMiddleware {
 /// has already refused wrong ones), or everyone when the operator published them.
 struct PersonalDataPolicy: Sendable {
     let publicByDefault: Bool
-    func allowed(_ request: Request) -> Bool { publicByDefault || request.headers[.authorization] != nil }
+    func allowed(_ request: Request) -> Bool { publicByDefault || RequestAuth.caller != nil }
 
     /// The feature as this request may see it.
     func view(_ f: Feature, layer: String, _ request: Request) -> Feature {
         allowed(request) ? f : Layers.redact(f, layer: layer)
     }
+}
+
+/// Runs a feature write; a 412 (the feature changed since the client read it) says who changed
+/// it and when, and carries the feature as it now is in `error.current` (with its version), so
+/// the editor can show "changed by X meanwhile" and the new state without another request.
+func editing<T: Sendable>(_ store: Store, _ layer: String, _ id: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    do { return try await blocking(body) } catch let e as StoreError where e.category == .preconditionFailed {
+        let (now, last) = try await blocking { (try store.feature(in: layer, id: id), try store.audit(layer: layer, featureID: id, limit: 1).first) }
+        guard let now else { throw e }
+        var j = GeoJSON.json(now.feature)
+        if case .object(var o) = j { o["version"] = .number(Double(now.version)); j = .object(o) }
+        let who = last.map { l in "\(l.actor.hasPrefix("user:") ? String(l.actor.dropFirst(5)) : l.actor) at \(l.at)" } ?? "someone"
+        var err = APIError(.preconditionFailed, "\(layer)/\(id) was changed by \(who) meanwhile (now version \(now.version)); your change was not stored: look at the current state and try again",
+                           headers: [.eTag: "\"\(now.version)\""])
+        err.detail = [("current", j), ("changed_by", last.map { .string($0.actor) } ?? .null), ("changed_at", last.map { .string($0.at) } ?? .null)]
+        throw err
+    }
+}
+
+/// A feature id as one URL path segment (RFC 3986 unreserved characters kept, the rest %XX).
+func percentEncodedPathSegment(_ s: String) -> String {
+    var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
+    allowed.insert(charactersIn: "-._~")
+    return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
 }

@@ -25,6 +25,10 @@ extension Store {
     /// Writes an incident's timeline entry, in the transaction of the edit it describes (called
     /// by `journal`, so every edit of the layer has one, whichever route made it).
     static func timeline(_ c: Connection, actor: String, action: String, id: String, before: Feature?, after: Feature?, note: String?) throws {
+        if let old = before?["status"]?.stringValue.flatMap(IncidentStatus.init(rawValue:)),
+           let new = after?["status"]?.stringValue.flatMap(IncidentStatus.init(rawValue:)), !IncidentStatus.allowed(from: old, to: new) {
+            throw StoreError(.unprocessable, "incident \(id) is \(old.rawValue) and cannot go back to \(new.rawValue): an incident goes reported → responding → closed (a closed one may be reopened as responding)")
+        }
         var changes = JSONObject()
         if let before, let after {
             for k in Set(before.properties.keys).union(after.properties.keys).sorted() where k != "updated_at" {

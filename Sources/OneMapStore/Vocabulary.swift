@@ -104,4 +104,13 @@ public enum IncidentStatus: String, Sendable, CaseIterable {
     public var nameCN: String {
         switch self { case .reported: "已报告"; case .responding: "处置中"; case .closed: "已结束" }
     }
+
+    /// Forward only (reported → responding → closed, or straight to closed), plus reopening a
+    /// closed incident as responding; staying put is always allowed.
+    public static func allowed(from a: IncidentStatus, to b: IncidentStatus) -> Bool {
+        switch (a, b) {
+        case (.responding, .reported), (.closed, .reported): false
+        default: true
+        }
+    }
 }

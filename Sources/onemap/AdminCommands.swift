@@ -5,7 +5,7 @@ import OneMapStore
 
 
 struct User: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Accounts: viewer, editor, admin.", subcommands: [UserAdd.self, UserList.self, UserRemove.self])
+    static let configuration = CommandConfiguration(abstract: "Accounts: viewer, editor, admin.", subcommands: [UserAdd.self, UserPasswd.self, UserList.self, UserRemove.self])
 }
 
 struct UserAdd: ParsableCommand {
@@ -24,6 +24,34 @@ struct UserAdd: ParsableCommand {
             let (a, token) = try store.open().addUser(name: name, role: r)
             print("added \(a.name) (\(a.role.rawValue)). Token — shown only now, keep it secret:")
             print(token)
+        }
+    }
+}
+
+/// Sets the password an account signs in to the web map with (bcrypt; its open sessions end).
+struct UserPasswd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "passwd",
+        abstract: "Set an account's web-map password (8–72 bytes), read from standard input (asked for without echo on a terminal).")
+    @Argument var name: String
+    @OptionGroup var store: StoreOptions
+
+    func run() throws { try reportingErrors(execute) }
+
+    func execute() throws {
+        let password: String
+        if isatty(STDIN_FILENO) == 1 {
+            guard let p = getpass("password for \(name): ") else { throw CLIError("no password given") }
+            let first = String(cString: p)
+            guard let q = getpass("again: "), String(cString: q) == first else { throw CLIError("the two passwords differ; nothing was changed") }
+            password = first
+        } else {
+            guard let line = readLine(strippingNewline: true), !line.isEmpty else { throw CLIError("give the password on standard input, e.g. echo \"$PW\" | onemap user passwd \(name)") }
+            password = line
+        }
+        try reportingErrors {
+            try store.open().setPassword(name: name, password: password)
+            print("password set for \(name); they sign in at the web map (their earlier sessions ended)")
         }
     }
 }

@@ -84,8 +84,13 @@ struct FeatureController {
             let user = try await auth.authorize(request, .editor)
             let body = try await bodyText(request, maxBytes: maxBodyBytes)
             let ids = try await blocking { try store.create(layer: layer, geojson: body, actor: "user:\(user.name)") }
-            if ids.count == 1 { return try await currentFeature(store, layer, ids[0], status: .created) }
-            return jsonResponse(["created": .array(ids.map { .string($0) })], status: .created)
+            if ids.count == 1 {
+                var r = try await currentFeature(store, layer, ids[0], status: .created)
+                r.headers[.location] = "/api/features/\(layer)/\(percentEncodedPathSegment(ids[0]))"
+                return r
+            }
+            return jsonResponse(["created": .array(ids.map { .string($0) }),
+                                 "locations": .array(ids.map { .string("/api/features/\(layer)/\(percentEncodedPathSegment($0))") })], status: .created)
         }
 
         router.put("/api/features/:layer/:id") { request, context -> Response in
@@ -93,7 +98,7 @@ struct FeatureController {
             let user = try await auth.authorize(request, .editor)
             let version = try await ifMatch(request, store, layer, id)
             let body = try await bodyText(request, maxBytes: maxBodyBytes)
-            try await blocking { try store.replace(layer: layer, id: id, geojson: body, ifVersion: version, actor: "user:\(user.name)") }
+            try await editing(store, layer, id) { try store.replace(layer: layer, id: id, geojson: body, ifVersion: version, actor: "user:\(user.name)") }
             return try await currentFeature(store, layer, id)
         }
 
@@ -102,7 +107,7 @@ struct FeatureController {
             let user = try await auth.authorize(request, .editor)
             let version = try await ifMatch(request, store, layer, id)
             let changes = try await jsonBody(request, maxBytes: maxBodyBytes)
-            try await blocking { try store.patch(layer: layer, id: id, changes: changes, ifVersion: version, actor: "user:\(user.name)") }
+            try await editing(store, layer, id) { try store.patch(layer: layer, id: id, changes: changes, ifVersion: version, actor: "user:\(user.name)") }
             return try await currentFeature(store, layer, id)
         }
 
@@ -110,7 +115,7 @@ struct FeatureController {
             let layer = try knownLayer(context), id = try featureID(context)
             let user = try await auth.authorize(request, .editor)
             let version = try await ifMatch(request, store, layer, id)
-            try await blocking { try store.delete(layer: layer, id: id, ifVersion: version, actor: "user:\(user.name)") }
+            try await editing(store, layer, id) { try store.delete(layer: layer, id: id, ifVersion: version, actor: "user:\(user.name)") }
             return Response(status: .noContent)
         }
 
@@ -128,8 +133,30 @@ struct FeatureController {
             case .string(let n)?: note = n
             default: throw APIError(.badRequest, "\"note\" must be text, e.g. \"风吹雪，单向放行\"")
             }
-            try await blocking { try store.setRoadRiskStatus(id: id, status: status, note: note, ifVersion: version, actor: "user:\(user.name)") }
+            try await editing(store, "road_risks", id) { try store.setRoadRiskStatus(id: id, status: status, note: note, ifVersion: version, actor: "user:\(user.name)") }
             return try await currentFeature(store, "road_risks", id)
+        }
+
+        router.post("/api/shelters/:id/status") { request, context -> Response in
+            let id = try featureID(context)
+            let user = try await auth.authorize(request, .editor)
+            let version = try await ifMatch(request, store, "shelters", id)
+            let body = try await jsonBody(request, maxBytes: maxBodyBytes)
+            var props = JSONObject()
+            switch body["status"] {
+            case nil: break
+            case .string(let s)? where ShelterStatus(rawValue: s) != nil: props["status"] = .string(s)
+            default: throw APIError(.badRequest, "\"status\" must be \(ShelterStatus.rawValues.map { "\"\($0)\"" }.joined(separator: ", ")); body e.g. {\"status\": \"open\", \"occupancy\": 120}")
+            }
+            switch body["occupancy"] {
+            case nil: break
+            case .number(let n)? where n >= 0 && n <= 1_000_000 && n == n.rounded(): props["occupancy"] = .number(n)
+            default: throw APIError(.badRequest, "\"occupancy\" must be a whole number of persons, 0…1000000")
+            }
+            guard !props.keys.isEmpty else { throw APIError(.badRequest, "give \"status\" and/or \"occupancy\", e.g. {\"status\": \"full\", \"occupancy\": 500}") }
+            let changes: JSONValue = .object(JSONObject([("properties", .object(props))]))
+            try await editing(store, "shelters", id) { try store.patch(layer: "shelters", id: id, changes: changes, ifVersion: version, actor: "user:\(user.name)") }
+            return try await currentFeature(store, "shelters", id)
         }
 
         router.post("/api/warehouses/:id/stock") { request, context -> Response in
@@ -140,7 +167,7 @@ struct FeatureController {
             guard let item = body["item"]?.stringValue else { throw APIError(.badRequest, "body must be {\"item\": \"帐篷\", \"delta\": -20} or {\"item\": …, \"set\": 100, \"unit\": \"顶\"}") }
             let delta = body["delta"]?.doubleValue, set = body["set"]?.doubleValue
             if let d = delta ?? set, !d.isFinite { throw APIError(.badRequest, "quantities must be finite numbers") }
-            try await blocking {
+            try await editing(store, "warehouses", id) {
                 try store.changeStock(warehouse: id, item: item, unit: body["unit"]?.stringValue, delta: delta, set: set, ifVersion: version, actor: "user:\(user.name)")
             }
             return try await currentFeature(store, "warehouses", id)

@@ -217,7 +217,9 @@ struct FrontResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context =
             for v in ["Authorization", "Cookie"] where !response.headers[values: .vary].contains(where: { $0.caseInsensitiveCompare(v) == .orderedSame }) {
                 response.headers[values: .vary].append(v)
             }
-            if request.headers[.authorization] != nil || RequestAuth.sessionToken(request) != nil {
+            if response.headers[.cacheControl] == "no-store" {
+                // Kept: answers that must never be stored (the session and its CSRF token).
+            } else if request.headers[.authorization] != nil || RequestAuth.sessionToken(request) != nil {
                 response.headers[.cacheControl] = "private, no-cache"
             } else if response.headers[.cacheControl] == nil {
                 response.headers[.cacheControl] = "no-cache"

@@ -20,7 +20,7 @@ import ServiceLifecycle
 struct EventsController {
     let store: Store
     let tiles: TileService
-    /// How often the journal is looked at (milliseconds).
+    /// How often the journal is looked at for writes by other processes (milliseconds).
     var pollMillis = 200
 
     func addRoutes(to router: Hummingbird.Router<BasicRequestContext>) {
@@ -40,10 +40,20 @@ struct EventsController {
                     try await writer.write(ByteBuffer(string: Self.frame("reset", id: id(start), ["reason": .string("Last-Event-ID \(lastID ?? "") is of other content or too old: reload everything")])))
                 }
                 var quiet = ContinuousClock.now
+                var looked = ContinuousClock.now
+                var writesSeen = store.localWrites
                 do {
                     // Ends on cancellation and on the server's graceful shutdown (which would
                     // otherwise wait for this never-ending response).
                     while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                            // A write through this server is seen at once (an in-memory counter);
+                            // writes by other processes when the journal is next read.
+                            if store.localWrites == writesSeen, ContinuousClock.now - looked < .milliseconds(poll) {
+                                try await Task.sleep(for: .milliseconds(20))
+                                continue
+                            }
+                            writesSeen = store.localWrites
+                            looked = .now
                             let rev = try await blocking { try store.storeRevision() }
                             if rev.generation != generation {
                                 generation = rev.generation; last = rev.sequence
@@ -69,7 +79,7 @@ struct EventsController {
                                 try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
                                 quiet = .now
                             }
-                            try await Task.sleep(for: .milliseconds(poll))
+                            try await Task.sleep(for: .milliseconds(20))
                     }
                 } catch is CancellationError {}
                 try await writer.finish(nil)

@@ -482,6 +482,9 @@ function onChange(ev) {
 }
 function listen() {
   const live = document.getElementById("live");
+  // ?live=0: no event stream (a printout, or a headless browser whose virtual clock waits for
+  // every open request to end).
+  if (new URLSearchParams(location.search).get("live") === "0") { live.title = "实时更新：已关闭"; return; }
   const es = new EventSource("/api/events");
   es.onopen = () => { live.classList.add("on"); live.title = "实时更新：已连接"; };
   es.onerror = () => { live.classList.remove("on"); live.title = "实时更新：重新连接中…"; };

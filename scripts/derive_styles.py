@@ -36,7 +36,7 @@ for l in s["layers"]:
                                       ["interpolate", ["linear"], ["zoom"], 8, 0.45, 12, 0.38, 15, 0.3]]
 json.dump(s, open(os.path.join(root, "Styles/command-dark.json"), "w"), ensure_ascii=False, indent=1)
 
-THEMATIC = {"hazard_zones", "hazard_points", "fire_stations", "micro_fire_stations", "warehouses", "shelters", "base_stations", "road_risks"}
+THEMATIC = {"hazard_zones", "hazard_points", "fire_stations", "micro_fire_stations", "warehouses", "shelters", "base_stations", "road_risks", "incidents"}
 for src, dst, title in [("command.json", "command-base.json", "裕民县应急指挥一张图底图"), ("command-dark.json", "command-base-dark.json", "裕民县应急指挥一张图底图（夜间）")]:
     b = json.load(open(os.path.join(root, "Styles", src)))
     b["name"] = dst[:-5]
@@ -48,6 +48,8 @@ for src, dst, title in [("command.json", "command-base.json", "裕民县应急�
 p = json.load(open(os.path.join(root, "Styles/command.json")))
 p["name"] = "print"
 p["metadata"]["onemap:title"] = "村级灾害风险与避险转移图"
+# A village's printed map lasts for seasons: today's incidents are not on it.
+p["layers"] = [l for l in p["layers"] if l.get("source-layer") != "incidents"]
 for l in p["layers"]:
     if l["id"] == "background": l["paint"]["background-color"] = "#ffffff"
     if l["id"] == "county-fill": l["paint"]["fill-color"] = "#fcfbf8"

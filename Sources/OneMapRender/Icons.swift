@@ -95,6 +95,15 @@ public enum Icons {
             p.rgb(p.tint ?? Color(1, 0.5, 0)); cr.fillPreserve(); p.outline()
             cr.newPath(); p.rgb(p.white); p.antenna(r * 0.9)
         }),
+        // An incident (突发事件): a red diamond with an exclamation mark.
+        ("incident", { p in
+            let cr = p.cr, r = p.r
+            cr.moveTo(0, -r); cr.lineTo(r, 0); cr.lineTo(0, r); cr.lineTo(-r, 0); cr.closePath()
+            p.rgb(p.tint ?? Color(0.85, 0.05, 0.05)); cr.fillPreserve(); p.outline()
+            cr.newPath(); p.rgb(p.white)
+            cr.rectangle(-r * 0.09, -r * 0.55, r * 0.18, r * 0.62); cr.fill()
+            cr.arc(0, r * 0.32, r * 0.11, 0, 2 * .pi); cr.fill()
+        }),
         ("shelter", { p in
             let cr = p.cr, r = p.r
             p.roundedSquare(r * 0.9, r * 0.2)

@@ -88,6 +88,9 @@ public final class OneMapServices: Sendable {
             let r = try store.importGeoJSON(at: seed, actor: "server:first-start")
             logger.info("imported demonstration data", metadata: ["features": .stringConvertible(r.total)])
         }
+        if (try? store.passwordAccounts()) == 0 {
+            logger.notice("no account can sign in to the web map yet; to edit from the map: onemap user add NAME --role editor && onemap user passwd NAME")
+        }
         let profilePath = (config.styles as NSString).appendingPathComponent("routing-profile.json")
         let profile = FileManager.default.fileExists(atPath: profilePath) ? try RoutingProfile.load(path: profilePath) : .emergency
         router = try RoadRouter(source: store, profile: profile)

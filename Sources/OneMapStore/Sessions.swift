@@ -83,6 +83,14 @@ extension Store {
         }
     }
 
+    /// How many accounts have a password (can sign in to the web map).
+    public func passwordAccounts() throws(StoreError) -> Int {
+        try read { c in
+            if case .int(let n)? = try c.scalar("SELECT count(*) FROM users WHERE password_hash IS NOT NULL") { return Int(n) }
+            return 0
+        }
+    }
+
     /// Ends a session (signing out); nothing happens for an unknown token.
     public func signOut(token: String) throws(StoreError) {
         try write { c in _ = try c.run("DELETE FROM sessions WHERE token_hash = ?", [.blob(SHA256.hash(Array(token.utf8)))]) }

@@ -60,7 +60,7 @@ let shelterAtSeat = #"{"type":"Feature","id":"sh-test","geometry":{"type":"Point
             try await client.execute(uri: "/api/features/shelters/sh-test", method: .patch, headers: bearer(editor).merging([.ifMatch: "\"1\""]),
                                      body: body(#"{"properties":{"capacity":999}}"#)) { r in
                 #expect(r.status == .preconditionFailed)
-                #expect(errorMessage(r.body).contains("version 2, not 1"))
+                #expect(errorMessage(r.body).contains("was changed by editor") && errorMessage(r.body).contains("now version 2"))
             }
             try await client.execute(uri: "/api/features/shelters/sh-test", method: .delete, headers: bearer(editor).merging([.ifMatch: "\"1\""])) { r in
                 #expect(r.status == .preconditionFailed)

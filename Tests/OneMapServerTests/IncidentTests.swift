@@ -321,15 +321,17 @@ import Testing
                     return (e, i, j)
                 }
             }
-            let hello = try await events([], seconds: "1")
+            // curl reads each stream for a few seconds (the stream never ends by itself); generous
+            // so a loaded machine still delivers within it.
+            let hello = try await events([], seconds: "3")
             #expect(hello.first?.event == "hello")
             let lastID = try #require(hello.first?.id)
             // While this screen is away, three edits happen.
             try await client.execute(uri: "/api/road_risks/rr-001/status", method: .post, headers: auth, body: ByteBuffer(string: #"{"status":"closed","note":"风吹雪"}"#)) { #expect($0.status == .ok) }
             try await client.execute(uri: "/api/shelters/sh-002/status", method: .post, headers: auth, body: ByteBuffer(string: #"{"status":"open","occupancy":12}"#)) { #expect($0.status == .ok) }
             try await client.execute(uri: "/api/warehouses/wh-001/stock", method: .post, headers: auth, body: ByteBuffer(string: #"{"item":"帐篷","delta":-5}"#)) { #expect($0.status == .ok) }
-            let replay = try await events(["-H", "Last-Event-ID: \(lastID)"], seconds: "1.5").filter { $0.event != "hello" }
-            #expect(replay.map(\.event) == ["road_risk", "shelter", "stock"])
+            let replay = try await events(["-H", "Last-Event-ID: \(lastID)"], seconds: "4").filter { $0.event != "hello" }
+            try #require(replay.map(\.event) == ["road_risk", "shelter", "stock"])
             #expect(replay.map { $0.data["id"]?.stringValue } == ["rr-001", "sh-002", "wh-001"])
             #expect(replay.allSatisfy { $0.data["bbox"]?.arrayValue?.count == 4 && $0.data["version"]?.intValue ?? 0 >= 2 && $0.data["tile_version"]?.stringValue != nil })
             #expect(replay[0].data["properties"]?["status"]?.stringValue == "closed")
@@ -337,17 +339,18 @@ import Testing
             let seqs = replay.compactMap { Int($0.id.split(separator: ".").last ?? "") }
             #expect(seqs == seqs.sorted() && Set(seqs).count == 3)
             // Resuming from the second: only the third.
-            let rest = try await events(["-H", "Last-Event-ID: \(replay[1].id)"], seconds: "1").filter { $0.event != "hello" }
+            let rest = try await events(["-H", "Last-Event-ID: \(replay[1].id)"], seconds: "3").filter { $0.event != "hello" }
             #expect(rest.map(\.event) == ["stock"])
             // The query parameter works as well (EventSource polyfills, curl users).
-            let viaQuery = try await runProgramCapturingDetached("/usr/bin/curl", ["-s", "-N", "-m", "1", url + "?last_event_id=\(replay[1].id)"]).out
+            let viaQuery = try await runProgramCapturingDetached("/usr/bin/curl", ["-s", "-N", "-m", "3", url + "?last_event_id=\(replay[1].id)"]).out
             #expect(viaQuery.contains("event: stock"))
             // An id of other content: one "reset" event.
-            let foreign = try await events(["-H", "Last-Event-ID: abc.3"], seconds: "1")
+            let foreign = try await events(["-H", "Last-Event-ID: abc.3"], seconds: "3")
             #expect(foreign.map(\.event).contains("reset"))
             // Live: a change made while the stream is open arrives on it.
-            async let live = events([], seconds: "2")
-            try await Task.sleep(for: .milliseconds(600))
+            // (From the last id seen, so a curl that connects late still gets it.)
+            async let live = events(["-H", "Last-Event-ID: \(replay[2].id)"], seconds: "5")
+            try await Task.sleep(for: .milliseconds(1500))
             try await client.execute(uri: "/api/road_risks/rr-001/status", method: .post, headers: auth, body: ByteBuffer(string: #"{"status":"open"}"#)) { #expect($0.status == .ok) }
             let got = try await live
             #expect(got.contains { $0.event == "road_risk" && $0.data["properties"]?["status"]?.stringValue == "open" })

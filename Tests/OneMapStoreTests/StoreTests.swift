@@ -47,7 +47,8 @@ func demoStore(_ dir: TempDir) throws -> Store {
         let b = try Store(path: dir.file("b.sqlite"))
         _ = try b.importGeoJSON(at: dir.file("out1"))
         _ = try b.exportGeoJSON(to: dir.file("out2"))
-        for l in Layers.names {
+        // Every layer with features (the demonstration data records no incidents).
+        for l in Layers.names where try !a.allFeatures(of: l).isEmpty {
             #expect(try a.allFeatures(of: l) == b.allFeatures(of: l), "layer \(l)")
             let t1 = try String(contentsOfFile: dir.file("out1/\(l).geojson"), encoding: .utf8)
             let t2 = try String(contentsOfFile: dir.file("out2/\(l).geojson"), encoding: .utf8)

@@ -38,16 +38,21 @@ import Testing
         let app = buildApplication(services: s, logger: quiet)
         try await app.test(.live) { client in
             let digest = try s.store.contentDigest()
-            try await client.execute(uri: "/api/session", method: .post, body: ByteBuffer(string: #"{"name":"alice","password":"wrong"}"#)) { r in
+            try await client.execute(uri: "/api/session", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"name":"alice","password":"wrong"}"#)) { r in
                 #expect(r.status == .unauthorized)
                 #expect(errorMessage(r.body).contains("wrong name or password"))
                 #expect(r.headers[.setCookie] == nil)
             }
-            try await client.execute(uri: "/api/session", method: .post, body: ByteBuffer(string: #"{"name":"alice"}"#)) { r in
+            try await client.execute(uri: "/api/session", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"name":"alice"}"#)) { r in
                 #expect(r.status == .badRequest)
             }
+            // A form post (what another site could make a browser send without asking) is refused.
+            try await client.execute(uri: "/api/session", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: #"{"name":"alice","password":"correct horse"}"#)) { r in
+                #expect(r.status == .unsupportedMediaType)
+                #expect(r.headers[.setCookie] == nil)
+            }
             var aliceCookie = "", csrf = ""
-            try await client.execute(uri: "/api/session", method: .post, body: ByteBuffer(string: #"{"name":"alice","password":"correct horse"}"#)) { r in
+            try await client.execute(uri: "/api/session", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"name":"alice","password":"correct horse"}"#)) { r in
                 #expect(r.status == .ok)
                 let set = r.headers[.setCookie] ?? ""
                 #expect(set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Max-Age=43200") && set.contains("Path=/"))
@@ -78,7 +83,7 @@ import Testing
             }
             // A viewer signed in: reads, but 403 on writes even with its CSRF token.
             var bobCookie = "", bobCSRF = ""
-            try await client.execute(uri: "/api/session", method: .post, body: ByteBuffer(string: #"{"name":"bob","password":"battery staple"}"#)) { r in
+            try await client.execute(uri: "/api/session", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"name":"bob","password":"battery staple"}"#)) { r in
                 bobCookie = cookie(r) ?? ""
                 bobCSRF = try json(r.body)["csrf"]?.stringValue ?? ""
             }
@@ -112,9 +117,9 @@ import Testing
             }
             // Repeated failures are slowed down: after 5, 429 with Retry-After, even for the right password.
             for _ in 0..<5 {
-                try await client.execute(uri: "/api/session", method: .post, body: ByteBuffer(string: #"{"name":"bob","password":"guess"}"#)) { r in #expect(r.status == .unauthorized) }
+                try await client.execute(uri: "/api/session", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"name":"bob","password":"guess"}"#)) { r in #expect(r.status == .unauthorized) }
             }
-            try await client.execute(uri: "/api/session", method: .post, body: ByteBuffer(string: #"{"name":"bob","password":"battery staple"}"#)) { r in
+            try await client.execute(uri: "/api/session", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"name":"bob","password":"battery staple"}"#)) { r in
                 #expect(r.status == .tooManyRequests)
                 #expect(Int(r.headers[.retryAfter] ?? "") ?? 0 >= 1)
                 #expect(errorMessage(r.body).contains("too many failed sign-ins"))
@@ -296,6 +301,45 @@ import Testing
                 }
             }
             #expect(try s.store.contentDigest() == digest)
+        }
+    }
+
+    /// Active incidents are drawn on the command tiles (a red diamond); a closed one is not.
+    @Test func incidentsOnTheCommandTiles() async throws {
+        let dir = TempDir()
+        let s = try makeServices(dir)
+        let auth: HTTPFields = [.authorization: "Bearer \(try s.store.addUser(name: "e", role: .editor).token)"]
+        let app = buildApplication(services: s, logger: quiet)
+        let z = 14, n = Double(1 << z), lon = 82.98, lat = 46.2
+        let x = Int((lon + 180) / 360 * n), y = Int((1 - log(tan(lat * .pi / 180) + 1 / cos(lat * .pi / 180)) / .pi) / 2 * n)
+        try await app.test(.live) { client in
+            func tile() async throws -> [UInt8] {
+                try await client.execute(uri: "/tiles/command/\(z)/\(x)/\(y).png", method: .get) { r in
+                    #expect(r.status == .ok)
+                    return Array(r.body.readableBytesView)
+                }
+            }
+            let before = try await tile()
+            var id = ""
+            try await client.execute(uri: "/api/incidents", method: .post, headers: auth, body: ByteBuffer(string: Self.incidentBody)) { r in
+                id = try json(r.body)["id"]?.stringValue ?? ""
+            }
+            let with = try await tile()
+            #expect(with != before, "the incident is not drawn on its tile")
+            // Red pixels where there were none: the diamond.
+            let a = PNGPixels(png: before), b = PNGPixels(png: with)
+            func reds(_ p: PNGPixels) -> Int {
+                var n = 0
+                for yy in 0..<p.height { for xx in 0..<p.width {
+                    let v = p.data[yy * p.width + xx]
+                    let r = Int((v >> 16) & 0xff), g = Int((v >> 8) & 0xff), bl = Int(v & 0xff)
+                    if r > 190 && g < 40 && bl < 40 { n += 1 }
+                } }
+                return n
+            }
+            #expect(reds(b) > reds(a) + 40)
+            try await client.execute(uri: "/api/incidents/\(id)/updates", method: .post, headers: auth, body: ByteBuffer(string: #"{"status":"closed","note":"已扑灭"}"#)) { #expect($0.status == .created) }
+            #expect(try await tile() == before, "a closed incident is still drawn")
         }
     }
 

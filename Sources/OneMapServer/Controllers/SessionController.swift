@@ -16,6 +16,11 @@ struct SessionController {
 
     func addRoutes(to router: Hummingbird.Router<BasicRequestContext>) {
         router.post("/api/session") { request, _ -> Response in
+            // JSON only: another site's form cannot post it without a CORS preflight (which an
+            // untrusted origin fails), so no page can sign a browser in to an account it chose.
+            guard let type = request.headers[.contentType], type.lowercased().hasPrefix("application/json") else {
+                throw APIError(.unsupportedMediaType, "sign in with Content-Type: application/json and {\"name\": \"…\", \"password\": \"…\"}")
+            }
             let body = try await jsonBody(request, maxBytes: 16 * 1024)
             guard case .string(let name)? = body["name"], case .string(let password)? = body["password"], !name.isEmpty, !password.isEmpty else {
                 throw APIError(.badRequest, "body must be {\"name\": \"…\", \"password\": \"…\"}")

@@ -25,7 +25,8 @@ extension Store {
             throw ImportFailure(problems: [p], total: 1)
         }
         for i in lf.features.indices {
-            guard case .object(var o) = lf.features[i], o["id"] == nil || o["id"] == .null else { continue }
+            // Absent only: an explicit null is refused by validation like any other bad id.
+            guard case .object(var o) = lf.features[i], o["id"] == nil else { continue }
             o["id"] = .string(Store.newFeatureID(layer: layer))
             lf.features[i] = .object(o)
         }

@@ -123,6 +123,8 @@ public enum Validator {
             }
             if value.isNull { continue }
             switch check(value, spec) {
+            case .success(.string(let t)) where spec.required && spec.type == .text && t.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty:
+                fail(key, "required property \"\(key)\" is blank", id: id)
             case .success(let norm): props[key] = norm
             case .failure(let reason): fail(key, reason.reason, id: id)
             }

@@ -158,6 +158,8 @@ import Testing
                 ("/api/incidents", .post, #"{"type":"Feature","geometry":{"type":"Point","coordinates":[82.98,46.2]},"properties":{"type":"alien","level":1,"title":"x"}}"#, .badRequest, "type"),
                 ("/api/incidents", .post, #"{"type":"Feature","geometry":{"type":"Point","coordinates":[82.98,46.2]},"properties":{"type":"fire","level":1}}"#, .badRequest, "title"),
                 ("/api/incidents/\(id)/updates", .post, #"{}"#, .badRequest, "needs a \"note\""),
+                ("/api/incidents/\(id)/updates", .post, #"{"title":"  "}"#, .badRequest, "blank"),
+                ("/api/incidents", .post, #"{"type":"Feature","id":null,"geometry":{"type":"Point","coordinates":[82.98,46.2]},"properties":{"type":"fire","level":1,"title":"x"}}"#, .badRequest, "id"),
                 ("/api/incidents/\(id)/updates", .post, #"{"note":"a\u0007b"}"#, .badRequest, "control"),
                 ("/api/incidents/\(id)/updates", .post, #"{"colour":"red"}"#, .badRequest, "colour"),
                 ("/api/incidents/\(id)/updates", .post, #"{"status":"closed","level":9}"#, .badRequest, "level"),

@@ -87,7 +87,10 @@ with sync_playwright() as p:
     a.evaluate("""id => { overlays.road_risks.eachLayer(l => { if (l.feature.id === id) l.openPopup(l.getBounds().getCenter()); }); return null; }""", risk_id)
     a.wait_for_function("document.querySelector('.leaflet-popup .form') && document.querySelector('.leaflet-popup .form').dataset.version", timeout=10000)
     a.click(".leaflet-popup button[data-status=closed]")
-    a.wait_for_selector(".leaflet-popup .msg.ok", timeout=10000)
+    try:
+        a.wait_for_selector(".leaflet-popup .msg.ok", timeout=15000)
+    except Exception:
+        fail("screen A's closure was not confirmed: " + str(a.evaluate("(document.querySelector('.leaflet-popup .msg') || {}).textContent || 'no popup'")))
     written = int(a.evaluate("document.body.dataset.lastWriteAt"))
 
     # B, without reloading: the closure and a new route.

@@ -59,6 +59,22 @@ rm -f "$W"/demo.*
 accounts "$W/demo.sqlite"
 serve "$W/demo.sqlite"
 echo "demo county: $(python3 Benchmarks/live_fanout.py "$URL" "$(cat "$W/token")" 50 40)"
+# What a duty officer waits for: signing in (bcrypt cost 10) and an incident's brief (analysis + PDF).
+python3 - "$URL" "$(cat "$W/token")" <<'PY'
+import json, statistics, sys, time, urllib.request
+base, token = sys.argv[1], sys.argv[2]
+def timed(req, n):
+    t = []
+    for _ in range(n):
+        t0 = time.monotonic(); urllib.request.urlopen(req).read(); t.append((time.monotonic() - t0) * 1000)
+    return statistics.median(t), max(t)
+s = timed(urllib.request.Request(base + "/api/session", data=b'{"name":"ed","password":"edit-pass-1"}', headers={"Content-Type": "application/json"}), 10)
+body = json.dumps({"type": "Feature", "geometry": {"type": "Point", "coordinates": [82.98, 46.2]}, "properties": {"type": "fire", "level": 2, "title": "bench"}}).encode()
+inc = json.load(urllib.request.urlopen(urllib.request.Request(base + "/api/incidents", data=body, headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})))["id"]
+a = timed(urllib.request.Request(f"{base}/api/incidents/{inc}/analysis", headers={"Authorization": "Bearer " + token}), 10)
+b = timed(urllib.request.Request(f"{base}/api/incidents/{inc}/brief.pdf", headers={"Authorization": "Bearer " + token}), 5)
+print(f"sign-in: median {s[0]:.0f} ms, max {s[1]:.0f} ms; incident analysis: median {a[0]:.0f} ms; brief PDF: median {b[0]:.0f} ms, max {b[1]:.0f} ms")
+PY
 stop
 python3 scripts/generate_demo_data.py --bench-features 100000 --out "$W/big" >/dev/null
 "$B" import GeoData --db "$W/big.sqlite" >/dev/null 2>&1

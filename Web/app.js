@@ -74,19 +74,28 @@ function editForm(layer, f) {
   return "";
 }
 map.on("popupopen", async e => {
-  const form = e.popup.getElement().querySelector(".form");
+  let form = e.popup.getElement().querySelector(".form");
   if (!form) return;
   const { layer, id } = form.dataset;
-  const msg = form.querySelector(".msg");
-  // The version this editor is looking at: read when the popup opens.
+  // What the popup shows and the version its writes carry come from one read: the feature as it
+  // is now (the overlay may be older), so a save never overwrites a change the editor did not see.
   let version = null;
-  try { const r = await fetch(`/api/features/${layer}/${encodeURIComponent(id)}`); version = (await r.json()).version; } catch {}
+  try {
+    const fresh = await api(`/api/features/${layer}/${encodeURIComponent(id)}`);
+    version = fresh.version;
+    if (!e.popup.isOpen()) return;
+    e.popup.setContent(popup(layer, fresh));
+    form = e.popup.getElement().querySelector(".form");
+  } catch {}
+  const msg = form.querySelector(".msg");
   form.dataset.version = String(version);
+  openForm = { layer, id, popup: e.popup };
   async function send(url, body) {
     msg.className = "msg"; msg.textContent = "保存中…";
     try {
       const j = await write("POST", url, body, version);
       version = j.version;
+      form.dataset.version = String(version);
       msg.className = "msg ok"; msg.textContent = `已保存（版本 ${j.version}）`;
       reloadLayer(layer);
     } catch (err) {
@@ -211,9 +220,20 @@ async function loadOverlays() {
 
 // Reloads one overlay from the API (after an edit here or an event from another screen).
 const reloads = {};
+// The editing popup open now: its layer is not redrawn under it (that would close it and lose what
+// the editor typed); the redraw waits until it closes, and the popup says the feature changed.
+let openForm = null;
+const deferred = new Set();
+map.on("popupclose", e => {
+  if (!openForm || openForm.popup !== e.popup) return;
+  const layer = openForm.layer;
+  openForm = null;
+  if (deferred.delete(layer)) reloadLayer(layer);
+});
 async function reloadLayer(layer) {
   const g = overlays[layer];
   if (!g) return 0;
+  if (openForm && openForm.layer === layer) { deferred.add(layer); return 0; }
   // One reload at a time per layer; a request during one runs once more after it.
   if (reloads[layer]) { reloads[layer].again = true; return reloads[layer].promise; }
   const state = { again: false };
@@ -467,6 +487,11 @@ function refreshTiles(bbox, version) {
   }
 }
 function onChange(ev) {
+  if (openForm && openForm.layer === ev.layer && openForm.id === ev.id) {
+    const f = openForm.popup.getElement() && openForm.popup.getElement().querySelector(".form");
+    const msg = f && f.querySelector(".msg");
+    if (msg && f.dataset.version !== String(ev.version)) { msg.className = "msg bad"; msg.textContent = `已被他人修改（现为版本 ${ev.version}）：关闭后重新打开可看到最新状态`; }
+  }
   document.body.dataset.lastEventSeq = String(ev.seq);
   document.body.dataset.lastEventAt = String(Date.now());
   refreshTiles(ev.bbox, ev.tile_version);
@@ -477,7 +502,17 @@ function onChange(ev) {
   if (ev.layer === "road_risks" || ev.layer === "roads") {
     if (lastIncidentAt) work.push(placeIncident(lastIncidentAt[0], lastIncidentAt[1], true));
   }
-  if (selectedIncident && (ev.layer === "incidents" ? ev.id === selectedIncident : ["road_risks", "roads", "shelters", "warehouses"].includes(ev.layer))) work.push(selectIncident(selectedIncident));
+  if (selectedIncident && (ev.layer === "incidents" ? ev.id === selectedIncident : ["road_risks", "roads", "shelters", "warehouses"].includes(ev.layer))) {
+    const upd = document.getElementById("incident-update");
+    const typing = upd && ([...upd.querySelectorAll("input")].some(i => i.value !== i.defaultValue) || upd.contains(document.activeElement));
+    if (typing) {
+      // Not rebuilt under the editor's hands: a link refreshes when they are done.
+      let n = document.getElementById("incident-stale");
+      if (!n) { n = document.createElement("p"); n.id = "incident-stale"; n.className = "hint"; upd.after(n); }
+      n.innerHTML = `有新的变化 · <a href="#">刷新</a>`;
+      n.querySelector("a").addEventListener("click", ev2 => { ev2.preventDefault(); selectIncident(selectedIncident); });
+    } else work.push(selectIncident(selectedIncident));
+  }
   Promise.allSettled(work).then(() => { document.body.dataset.appliedSeq = String(ev.seq); document.body.dataset.appliedAt = String(Date.now()); });
 }
 function listen() {

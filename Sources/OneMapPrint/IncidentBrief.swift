@@ -10,7 +10,7 @@ import OneMapStyle
 /// nearest resources and the road risks on them; then the analysis as tables (hazard zones,
 /// villages at risk, contacts with phones, shelters, nearest resources with ETAs and stock,
 /// road risks, the timeline). Tables flow onto continuation pages (续表) — no row is dropped.
-public struct IncidentBrief {
+public struct IncidentBrief: Sendable {
     public var analysis: IncidentAnalysis
     public var timeline: [IncidentUpdate]
     /// People's names and phones printed (false for anonymous readers: "—").
@@ -107,7 +107,8 @@ public struct IncidentBrief {
                                what.append("\(k): \(Self.short(pair[0])) → \(Self.short(pair[1]))")
                            }
                            if let n = u.note { what.append(n) }
-                           return [u.at, u.actor.hasPrefix("user:") ? String(u.actor.dropFirst(5)) : u.actor, what.joined(separator: "；")]
+                           let who = personalData ? (u.actor.hasPrefix("user:") ? String(u.actor.dropFirst(5)) : u.actor) : "—"
+                           return [u.at, who, what.joined(separator: "；")]
                        }))
 
         for (heading, header, widths, rows) in tables {

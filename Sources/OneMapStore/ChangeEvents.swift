@@ -22,7 +22,8 @@ public struct ChangeEvent: Sendable {
     public var summary: JSONObject
 
     public var json: JSONValue {
-        var o = JSONObject([("seq", .number(Double(seq))), ("at", .string(at)), ("actor", .string(actor)), ("action", .string(action)),
+        // No actor: the stream is public, and account names are people's names.
+        var o = JSONObject([("seq", .number(Double(seq))), ("at", .string(at)), ("action", .string(action)),
                             ("kind", .string(kind)), ("layer", .string(layer)), ("id", featureID.map { .string($0) } ?? .null)])
         o["bbox"] = bbox.map { [.number($0.minLon), .number($0.minLat), .number($0.maxLon), .number($0.maxLat)] } ?? .null
         o["version"] = version.map { .number(Double($0)) } ?? .null
@@ -31,7 +32,7 @@ public struct ChangeEvent: Sendable {
     }
 
     static let shown: [String: [String]] = [
-        "incidents": ["title", "type", "level", "status", "casualties", "reported_at", "reported_by"],
+        "incidents": ["title", "type", "level", "status", "casualties", "reported_at"],
         "road_risks": ["name", "risk_type", "level", "status", "note"],
         "shelters": ["name", "status", "occupancy", "capacity"],
         "warehouses": ["name"],

@@ -25,6 +25,14 @@ extension Store {
     /// Writes an incident's timeline entry, in the transaction of the edit it describes (called
     /// by `journal`, so every edit of the layer has one, whichever route made it).
     static func timeline(_ c: Connection, actor: String, action: String, id: String, before: Feature?, after: Feature?, note: String?) throws {
+        if let after {
+            if let t = after["title"]?.stringValue, t.count > 200 { throw StoreError(.badInput, "an incident's title is at most 200 characters (this one has \(t.count)); put the rest in \"description\"") }
+            if let d = after["description"]?.stringValue, d.count > 4000 { throw StoreError(.badInput, "an incident's description is at most 4000 characters (this one has \(d.count))") }
+        }
+        // An id whose incident was deleted keeps its timeline: a new incident may not take it over.
+        if before == nil, case .int(let n)? = try c.scalar("SELECT count(*) FROM incident_updates WHERE incident_id = ?", [.text(id)]), n > 0 {
+            throw StoreError(.conflict, "incident id \"\(id)\" was used before (its timeline is kept); leave \"id\" out and the server assigns a new one")
+        }
         if let old = before?["status"]?.stringValue.flatMap(IncidentStatus.init(rawValue:)),
            let new = after?["status"]?.stringValue.flatMap(IncidentStatus.init(rawValue:)), !IncidentStatus.allowed(from: old, to: new) {
             throw StoreError(.unprocessable, "incident \(id) is \(old.rawValue) and cannot go back to \(new.rawValue): an incident goes reported → responding → closed (a closed one may be reopened as responding)")

@@ -253,7 +253,7 @@ public enum Layers {
                 PropertySpec("title", .text, required: true),
                 PropertySpec("description", .text),
                 PropertySpec("reported_at", .timestamp, required: true, "when it was reported; the server's time when not given"),
-                PropertySpec("reported_by", .text, "who reported it; the signed-in account when not given"),
+                PropertySpec("reported_by", .text, "who reported it; the signed-in account when not given").personal,
                 PropertySpec("casualties", count, "people dead, injured or missing"),
                 PropertySpec("status", .enumeration(IncidentStatus.rawValues), required: true, "reported → responding → closed"),
                 PropertySpec("village", .text, references: ("villages", "code")),
@@ -278,11 +278,14 @@ public enum Layers {
         return p.isEmpty ? nil : (l.name, p)
     })
 
-    /// The feature without its personal properties (unchanged for layers that have none).
+    /// The feature as anonymous readers see it: without its personal properties, and without
+    /// properties the layer does not declare (an imported or added attribute may hold anything,
+    /// e.g. a "monitor_phone", so only what is known to be public is shown).
     public static func redact(_ f: Feature, layer: String) -> Feature {
-        guard let p = personal[layer] else { return f }
+        guard let spec = byName[layer] else { return f }
+        let hidden = personal[layer] ?? []
         var r = f
-        for k in p { r.properties[k] = nil }
+        for k in f.properties.keys where hidden.contains(k) || spec.property(k) == nil { r.properties[k] = nil }
         return r
     }
 

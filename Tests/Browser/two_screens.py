@@ -110,6 +110,31 @@ with sync_playwright() as p:
     if b.query_selector(".leaflet-popup .form"):
         fail("the viewer's popup offers editing")
 
+    # A is typing in a shelter's popup when another editor changes that shelter: the popup stays
+    # open with what A typed, says it changed, and A's save is refused with who changed it (412)
+    # instead of overwriting the other change.
+    a.evaluate("map.closePopup(); null")
+    shelter = get("/api/features/shelters?limit=1")["features"][0]["id"]
+    a.evaluate("""id => { overlays.shelters.eachLayer(l => { if (l.feature.id === id) l.openPopup(); }); return null; }""", shelter)
+    a.wait_for_function("document.querySelector('.leaflet-popup .form') && document.querySelector('.leaflet-popup .form').dataset.version", timeout=10000)
+    a.fill(".leaflet-popup [name=occupancy]", "77")
+    import http.cookiejar
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    sess = json.load(opener.open(urllib.request.Request(base + "/api/session", data=json.dumps({"name": ed, "password": edpw}).encode(), headers={"Content-Type": "application/json"})))
+    opener.open(urllib.request.Request(f"{base}/api/shelters/{shelter}/status", data=b'{"status":"full","occupancy":500}',
+                                       headers={"Content-Type": "application/json", "X-CSRF-Token": sess["csrf"]})).read()
+    a.wait_for_function("(document.querySelector('.leaflet-popup .msg') || {}).textContent && document.querySelector('.leaflet-popup .msg').textContent.includes('已被他人修改')", timeout=15000)
+    if a.input_value(".leaflet-popup [name=occupancy]") != "77":
+        fail("the editor's typed occupancy was lost when another editor changed the shelter")
+    a.click(".leaflet-popup button[data-act=shelter]")
+    a.wait_for_function("(document.querySelector('.leaflet-popup .msg.bad') || {}).textContent && document.querySelector('.leaflet-popup .msg.bad').textContent.includes('was changed by')", timeout=15000)
+    now = get(f"/api/features/shelters/{shelter}")
+    if now["properties"].get("occupancy") != 500:
+        fail(f"the other editor's change was overwritten: {now['properties']}")
+    out["conflict_shown"] = a.evaluate("document.querySelector('.leaflet-popup .msg.bad').textContent")[:80]
+    a.evaluate("map.closePopup(); null")
+
     # A reports an incident from the map; B's list shows it.
     n0 = int(b.evaluate("document.body.dataset.incidents || '0'"))
     a.evaluate("map.closePopup(); null")

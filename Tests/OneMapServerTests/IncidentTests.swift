@@ -106,8 +106,11 @@ import Testing
                 #expect(r.status == .created)
             }
             #expect(try s.store.contentDigest() != afterCreate)
-            // Sign out: the cookie is cleared and no longer works.
+            // Sign out: only with the CSRF token; then the cookie is cleared and no longer works.
             try await client.execute(uri: "/api/session", method: .delete, headers: [.cookie: aliceCookie]) { r in
+                #expect(r.status == .forbidden)
+            }
+            try await client.execute(uri: "/api/session", method: .delete, headers: [.cookie: aliceCookie, .init("X-CSRF-Token")!: csrf]) { r in
                 #expect(r.status == .noContent)
                 #expect(r.headers[.setCookie]?.contains("Max-Age=0") == true)
             }
@@ -306,6 +309,71 @@ import Testing
         }
     }
 
+    /// Incidents are records: only an admin deletes one, its id is never reused (the timeline stays
+    /// with it); anonymous readers see no account names; undeclared properties are not public.
+    @Test func incidentRecordsAndPrivacy() async throws {
+        let dir = TempDir()
+        let s = try makeServices(dir)
+        let editor: HTTPFields = [.authorization: "Bearer \(try s.store.addUser(name: "alice", role: .editor).token)"]
+        let admin: HTTPFields = [.authorization: "Bearer \(try s.store.addUser(name: "root", role: .admin).token)"]
+        let app = buildApplication(services: s, logger: quiet)
+        try await app.test(.live) { client in
+            var id = ""
+            try await client.execute(uri: "/api/incidents", method: .post, headers: editor, body: ByteBuffer(string: Self.incidentBody)) { r in
+                id = try json(r.body)["id"]?.stringValue ?? ""
+            }
+            try await client.execute(uri: "/api/incidents/\(id)/updates", method: .post, headers: editor, body: ByteBuffer(string: #"{"note":"到场"}"#)) { #expect($0.status == .created) }
+            // Anonymous: no reported_by, no accounts on the timeline.
+            try await client.execute(uri: "/api/incidents/\(id)", method: .get) { r in
+                let j = try json(r.body)
+                #expect(j["properties"]?["reported_by"] == nil)
+                #expect(j["timeline"]?.arrayValue?.allSatisfy { $0["actor"] == .null } == true)
+                #expect(j["timeline"]?.arrayValue?.count == 2)
+            }
+            try await client.execute(uri: "/api/incidents", method: .get) { r in
+                let jb = try json(r.body)
+                #expect(jb["features"]?.arrayValue?.allSatisfy { $0["properties"]?["reported_by"] == nil } == true)
+            }
+            try await client.execute(uri: "/api/incidents/\(id)", method: .get, headers: editor) { r in
+                let j = try json(r.body)
+                #expect(j["properties"]?["reported_by"]?.stringValue == "alice")
+                #expect(j["timeline"]?.arrayValue?.last?["actor"]?.stringValue == "user:alice")
+            }
+            try await client.execute(uri: "/api/incidents/\(id)/brief.pdf", method: .get) { r in
+                let pdf = dir.file("anon.pdf")
+                try Data(r.body.readableBytesView).write(to: URL(fileURLWithPath: pdf))
+                let text = try runProgram("/usr/bin/pdftotext", ["-layout", pdf, "-"]).out
+                #expect(!text.contains("alice"), "an account name in the anonymous brief")
+            }
+            // A title too long for any list or page.
+            try await client.execute(uri: "/api/incidents/\(id)/updates", method: .post, headers: editor, body: ByteBuffer(string: "{\"title\":\"\(String(repeating: "火", count: 201))\"}")) { r in
+                #expect(r.status == .badRequest)
+                #expect(errorMessage(r.body).contains("at most 200"))
+            }
+            // Deleting: not for editors; an admin may, and the id is never given again.
+            try await client.execute(uri: "/api/features/incidents/\(id)", method: .delete, headers: editor) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/api/features/incidents/\(id)", method: .delete, headers: admin) { #expect($0.status == .noContent) }
+            let again = Self.incidentBody.replacingOccurrences(of: #"{"type":"Feature","#, with: "{\"type\":\"Feature\",\"id\":\"\(id)\",")
+            let digest = try s.store.contentDigest()
+            try await client.execute(uri: "/api/incidents", method: .post, headers: editor, body: ByteBuffer(string: again)) { r in
+                #expect(r.status == .conflict)
+                #expect(errorMessage(r.body).contains("was used before"))
+            }
+            #expect(try s.store.contentDigest() == digest)
+            #expect(try s.store.incidentTimeline(id).last?.kind == "deleted")
+            // A property the layer does not declare may hold anything: not shown to anonymous readers.
+            try await client.execute(uri: "/api/features/hazard_points/hp-0001", method: .patch, headers: editor, body: ByteBuffer(string: #"{"properties":{"monitor_phone":"0901-0000000"}}"#)) {
+                #expect($0.status == .ok)
+            }
+            try await client.execute(uri: "/api/features/hazard_points/hp-0001", method: .get) { r in
+                #expect(!String(buffer: r.body).contains("0901-0000000"))
+            }
+            try await client.execute(uri: "/api/features/hazard_points/hp-0001", method: .get, headers: editor) { r in
+                #expect(String(buffer: r.body).contains("0901-0000000"))
+            }
+        }
+    }
+
     /// Active incidents are drawn on the command tiles (a red diamond); a closed one is not.
     @Test func incidentsOnTheCommandTiles() async throws {
         let dir = TempDir()
@@ -393,6 +461,11 @@ import Testing
             // An id of other content: one "reset" event.
             let foreign = try await events(["-H", "Last-Event-ID: abc.3"], seconds: "3")
             #expect(foreign.map(\.event).contains("reset"))
+            #expect(foreign.first { $0.event == "reset" }?.data["tile_version"]?.stringValue != nil)
+            let generation = lastID.split(separator: ".")[0]
+            let negative = try await events(["-H", "Last-Event-ID: \(generation).-5"], seconds: "2")
+            #expect(negative.map(\.event).contains("reset") && !negative.contains { $0.event == "road_risk" })
+            #expect(replay.allSatisfy { $0.data["actor"] == nil }, "account names on the public stream")
             // Live: a change made while the stream is open arrives on it.
             // (From the last id seen, so a curl that connects late still gets it.)
             async let live = events(["-H", "Last-Event-ID: \(replay[2].id)"], seconds: "5")

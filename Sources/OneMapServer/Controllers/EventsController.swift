@@ -37,7 +37,7 @@ struct EventsController {
                 try await writer.write(ByteBuffer(string: Self.frame("hello", id: id(StoreRevision(generation: generation, sequence: last)),
                                                                      ["revision": .string(id(start)), "tile_version": .string(String(tiles.dataVersion))])))
                 if reset {
-                    try await writer.write(ByteBuffer(string: Self.frame("reset", id: id(start), ["reason": .string("Last-Event-ID \(lastID ?? "") is of other content or too old: reload everything")])))
+                    try await writer.write(ByteBuffer(string: Self.frame("reset", id: id(start), ["reason": .string("Last-Event-ID \(lastID ?? "") is of other content or too old: reload everything"), "tile_version": .string(String(tiles.dataVersion))])))
                 }
                 var quiet = ContinuousClock.now
                 var looked = ContinuousClock.now
@@ -93,7 +93,7 @@ struct EventsController {
     static func resumePoint(_ lastID: String?, _ now: StoreRevision) -> (Int64?, Bool) {
         guard let lastID, !lastID.isEmpty else { return (nil, false) }
         let parts = lastID.split(separator: ".")
-        if parts.count == 2, let g = Int64(parts[0], radix: 16), let s = Int64(parts[1]), g == now.generation, s <= now.sequence, now.sequence - s <= 1000 {
+        if parts.count == 2, let g = Int64(parts[0], radix: 16), let s = Int64(parts[1]), s >= 0, g == now.generation, s <= now.sequence, now.sequence - s <= 1000 {
             return (s, false)
         }
         return (nil, true)

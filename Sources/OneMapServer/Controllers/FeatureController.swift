@@ -113,7 +113,8 @@ struct FeatureController {
 
         router.delete("/api/features/:layer/:id") { request, context -> Response in
             let layer = try knownLayer(context), id = try featureID(context)
-            let user = try await auth.authorize(request, .editor)
+            // An incident is a record: editors close it; only an admin removes one (its timeline stays).
+            let user = try await auth.authorize(request, layer == "incidents" ? .admin : .editor)
             let version = try await ifMatch(request, store, layer, id)
             try await editing(store, layer, id) { try store.delete(layer: layer, id: id, ifVersion: version, actor: "user:\(user.name)") }
             return Response(status: .noContent)

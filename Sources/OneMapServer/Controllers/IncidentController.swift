@@ -20,13 +20,21 @@ struct IncidentController {
     let maxBodyBytes: Int
 
     /// The incident with its version and timeline, as every incident route answers it.
-    func incident(_ id: String, status: HTTPResponse.Status = .ok) async throws -> Response {
+    /// Anonymous readers see neither `reported_by` nor the timeline's accounts (people's names).
+    func incident(_ id: String, _ request: Request, status: HTTPResponse.Status = .ok) async throws -> Response {
         let (f, timeline) = try await blocking { (try store.feature(in: "incidents", id: id), try store.incidentTimeline(id)) }
         guard let f else { throw APIError(.notFound, "no incident with id \"\(id)\"") }
-        var j = GeoJSON.json(f.feature)
+        let allowed = personal.allowed(request)
+        var j = GeoJSON.json(personal.view(f.feature, layer: "incidents", request))
         if case .object(var o) = j {
             o["version"] = .number(Double(f.version))
-            o["timeline"] = .array(timeline.map(\.json))
+            o["timeline"] = .array(timeline.map { u in
+                var u = u
+                if !allowed { u.actor = "" }
+                guard case .object(var e) = u.json else { return u.json }
+                if !allowed { e["actor"] = .null }
+                return .object(e)
+            })
             j = .object(o)
         }
         var h: HTTPFields = [.eTag: "\"\(f.version)\"", .contentType: "application/geo+json", .cacheControl: "no-cache"]
@@ -41,7 +49,7 @@ struct IncidentController {
             let user = try await auth.authorize(request, .editor)
             let body = try await bodyText(request, maxBytes: maxBodyBytes)
             let id = try await blocking { try store.reportIncident(geojson: body, reporter: user.name, actor: "user:\(user.name)") }
-            return try await incident(id, status: .created)
+            return try await incident(id, request, status: .created)
         }
 
         r.get("/api/incidents") { request, _ -> Response in
@@ -57,11 +65,12 @@ struct IncidentController {
             let all = try await blocking { try store.features(in: "incidents", bbox: .world, limit: 100_000, offset: 0) }
             let chosen = all.filter { f in wanted.map { $0.contains(f["status"]?.stringValue ?? "") } ?? true }
                 .sorted { ($0["reported_at"]?.stringValue ?? "", $0.id) > ($1["reported_at"]?.stringValue ?? "", $1.id) }
-            return jsonResponse(GeoJSON.collection(Array(chosen.prefix(limit)), extra: [("returned", .number(Double(min(limit, chosen.count)))), ("matched", .number(Double(chosen.count)))]),
+            let visible = chosen.prefix(limit).map { personal.view($0, layer: "incidents", request) }
+            return jsonResponse(GeoJSON.collection(visible, extra: [("returned", .number(Double(min(limit, chosen.count)))), ("matched", .number(Double(chosen.count)))]),
                                 headers: [.contentType: "application/geo+json"])
         }
 
-        r.get("/api/incidents/:id") { _, context -> Response in try await incident(try incidentID(context)) }
+        r.get("/api/incidents/:id") { request, context -> Response in try await incident(try incidentID(context), request) }
 
         r.patch("/api/incidents/:id") { request, context -> Response in
             let id = try incidentID(context)
@@ -73,7 +82,7 @@ struct IncidentController {
             o["note"] = nil
             let changes: JSONValue = .object(o)
             try await editing(store, "incidents", id) { try store.patch(layer: "incidents", id: id, changes: changes, ifVersion: version, actor: "user:\(user.name)", note: note) }
-            return try await incident(id)
+            return try await incident(id, request)
         }
 
         r.post("/api/incidents/:id/updates") { request, context -> Response in
@@ -93,7 +102,7 @@ struct IncidentController {
             let changes: JSONValue = .object(JSONObject([("properties", .object(props))]))
             try await editing(store, "incidents", id) { try store.patch(layer: "incidents", id: id, changes: changes, ifVersion: version, actor: "user:\(user.name)", note: note) }
             let timeline = try await blocking { try store.incidentTimeline(id) }
-            var resp = try await incident(id, status: .created)
+            var resp = try await incident(id, request, status: .created)
             resp.headers[.location] = "/api/incidents/\(percentEncodedPathSegment(id))#update-\(timeline.last?.seq ?? 0)"
             return resp
         }
@@ -112,7 +121,10 @@ struct IncidentController {
             let a = try await analyse(id, radius: radius, k: k)
             let allowed = personal.allowed(request)
             let timeline = try await blocking { try store.incidentTimeline(id) }
-            let pdf = try await blocking { try IncidentBrief(analysis: a, timeline: timeline, personalData: allowed).pdf(map: map) }
+            var shown = a
+            if !allowed { shown.incident = Layers.redact(a.incident, layer: "incidents") }
+            let brief = IncidentBrief(analysis: shown, timeline: timeline, personalData: allowed)
+            let pdf = try await blocking { try brief.pdf(map: map) }
             return Response(status: .ok, headers: [.contentType: "application/pdf", .contentDisposition: "inline; filename=\"incident-\(id).pdf\"", .cacheControl: "no-cache"],
                             body: .init(byteBuffer: ByteBuffer(bytes: pdf)))
         }

@@ -73,9 +73,9 @@ struct SessionController {
     }
 }
 
-/// Failed sign-ins per account name: after 5 in a row, each further try waits 2^(n−5) s (at
-/// most 5 minutes) from the last failure; a success clears the count. Kept in memory: a restart
-/// forgets it, which is acceptable as bcrypt already costs ≈ 60 ms a guess.
+/// Failed sign-ins per account name: after 5 in a row, further tries wait 15 s from the last
+/// failure, doubling with each failure after that (30, 60 … at most 5 minutes); a success clears
+/// the count. Kept in memory: a restart forgets it (bcrypt still costs ≈ 60 ms a guess).
 final class SignInThrottle: Sendable {
     private struct Entry { var failures: Int; var last: ContinuousClock.Instant }
     private let entries = Mutex<[String: Entry]>([:])
@@ -86,7 +86,7 @@ final class SignInThrottle: Sendable {
         let key = name.lowercased()
         return entries.withLock { m -> Int? in
             guard let e = m[key], e.failures >= free else { return nil }
-            let lock = Duration.seconds(min(300, 1 << min(9, e.failures - free)))
+            let lock = Duration.seconds(min(300, 15 << min(5, e.failures - free)))
             let left = e.last + lock - .now
             return left > .zero ? max(1, Int(left.components.seconds) + 1) : nil
         }

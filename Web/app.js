@@ -256,7 +256,7 @@ async function reloadLayer(layer) {
 function reloadAll() {
   for (const layer of Object.keys(RESOURCES)) reloadLayer(layer).catch(() => {});
   loadIncidents().catch(() => {});
-  if (lastIncidentAt) placeIncident(lastIncidentAt[0], lastIncidentAt[1], true);
+  if (lastIncidentAt) placeIncident(lastIncidentAt[0], lastIncidentAt[1]);
 }
 
 // Incident analysis
@@ -270,7 +270,7 @@ map.on("click", e => {
   if (clickMode) return clickMode(e.latlng);
   placeIncident(e.latlng.lat, e.latlng.lng);
 });
-async function placeIncident(lat, lng, again) {
+async function placeIncident(lat, lng) {
   lastIncidentAt = [lat, lng];
   analysis.clearLayers();
   L.marker([lat, lng], { title: "事发地点" }).addTo(analysis);
@@ -500,7 +500,7 @@ function onChange(ev) {
   if (ev.layer === "incidents") work.push(loadIncidents());
   // A road opened or closed can change every route on screen.
   if (ev.layer === "road_risks" || ev.layer === "roads") {
-    if (lastIncidentAt) work.push(placeIncident(lastIncidentAt[0], lastIncidentAt[1], true));
+    if (lastIncidentAt) work.push(placeIncident(lastIncidentAt[0], lastIncidentAt[1]));
   }
   if (selectedIncident && (ev.layer === "incidents" ? ev.id === selectedIncident : ["road_risks", "roads", "shelters", "warehouses"].includes(ev.layer))) {
     const upd = document.getElementById("incident-update");

@@ -228,17 +228,6 @@ public struct IncidentBrief: Sendable {
         cr.draw(l, x: lx + 17, y: ly, color: Color(0.1, 0.1, 0.1))
     }
 
-    enum Align { case left, center, right }
-
-    @discardableResult
-    func txt(_ text: TextEngine, _ cr: Canvas, _ s: String, x: Double, y: Double, size: Double, bold: Bool = false, width: Double? = nil,
-             align: Align = .left, colour: Color = Color(0.08, 0.08, 0.08)) -> Double {
-        let l = text.layout(s, size: size, bold: bold)
-        if let width { l.wrap(width: width, align: align == .center ? .center : (align == .right ? .right : .left)) }
-        cr.draw(l, x: x, y: y, color: colour)
-        return l.size.h
-    }
-
     /// A phone number or code kept left to right beside right-to-left names (Unicode LRI…PDI).
     static func ltr(_ s: String) -> String { s.isEmpty ? s : "\u{2066}\(s)\u{2069}" }
     static func km(_ m: Double) -> String { m < 1000 ? "\(Int(m.rounded())) m" : String(format: "%.1f km", m / 1000) }

@@ -429,22 +429,6 @@ struct PageLayout {
 
     // MARK: text
 
-    enum Align { case left, center, right }
-
-    /// Draws text with its top-left at (x, y); returns its height.
-    @discardableResult
-    func txt(_ text: TextEngine, _ cr: Canvas, _ s: String, x: Double, y: Double, size: Double, bold: Bool = false, width: Double? = nil,
-             align: Align = .left, colour: Color = Color(0.08, 0.08, 0.08), ellipsize: Bool = false) -> Double
-    {
-        let l = text.layout(s, size: size, bold: bold)
-        if let width {
-            let a: TextLayout.Alignment = align == .center ? .center : (align == .right ? .right : .left)
-            if ellipsize { l.ellipsize(width: width, align: a) } else { l.wrap(width: width, align: a) }
-        }
-        cr.draw(l, x: x, y: y, color: colour)
-        return l.size.h
-    }
-
     /// A map label with a white halo.
     func label(_ text: TextEngine, _ cr: Canvas, _ s: String, x: Double, y: Double, size: Double, colour: Color) {
         cr.draw(text.layout(s, size: size, bold: true), x: x, y: y, color: Color(colour.r, colour.g, colour.b), halo: Color(1, 1, 1, 0.95), haloWidth: 1.6)
@@ -469,4 +453,21 @@ final class OverlayLabels {
         taken.append((spot.0, spot.1, spot.0 + w, spot.1 + h))
         page.label(text, cr, s, x: spot.0, y: spot.1, size: size, colour: colour)
     }
+}
+
+/// How a printed text is aligned in its width.
+enum Align { case left, center, right }
+
+/// Draws text with its top-left at (x, y); returns its height.
+@discardableResult
+func txt(_ text: TextEngine, _ cr: Canvas, _ s: String, x: Double, y: Double, size: Double, bold: Bool = false, width: Double? = nil,
+         align: Align = .left, colour: Color = Color(0.08, 0.08, 0.08), ellipsize: Bool = false) -> Double
+{
+    let l = text.layout(s, size: size, bold: bold)
+    if let width {
+        let a: TextLayout.Alignment = align == .center ? .center : (align == .right ? .right : .left)
+        if ellipsize { l.ellipsize(width: width, align: a) } else { l.wrap(width: width, align: a) }
+    }
+    cr.draw(l, x: x, y: y, color: colour)
+    return l.size.h
 }

@@ -89,9 +89,7 @@ struct Authenticator: Sendable {
     func authorize(_ request: Request, _ role: Role) async throws -> Account {
         guard let caller = RequestAuth.caller else { throw Self.unauthorized }
         if let session = caller.session, ![.get, .head, .options].contains(request.method) {
-            guard let sent = request.headers[.init("X-CSRF-Token")!], SHA256.equal(Array(sent.utf8), Array(session.csrf.utf8)) else {
-                throw APIError(.forbidden, "a write from the web map needs the session's X-CSRF-Token header (GET /api/session gives it); nothing was stored")
-            }
+            try Self.checkCSRF(request, session, "a write from the web map needs the session's X-CSRF-Token header (GET /api/session gives it); nothing was stored")
         }
         guard caller.account.role >= role else { throw APIError(.forbidden, "this needs the \(role.rawValue) role; your account has \(caller.account.role.rawValue)") }
         return caller.account
@@ -112,6 +110,13 @@ struct Authenticator: Sendable {
             return Caller(account: s.account, session: s)
         }
         return nil
+    }
+
+    /// 403 with `why` unless the request's `X-CSRF-Token` is the session's (compared in constant time).
+    static func checkCSRF(_ request: Request, _ session: Session, _ why: String) throws {
+        guard let sent = request.headers[.init("X-CSRF-Token")!], SHA256.equal(Array(sent.utf8), Array(session.csrf.utf8)) else {
+            throw APIError(.forbidden, why)
+        }
     }
 
     static let unauthorized = APIError(.unauthorized, "sign in first: a valid bearer token (Authorization: Bearer <token>) or the web map's session is required", headers: [.wwwAuthenticate: "Bearer realm=\"onemap\""])

@@ -48,9 +48,7 @@ struct SessionController {
         router.delete("/api/session") { request, _ -> Response in
             if let token = RequestAuth.sessionToken(request), let session = RequestAuth.caller?.session {
                 // Like every write made with the cookie: only the page holding the session's CSRF token.
-                guard let sent = request.headers[.init("X-CSRF-Token")!], SHA256.equal(Array(sent.utf8), Array(session.csrf.utf8)) else {
-                    throw APIError(.forbidden, "signing out needs the session's X-CSRF-Token header (GET /api/session gives it)")
-                }
+                try Authenticator.checkCSRF(request, session, "signing out needs the session's X-CSRF-Token header (GET /api/session gives it)")
                 try await blocking { try store.signOut(token: token) }
             }
             var r = Response(status: .noContent)

@@ -49,6 +49,16 @@ SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "马", "赵", "周", "吴"
 GIVEN = ["建国", "志强", "海燕", "丽娜", "国庆", "春梅", "永红", "晓东", "文华", "玉兰", "新民", "红霞", "立新", "秀英", "金山"]
 KAZAKH = ["努尔兰·阿合买提", "阿依古丽·巴合提", "叶尔兰·努尔波拉提", "古丽娜尔·哈森", "别克·吐尔逊", "阿斯哈尔·江布尔",
           "热依拉·木拉提", "达吾列提·阿达力", "哈那提·沙依兰", "玛依拉·叶尔肯", "巴合提亚尔·加肯", "萨吾列·托列根"]
+UYGHUR = ["艾尼瓦尔·买买提", "阿依努尔·吐尔逊", "买买提江·艾海提", "古丽米热·阿不都", "阿布都热合曼·肉孜", "热娜古丽·艾力"]
+# The same names in Kazakh (China's Arabic-script alphabet) and Uyghur script (synthetic demo
+# spellings, not persons).
+SCRIPT = {
+    "努尔兰·阿合买提": "نۇرلان احمەت", "阿依古丽·巴合提": "ايگۇل باقىت", "叶尔兰·努尔波拉提": "ەرلان نۇربولات", "古丽娜尔·哈森": "گۇلنار حاسەن",
+    "别克·吐尔逊": "بەك تۇرسىن", "阿斯哈尔·江布尔": "اسقار جامبىل", "热依拉·木拉提": "رايلا مۇرات", "达吾列提·阿达力": "داۋلەت ادىل",
+    "哈那提·沙依兰": "قانات سايلاۋ", "玛依拉·叶尔肯": "مايرا ەركىن", "巴合提亚尔·加肯": "باقتيار جاكەن", "萨吾列·托列根": "ساۋلە تولەگەن",
+    "艾尼瓦尔·买买提": "ئەنۋەر مەمەت", "阿依努尔·吐尔逊": "ئاينۇر تۇرسۇن", "买买提江·艾海提": "مەمەتجان ئەخەت", "古丽米热·阿不都": "گۈلمىرە ئابدۇ",
+    "阿布都热合曼·肉孜": "ئابدۇراخمان روزى", "热娜古丽·艾力": "رەناگۈل ئەلى",
+}
 
 
 def mpd(lat):
@@ -572,6 +582,23 @@ def main():
     for t in TOWNSHIPS:
         for role in ["info_officer", "info_officer", "info_officer"]:
             officers.append(feat(f"io-{len(officers) + 1:04d}", pt(near_node((t[4], t[5]), 200)), name=person(rng), phone=phone(rng), role=role, township=t[0]))
+    # The hard cases for print (issue #13), from their own random stream so that nothing above
+    # moves: names written in Kazakh or Uyghur (Arabic) script beside their Chinese
+    # transliteration, as the county's people have them, and one village (阿克乔克村) with a
+    # full roster of group leaders and monitors — 40+ responsible persons on one page.
+    rng2 = random.Random(SEED + 13)
+    big = villages[0]
+    for i in range(38):
+        name = rng2.choice(UYGHUR + KAZAKH + [None] * 6)
+        name = f"{name} {SCRIPT[name]}" if name else person(rng2)
+        officers.append(feat(f"io-{len(officers) + 1:04d}", pt(near_node(big["center"], 400)), name=name, phone=phone(rng2),
+                             role=["info_officer", "monitor", "evacuation_lead"][i % 3], village=big["code"], township=big["township"]))
+    for f, key in [(o, "name") for o in officers] + [(s, "person_in_charge") for s in shelters] + [(h, "monitor") for h in layers["hazard_points"]]:
+        n = f["properties"].get(key)
+        if n in SCRIPT and rng2.random() < 0.7: f["properties"][key] = f"{n} {SCRIPT[n]}"
+    # The first village's shelter is run by a Uyghur-speaking manager (the bidi test's case).
+    first = next(s for s in shelters if s["properties"].get("village") == big["code"])
+    first["properties"]["person_in_charge"] = f"{UYGHUR[0]} {SCRIPT[UYGHUR[0]]}"
     layers["info_officers"] = officers
 
     only = set(args.only.split(",")) if args.only else None

@@ -198,7 +198,7 @@ case "print":
     var sizes: [Double] = []
     for v in villages {
         let t = now()
-        let pdf = try atlas.writePDF([try atlas.record(v, options)], options: options)
+        let pdf = try atlas.writePDF(try atlas.record(v, options), options: options)
         times.append(now() - t)
         sizes.append(Double(pdf.count) / 1024)
     }
@@ -206,13 +206,13 @@ case "print":
                  times.reduce(0, +) / Double(times.count), percentile(times, 0.5), times.max()!, times.count, sizes.reduce(0, +) / Double(sizes.count), sizes.max()!))
     for threads in [1, ProcessInfo.processInfo.activeProcessorCount] {
         let t = now()
-        let pages = try atlas.recordPages(villages, options: options, threads: threads)
+        let pages = try atlas.recordPages(villages, options: options, threads: threads).flatMap { $0 }
         let tr = now() - t
         let pdf = try atlas.writePDF(pages, options: options)
         let dt = now() - t
         print(String(format: "  (record %.2f s, write %.2f s)", tr, dt - tr))
-        print(String(format: "atlas of %d villages, %d thread%@: %.2f s (%.3f s/page), %.1f MB (%.0f KB/page)", villages.count, threads, threads == 1 ? "" : "s", dt, dt / Double(villages.count),
-                     Double(pdf.count) / 1_048_576, Double(pdf.count) / 1024 / Double(villages.count)))
+        print(String(format: "atlas of %d villages, %d thread%@: %.2f s (%.3f s/page over %d pages), %.1f MB (%.0f KB/page)", villages.count, threads, threads == 1 ? "" : "s", dt, dt / Double(pages.count), pages.count,
+                     Double(pdf.count) / 1_048_576, Double(pdf.count) / 1024 / Double(pages.count)))
     }
 
 default:

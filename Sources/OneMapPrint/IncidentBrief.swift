@@ -29,29 +29,23 @@ public struct IncidentBrief: Sendable {
 
     /// The brief as PDF bytes (fonts embedded). Throws `CanvasError` or the map's errors.
     public func pdf(map: MapRenderer, style: String = "print") throws -> [UInt8] {
-        var pages: [RecordedPage] = []
         let text = TextEngine()
-        func newPage() -> RecordedPage {
-            let p = RecordedPage(width: Self.W, height: Self.H)
-            p.canvas.fillAll(Color(1, 1, 1))
-            pages.append(p)
-            return p
-        }
-        var page = newPage()
+        let flow = PageFlow(width: Self.W, height: Self.H, margin: Self.m, text: text)
+        let page = flow.page
         let a = analysis, f = a.incident
         let title = f["title"]?.stringValue ?? f.id
         let type = f["type"]?.stringValue.flatMap(IncidentType.init(rawValue:))
         let level = f["level"]?.intValue ?? 0
         let status = f["status"]?.stringValue.flatMap(IncidentStatus.init(rawValue:))
         var y = Self.m
-        y += txt(text, page.canvas, "突发事件简报 · \(title)", x: Self.m, y: y, size: 17, bold: true, width: Self.W - 2 * Self.m) + 4
+        y += txt(text, page.canvas, "突发事件简报 · \(Bidi.isolate(title))", x: Self.m, y: y, size: 17, bold: true, width: Self.W - 2 * Self.m) + 4
         let levels = ["", "Ⅰ级（特别重大）", "Ⅱ级（重大）", "Ⅲ级（较大）", "Ⅳ级（一般）"]
         let meta = [
             "类型：\(type?.nameCN ?? f["type"]?.stringValue ?? "—")", "等级：\(level >= 1 && level <= 4 ? levels[level] : "—")",
             "状态：\(status?.nameCN ?? "—")", "伤亡：\(f["casualties"]?.intValue.map(String.init) ?? "未报")",
         ].joined(separator: "　")
         y += txt(text, page.canvas, meta, x: Self.m, y: y, size: 10, width: Self.W - 2 * Self.m) + 2
-        let when = "报告时间：\(f["reported_at"]?.stringValue ?? "—")　报告人：\(f["reported_by"]?.stringValue ?? "—")　位置：\(String(format: "%.5f, %.5f", a.at.lon, a.at.lat))　编号：\(f.id)"
+        let when = "报告时间：\(f["reported_at"]?.stringValue ?? "—")　报告人：\(Bidi.isolate(f["reported_by"]?.stringValue ?? "—"))　位置：\(String(format: "%.5f, %.5f", a.at.lon, a.at.lat))　编号：\(Bidi.leftToRight(f.id))"
         y += txt(text, page.canvas, when, x: Self.m, y: y, size: 9, width: Self.W - 2 * Self.m, colour: Color(0.3, 0.3, 0.3)) + 4
         if let d = f["description"]?.stringValue, !d.isEmpty {
             y += txt(text, page.canvas, d, x: Self.m, y: y, size: 9.5, width: Self.W - 2 * Self.m) + 4
@@ -75,11 +69,11 @@ public struct IncidentBrief: Sendable {
         let villageName = Dictionary(a.villages.compactMap { v in v.feature["code"]?.stringValue.map { ($0, v.feature["name"]?.stringValue ?? $0) } }, uniquingKeysWith: { x, _ in x })
         tables.append(("联系人（灾害信息员、责任人）", ["村", "职责", "姓名", "电话"], [0.28, 0.24, 0.22, 0.26],
                        a.contacts.map { o in [villageName[o["village"]?.stringValue ?? ""] ?? "", o["role"]?.stringValue.flatMap(OfficerRole.init(rawValue:))?.nameCN ?? "",
-                                              personalData ? (o["name"]?.stringValue ?? "") : redacted, personalData ? Self.ltr(o["phone"]?.stringValue ?? "") : ""] }))
+                                              personalData ? (o["name"]?.stringValue ?? "") : redacted, personalData ? Bidi.leftToRight(o["phone"]?.stringValue ?? "") : ""] }))
         tables.append(("避难场所", ["名称", "距离", "容量", "在场", "状态", "负责人 / 电话"], [0.30, 0.10, 0.10, 0.10, 0.10, 0.30],
                        a.shelters.map { s in
                            let p = s.feature
-                           let who = personalData ? [p["person_in_charge"]?.stringValue, p["phone"]?.stringValue.map(Self.ltr)].compactMap { $0 }.joined(separator: " ") : redacted
+                           let who = personalData ? fields([p["person_in_charge"]?.stringValue.map(Bidi.isolate), p["phone"]?.stringValue.map(Bidi.leftToRight)].compactMap { $0 }) : redacted
                            return [p["name"]?.stringValue ?? p.id, Self.km(s.metres), p["capacity"]?.intValue.map(String.init) ?? "", p["occupancy"]?.intValue.map(String.init) ?? "",
                                    p["status"]?.stringValue.flatMap(ShelterStatus.init(rawValue:))?.nameCN ?? "未报", who]
                        }))
@@ -111,57 +105,11 @@ public struct IncidentBrief: Sendable {
                            return [u.at, who, what.joined(separator: "；")]
                        }))
 
-        for (heading, header, widths, rows) in tables {
-            let tw = Self.W - 2 * Self.m
-            let cols = widths.map { $0 * tw }
-            func measureRow(_ r: [String], bold: Bool) -> Double {
-                zip(r, cols).map { s, w in text.layout(s.isEmpty ? " " : s, size: 8.5, bold: bold).wrapped(width: w - 6) }.max() ?? 10
-            }
-            let headH = measureRow(header, bold: true) + 5
-            let headingH = text.layout(heading, size: 11, bold: true).wrapped(width: tw) + 6
-            func startPage(continued: Bool) {
-                page = newPage()
-                y = Self.m
-                if continued {
-                    y += txt(text, page.canvas, "\(heading)（续表）", x: Self.m, y: y, size: 11, bold: true, width: tw) + 6
-                }
-            }
-            // The heading stays with the header and a first row.
-            let firstRow = rows.first.map { measureRow($0, bold: false) + 5 } ?? 14
-            if y + headingH + headH + firstRow > Self.H - Self.m { startPage(continued: false) }
-            y += txt(text, page.canvas, heading, x: Self.m, y: y, size: 11, bold: true, width: tw) + 6
-            func drawRow(_ r: [String], bold: Bool, shade: Bool) {
-                let h = measureRow(r, bold: bold) + 5
-                let cr = page.canvas
-                if shade { cr.rectangle(Self.m, y, tw, h); cr.setSourceRGB(0.93, 0.94, 0.96); cr.fill() }
-                var x = Self.m
-                for (s, w) in zip(r, cols) {
-                    txt(text, cr, s, x: x + 3, y: y + 2.5, size: 8.5, bold: bold, width: w - 6)
-                    x += w
-                }
-                cr.moveTo(Self.m, y + h); cr.lineTo(Self.m + tw, y + h)
-                cr.setSourceRGB(0.8, 0.8, 0.8); cr.setLineWidth(0.4); cr.stroke()
-                y += h
-            }
-            drawRow(header, bold: true, shade: true)
-            if rows.isEmpty {
-                y += txt(text, page.canvas, "无", x: Self.m + 3, y: y + 2.5, size: 8.5, colour: Color(0.4, 0.4, 0.4)) + 5
-            }
-            for r in rows {
-                if y + measureRow(r, bold: false) + 5 > Self.H - Self.m {
-                    startPage(continued: true)
-                    drawRow(header, bold: true, shade: true)
-                }
-                drawRow(r, bold: false, shade: false)
-            }
-            y += 12
-        }
-        for (i, p) in pages.enumerated() {
-            txt(text, p.canvas, "裕民县应急指挥一张图 · 第 \(i + 1) / \(pages.count) 页 · 演示数据（合成）", x: Self.m, y: Self.H - Self.m + 12, size: 7.5, width: Self.W - 2 * Self.m,
-                align: .right, colour: Color(0.45, 0.45, 0.45))
-            try p.canvas.check("draw the incident brief")
-        }
-        return try PDFDocument.write(pages: pages.map(\.canvas), width: Self.W, height: Self.H, title: "突发事件简报 \(title)")
+        flow.y = y
+        for (heading, header, widths, rows) in tables { flow.add(PrintTable(heading: heading, header: header, widths: widths, rows: rows)) }
+        flow.footers("裕民县应急指挥一张图 · 演示数据（合成）")
+        for p in flow.pages { try p.canvas.check("draw the incident brief") }
+        return try PDFDocument.write(pages: flow.pages.map(\.canvas), width: Self.W, height: Self.H, title: "突发事件简报 \(title)")
     }
 
     /// The map frame: base map fitted to the incident, radius and routes; routes by kind, the
@@ -228,8 +176,6 @@ public struct IncidentBrief: Sendable {
         cr.draw(l, x: lx + 17, y: ly, color: Color(0.1, 0.1, 0.1))
     }
 
-    /// A phone number or code kept left to right beside right-to-left names (Unicode LRI…PDI).
-    static func ltr(_ s: String) -> String { s.isEmpty ? s : "\u{2066}\(s)\u{2069}" }
     static func km(_ m: Double) -> String { m < 1000 ? "\(Int(m.rounded())) m" : String(format: "%.1f km", m / 1000) }
     static func qty(_ q: Double) -> String { q == q.rounded() ? String(Int(q)) : String(format: "%.1f", q) }
     static func short(_ v: JSONValue) -> String {
@@ -238,13 +184,5 @@ public struct IncidentBrief: Sendable {
         case .string(let s): s
         default: JSONWriter.string(v)
         }
-    }
-}
-
-extension TextLayout {
-    /// The height after wrapping at `width` points.
-    func wrapped(width: Double) -> Double {
-        wrap(width: width, align: .left)
-        return size.h
     }
 }

@@ -23,7 +23,9 @@ struct PageLayout {
 
     func t(_ cn: String, _ en: String) -> String { options.english ? en : cn }
 
-    func draw() throws {
+    /// Draws the page. Returns what did not fit on it (persons rows, summary lines), which
+    /// `VillageAtlas.record` prints on continuation pages (续表) — nothing is dropped.
+    func draw() throws -> PageOverflow {
         let cr = page.canvas
         let canvas = cr
         let text = TextEngine()
@@ -32,66 +34,106 @@ struct PageLayout {
         let m = 28 * k
         canvas.fillAll(Color(1, 1, 1))
 
-        // Title block.
-        let name = sheet.village["name"]?.stringValue ?? sheet.village.id
-        let title = options.english ? "Yumin County · \(sheet.township) · \(name) — Disaster Risk and Evacuation Map" : "裕民县\(sheet.township)\(name)灾害风险与避险转移图"
-        let titleH = 58 * k
-        txt(text, cr, title, x: m, y: m, size: 24 * k, bold: true, width: W - 2 * m, align: .center)
-        txt(text, cr, t("编制单位：\(options.compiler)　　编制日期：\(options.date)　　数据：演示数据（合成，非实测）",
-                          "Compiled by \(options.compiler) · \(options.date) · demonstration data (synthetic, not surveyed)"),
-            x: m, y: m + 33 * k, size: 10.5 * k, width: W - 2 * m, align: .center, colour: Color(0.3, 0.3, 0.3))
+        // Title block: the title shrinks to fit one line (24 → 15 pt on A3), else wraps; the
+        // subtitle goes below whatever height the title took.
+        var y = m
+        y += drawTitle(text, cr, x: m, y: y, width: W - 2 * m, k: k) + 3 * k
+        y += txt(text, cr, t("编制单位：\(options.compiler)　　编制日期：\(options.date)　　数据：演示数据（合成，非实测）",
+                             "Compiled by \(options.compiler) · \(options.date) · demonstration data (synthetic, not surveyed)"),
+                 x: m, y: y, size: 10.5 * k, width: W - 2 * m, align: .center, colour: Color(0.3, 0.3, 0.3)) + 8 * k
+        let top = y
 
-        // Frames.
+        // Frames. Below the map frame: its longitude labels (≈ 12 pt), then the panels.
         let landscape = W > H
-        let mapFrame: (x: Double, y: Double, w: Double, h: Double)
-        let side: (x: Double, y: Double, w: Double, h: Double)
+        let mapFrame: Frame
+        let side: Frame
+        let below = 16 * k
         if landscape {
-            mapFrame = (m, m + titleH, (W - 2 * m) * 0.66, H - 2 * m - titleH)
-            side = (mapFrame.x + mapFrame.w + 14 * k, m + titleH, W - m - (mapFrame.x + mapFrame.w + 14 * k), H - 2 * m - titleH)
+            mapFrame = Frame(m, top, (W - 2 * m) * 0.66, H - m - below - top)
+            side = Frame(mapFrame.x + mapFrame.w + 14 * k, top, W - m - (mapFrame.x + mapFrame.w + 14 * k), H - m - top)
         } else {
-            mapFrame = (m, m + titleH, W - 2 * m, (H - 2 * m - titleH) * 0.71)
-            side = (m, mapFrame.y + mapFrame.h + 12 * k, W - 2 * m, H - m - (mapFrame.y + mapFrame.h + 12 * k))
+            mapFrame = Frame(m, top, W - 2 * m, (H - m - top) * 0.71)
+            side = Frame(m, mapFrame.y + mapFrame.h + below, W - 2 * m, H - m - (mapFrame.y + mapFrame.h + below))
         }
 
-        // Main map at a round scale.
+        // One placement pass for the whole map frame: the frame's furniture first (north arrow,
+        // scale bar, inset, latitude labels), then the page's own marks and labels, then the
+        // map's labels, which give way to all of these.
         let (vp, denominator) = viewport(frame: mapFrame)
+        let style = try atlas.map.style(atlas.styleName)
+        let place = PagePlacement(bounds: Box(mapFrame.x + 3 * k, mapFrame.y + 3 * k, mapFrame.x + mapFrame.w - 3 * k, mapFrame.y + mapFrame.h - 3 * k))
+        let arrowBox = Box(mapFrame.x + 14 * k, mapFrame.y + 14 * k, mapFrame.x + 44 * k, mapFrame.y + 62 * k)
+        let bar = scaleBarLayout(text, denominator: denominator, x: mapFrame.x + 12 * k, y: mapFrame.y + mapFrame.h - 12 * k, k: k, maxWidth: mapFrame.w * 0.3)
+        let inset = Frame(mapFrame.x + mapFrame.w - 180 * k, mapFrame.y + 10 * k, 170 * k, 140 * k)
+        let latLabels = graticuleLabels(text, vp, frame: mapFrame, k: k)
+        for b in [arrowBox, bar.box, inset.box] + latLabels.filter({ $0.inside }).map(\.box) { place.hard(b.grown(2 * k)) }
+        let marks = overlayMarks(vp, mapFrame, k)
+        for mk in marks { place.hard(mk.box) }
+        place.map = try atlas.map.labels(style: style, viewport: vp).map { $0.offset(mapFrame.x, mapFrame.y) }
+        place.replaced = Set(sheet.nearest.filter(\.reachable).map(\.name))
+        let pageLabels = overlayLabels(text, vp, mapFrame, k)
+        for l in pageLabels { place.place(l, text: text, k: k) }
+
+        // Main map at a round scale.
         var drawn = Set<String>()
         cr.save()
         cr.rectangle(mapFrame.x, mapFrame.y, mapFrame.w, mapFrame.h)
         cr.clip()
         cr.translate(mapFrame.x, mapFrame.y)
-        try atlas.map.draw(style: try atlas.map.style(atlas.styleName), viewport: vp, canvas: canvas, text: text, drawn: { drawn.insert($0) })
-        drawOverlays(cr, text, vp, k)
-        graticule(cr, text, vp, frame: mapFrame, k: k, labels: false)
+        try atlas.map.draw(style: style, viewport: vp, canvas: canvas, text: text, drawn: { drawn.insert($0) },
+                           keep: { place.keep($0.offset(mapFrame.x, mapFrame.y)) })
+        drawOverlays(cr, vp, k)
+        graticule(cr, vp, frame: mapFrame, k: k)
         cr.restore()
-        graticule(cr, text, vp, frame: mapFrame, k: k, labels: true)
+        for mk in marks { Icons.draw(mk.icon, cr, x: mk.x, y: mk.y, size: mk.size) }
+        place.drawLabels(cr, text)
+        for l in latLabels { label(text, cr, l.text, x: l.box.x0, y: l.box.y0, size: 8 * k, colour: Color(0.3, 0.3, 0.3)) }
         cr.setSourceRGB(0.1, 0.1, 0.1)
         cr.setLineWidth(1.2 * k)
         cr.rectangle(mapFrame.x, mapFrame.y, mapFrame.w, mapFrame.h)
         cr.stroke()
-        northArrow(cr, text, x: mapFrame.x + 14 * k, y: mapFrame.y + 14 * k, k: k)
-        scaleBar(cr, text, vp, denominator: denominator, x: mapFrame.x + 12 * k, y: mapFrame.y + mapFrame.h - 12 * k, k: k, maxWidth: mapFrame.w * 0.3)
-        try overview(cr, text, vp, frame: (mapFrame.x + mapFrame.w - 170 * k - 10 * k, mapFrame.y + 10 * k, 170 * k, 140 * k), k: k)
+        northArrow(cr, text, box: arrowBox, k: k)
+        scaleBar(cr, text, bar, k: k)
+        try overview(cr, text, vp, frame: inset, k: k)
 
-        // Legend, summary and responsible persons.
+        // Legend, summary and responsible persons; what does not fit continues overleaf.
+        var overflow = PageOverflow()
+        overflow.unplaced = place.unplaced
         if landscape {
             let lh = side.h * 0.36, ih = side.h * 0.30
-            legend(cr, text, drawn: drawn, box: (side.x, side.y, side.w, lh - 8 * k), k: k)
-            summary(cr, text, box: (side.x, side.y + lh, side.w, ih - 8 * k), k: k)
-            persons(cr, text, box: (side.x, side.y + lh + ih, side.w, side.h - lh - ih), k: k)
+            legend(cr, text, drawn: drawn, box: Frame(side.x, side.y, side.w, lh - 8 * k), k: k)
+            overflow.summary = summary(cr, text, box: Frame(side.x, side.y + lh, side.w, ih - 8 * k), unplaced: place.unplaced, k: k)
+            overflow.persons = persons(cr, text, box: Frame(side.x, side.y + lh + ih, side.w, side.h - lh - ih), k: k)
         } else {
             let lw = side.w * 0.3, sw = side.w * 0.33
-            legend(cr, text, drawn: drawn, box: (side.x, side.y, lw - 8 * k, side.h), k: k)
-            summary(cr, text, box: (side.x + lw, side.y, sw - 8 * k, side.h), k: k)
-            persons(cr, text, box: (side.x + lw + sw, side.y, side.w - lw - sw, side.h), k: k)
+            legend(cr, text, drawn: drawn, box: Frame(side.x, side.y, lw - 8 * k, side.h), k: k)
+            overflow.summary = summary(cr, text, box: Frame(side.x + lw, side.y, sw - 8 * k, side.h), unplaced: place.unplaced, k: k)
+            overflow.persons = persons(cr, text, box: Frame(side.x + lw + sw, side.y, side.w - lw - sw, side.h), k: k)
         }
-        try canvas.check("draw the page of \(name)")
+        try canvas.check("draw the page of \(sheet.village["name"]?.stringValue ?? sheet.village.id)")
+        return overflow
+    }
+
+    /// The page title, as large as fits on one line down to 15 pt (× k), else wrapped; returns its height.
+    func drawTitle(_ text: TextEngine, _ cr: Canvas, x: Double, y: Double, width: Double, k: Double) -> Double {
+        let name = Bidi.isolate(sheet.village["name"]?.stringValue ?? sheet.village.id)
+        let title = options.english ? "Yumin County · \(Bidi.isolate(sheet.township)) · \(name) — Disaster Risk and Evacuation Map" : "裕民县\(Bidi.isolate(sheet.township))\(name)灾害风险与避险转移图"
+        let l = fitted(text, title, size: 24 * k, minSize: 15 * k, width: width, bold: true)
+        l.wrap(width: width, align: .center)
+        cr.draw(l, x: x, y: y, color: Color(0.08, 0.08, 0.08))
+        return l.size.h
+    }
+
+    /// Page footer of the village's continuation pages.
+    func continuationTitle() -> String {
+        let name = Bidi.isolate(sheet.village["name"]?.stringValue ?? sheet.village.id)
+        return options.english ? "Yumin County · \(Bidi.isolate(sheet.township)) · \(name) — Disaster Risk and Evacuation Map (continued)" : "裕民县\(Bidi.isolate(sheet.township))\(name)灾害风险与避险转移图（续）"
     }
 
     // MARK: map
 
     /// The viewport showing the village with a margin at the largest round scale that fits.
-    func viewport(frame: (x: Double, y: Double, w: Double, h: Double)) -> (Viewport, Double) {
+    func viewport(frame: Frame) -> (Viewport, Double) {
         let box = sheet.village.geometry.bbox
         let lat = sheet.centre.lat
         let mPerPt = 0.0254 / 72
@@ -113,8 +155,8 @@ struct PageLayout {
         return (vp, d)
     }
 
-    func drawOverlays(_ cr: Canvas, _ text: TextEngine, _ vp: Viewport, _ k: Double) {
-        // Village boundary.
+    /// The village boundary and the evacuation routes (green, with arrows along them).
+    func drawOverlays(_ cr: Canvas, _ vp: Viewport, _ k: Double) {
         cr.newPath()
         for poly in sheet.boundary {
             for ring in poly {
@@ -127,7 +169,6 @@ struct PageLayout {
         cr.setDash([8 * k, 3 * k, 2 * k, 3 * k])
         cr.stroke()
         cr.setDash([])
-        // Evacuation routes, green with arrows along them.
         for e in sheet.evacuation {
             let pts = e.route.map(vp.local)
             guard pts.count > 1 else { continue }
@@ -143,29 +184,36 @@ struct PageLayout {
             cr.stroke()
             arrows(cr, pts, every: 55 * k, size: 7 * k)
         }
-        // Assembly point at the village centre, shelters with capacity and the person in charge,
-        // the nearest help: icons first, then each label on the first free side of its icon.
-        let placer = OverlayLabels()
-        let c = vp.local(sheet.centre)
-        let shelterPoints = sheet.shelters.map { vp.local($0.geometry.representativePoint) }
-        Icons.draw("assembly-point", cr, x: c.0, y: c.1, size: 20 * k)
-        placer.occupy(c, radius: 10 * k)
-        for p in shelterPoints {
-            Icons.draw("shelter", cr, x: p.0, y: p.1, size: 22 * k)
-            placer.occupy(p, radius: 11 * k)
-        }
-        placer.place(self, text, cr, t("集合点（村委会）", "Assembly point"), at: c, radius: 10 * k, size: 10 * k, colour: Self.green)
-        for (s, p) in zip(sheet.shelters, shelterPoints) {
+    }
+
+    /// The page's own marks, in page coordinates: the assembly point at the village centre and
+    /// the village's shelters (those inside the map frame).
+    func overlayMarks(_ vp: Viewport, _ f: Frame, _ k: Double) -> [PageMark] {
+        func at(_ c: Coord) -> (Double, Double) { let p = vp.local(c); return (f.x + p.0, f.y + p.1) }
+        var out = [PageMark(icon: "assembly-point", at: at(sheet.centre), size: 20 * k)]
+        for s in sheet.shelters { out.append(PageMark(icon: "shelter", at: at(s.geometry.representativePoint), size: 22 * k)) }
+        return out.filter { f.box.contains($0.x, $0.y) }
+    }
+
+    /// The page's own labels in priority order: assembly point, shelters (capacity, person in
+    /// charge, phone), then the nearest help with its time by road. Names are bidi-isolated
+    /// and phones kept left to right, so a Uyghur or Kazakh name never reorders the digits.
+    func overlayLabels(_ text: TextEngine, _ vp: Viewport, _ f: Frame, _ k: Double) -> [PageLabel] {
+        func at(_ c: Coord) -> (Double, Double) { let p = vp.local(c); return (f.x + p.0, f.y + p.1) }
+        let maxW = min(170 * k, f.w * 0.4)
+        var out = [PageLabel(text: t("集合点（村委会）", "Assembly point"), at: at(sheet.centre), radius: 10 * k, size: 10 * k, colour: Self.green, maxWidth: maxW)]
+        for s in sheet.shelters {
             let cap = s["capacity"]?.intValue.map(String.init) ?? "?"
-            let who = s["person_in_charge"]?.stringValue ?? ""
-            placer.place(self, text, cr, "\(s["name"]?.stringValue ?? "")\n\(t("容纳", "capacity ")) \(cap) \(t("人", "")) · \(who) \(s["phone"]?.stringValue ?? "")",
-                         at: p, radius: 11 * k, size: 9.5 * k, colour: Color(0.02, 0.4, 0.12))
+            let who = fields([s["person_in_charge"]?.stringValue.map(Bidi.isolate), s["phone"]?.stringValue.map(Bidi.leftToRight)].compactMap { $0 })
+            let line2 = t("容纳 \(cap) 人", "capacity \(cap)") + (who.isEmpty ? "" : " · \(who)")
+            out.append(PageLabel(text: fields([Bidi.isolate(s["name"]?.stringValue ?? ""), line2], lines: true), at: at(s.geometry.representativePoint), radius: 11 * k,
+                                 size: 9.5 * k, colour: Color(0.02, 0.4, 0.12), maxWidth: maxW))
         }
         for h in sheet.nearest where h.reachable {
-            let p = vp.local(h.point)
-            guard p.0 > 0, p.1 > 0, p.0 < vp.width * vp.scale, p.1 < vp.height * vp.scale else { continue }
-            placer.place(self, text, cr, "\(h.name) \(String(format: "%.0f", (h.etaSeconds ?? 0) / 60))\(t("分钟", " min"))", at: p, radius: 9 * k, size: 9 * k, colour: Color(0.6, 0, 0))
+            out.append(PageLabel(text: "\(Bidi.isolate(h.name)) \(String(format: "%.0f", (h.etaSeconds ?? 0) / 60))\(t("分钟", " min"))", at: at(h.point), radius: 9 * k,
+                                 size: 9 * k, colour: Color(0.6, 0, 0), maxWidth: maxW))
         }
+        return out.filter { f.box.contains($0.at.0, $0.at.1) }
     }
 
     func arrows(_ cr: Canvas, _ pts: [(Double, Double)], every: Double, size: Double) {
@@ -198,45 +246,63 @@ struct PageLayout {
         }
     }
 
-    /// Longitude/latitude lines (inside the clip) or their labels (outside the frame).
-    func graticule(_ cr: Canvas, _ text: TextEngine, _ vp: Viewport, frame: (x: Double, y: Double, w: Double, h: Double), k: Double, labels: Bool) {
+    /// The graticule's step in degrees for a viewport (at most about 6 lines across).
+    func graticuleStep(_ vp: Viewport) -> Double {
         let box = vp.bbox()
         let span = max(box.width, box.height)
-        let step = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5].first { span / $0 <= 6 } ?? 1
-        func dms(_ v: Double, _ pos: String, _ neg: String) -> String {
-            let a = abs(v), d = Int(a), mm = Int(((a - Double(d)) * 60).rounded())
-            return mm == 60 ? "\(d + 1)°00′\(v >= 0 ? pos : neg)" : String(format: "%d°%02d′%@", d, mm, v >= 0 ? pos : neg)
-        }
+        return [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5].first { span / $0 <= 6 } ?? 1
+    }
+
+    /// Longitude/latitude lines, drawn inside the map's clip (frame-local coordinates).
+    func graticule(_ cr: Canvas, _ vp: Viewport, frame: Frame, k: Double) {
+        let box = vp.bbox(), step = graticuleStep(vp)
         var lon = (box.minLon / step).rounded(.up) * step
         while lon <= box.maxLon {
             let x = vp.local(Coord(lon, box.center.lat)).0
-            if labels {
-                txt(text, cr, dms(lon, "E", "W"), x: frame.x + x - 30 * k, y: frame.y + frame.h + 2 * k, size: 8 * k, width: 60 * k, align: .center, colour: Color(0.3, 0.3, 0.3))
-            } else {
-                cr.moveTo(x, 0); cr.lineTo(x, frame.h)
-            }
+            cr.moveTo(x, 0); cr.lineTo(x, frame.h)
             lon += step
         }
         var lat = (box.minLat / step).rounded(.up) * step
         while lat <= box.maxLat {
             let y = vp.local(Coord(box.center.lon, lat)).1
-            if labels {
-                guard y > 70 * k, y < frame.h - 50 * k else { lat += step; continue }
-                label(text, cr, dms(lat, "N", "S"), x: frame.x + 3 * k, y: frame.y + y - 11 * k, size: 8 * k, colour: Color(0.3, 0.3, 0.3))
-            } else {
-                cr.moveTo(0, y); cr.lineTo(frame.w, y)
+            cr.moveTo(0, y); cr.lineTo(frame.w, y)
+            lat += step
+        }
+        cr.setSourceRGBA(0.25, 0.25, 0.3, 0.45)
+        cr.setLineWidth(0.5 * k)
+        cr.stroke()
+    }
+
+    /// The graticule's labels in page coordinates: longitudes centred below the frame,
+    /// latitudes just inside its left edge (clear of the north arrow and the scale bar).
+    func graticuleLabels(_ text: TextEngine, _ vp: Viewport, frame: Frame, k: Double) -> [(text: String, box: Box, inside: Bool)] {
+        let box = vp.bbox(), step = graticuleStep(vp)
+        func dms(_ v: Double, _ pos: String, _ neg: String) -> String {
+            let a = abs(v), d = Int(a), mm = Int(((a - Double(d)) * 60).rounded())
+            return mm == 60 ? "\(d + 1)°00′\(v >= 0 ? pos : neg)" : String(format: "%d°%02d′%@", d, mm, v >= 0 ? pos : neg)
+        }
+        var out: [(String, Box, Bool)] = []
+        var lon = (box.minLon / step).rounded(.up) * step
+        while lon <= box.maxLon {
+            let x = frame.x + vp.local(Coord(lon, box.center.lat)).0
+            let s = dms(lon, "E", "W"), (w, h) = text.layout(s, size: 8 * k, bold: true).size
+            if x - w / 2 >= frame.x, x + w / 2 <= frame.x + frame.w { out.append((s, Box(x - w / 2, frame.y + frame.h + 2 * k, x + w / 2, frame.y + frame.h + 2 * k + h), false)) }
+            lon += step
+        }
+        var lat = (box.minLat / step).rounded(.up) * step
+        while lat <= box.maxLat {
+            let y = vp.local(Coord(box.center.lon, lat)).1
+            if y > 70 * k, y < frame.h - 50 * k {
+                let s = dms(lat, "N", "S"), (w, h) = text.layout(s, size: 8 * k, bold: true).size
+                out.append((s, Box(frame.x + 3 * k, frame.y + y - 2 * k - h, frame.x + 3 * k + w, frame.y + y - 2 * k), true))
             }
             lat += step
         }
-        if !labels {
-            cr.setSourceRGBA(0.25, 0.25, 0.3, 0.45)
-            cr.setLineWidth(0.5 * k)
-            cr.stroke()
-        }
+        return out
     }
 
-    func northArrow(_ cr: Canvas, _ text: TextEngine, x: Double, y: Double, k: Double) {
-        let w = 30 * k, h = 48 * k
+    func northArrow(_ cr: Canvas, _ text: TextEngine, box: Box, k: Double) {
+        let x = box.x0, y = box.y0, w = box.x1 - box.x0, h = box.y1 - box.y0
         cr.rectangle(x, y, w, h)
         cr.setSourceRGBA(1, 1, 1, 0.85)
         cr.fill()
@@ -248,12 +314,22 @@ struct PageLayout {
         txt(text, cr, t("北", "N"), x: x, y: y + 1 * k, size: 11 * k, bold: true, width: w, align: .center)
     }
 
-    func scaleBar(_ cr: Canvas, _ text: TextEngine, _ vp: Viewport, denominator: Double, x: Double, y: Double, k: Double, maxWidth: Double) {
+    /// A scale bar's length (metres), drawn width and box, from the page's scale.
+    struct ScaleBar { var metres: Double; var width: Double; var x: Double; var y: Double; var denominator: Double; var box: Box }
+
+    func scaleBarLayout(_ text: TextEngine, denominator: Double, x: Double, y: Double, k: Double, maxWidth: Double) -> ScaleBar {
         let mPerPt = denominator * 0.0254 / 72
         let lengths: [Double] = [50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000, 20000, 50000]
         let L = lengths.last { $0 / mPerPt <= maxWidth } ?? 50
-        let w = L / mPerPt, h = 5 * k
-        cr.rectangle(x - 6 * k, y - 30 * k, w + 56 * k, 34 * k)
+        let w = L / mPerPt
+        let ratio = text.layout("1:\(Int(denominator))", size: 8 * k).size.w
+        return ScaleBar(metres: L, width: w, x: x, y: y, denominator: denominator,
+                        box: Box(x - 6 * k, y - 30 * k, x + w + max(25 * k, 4 * k + ratio) + 6 * k, y + 4 * k))
+    }
+
+    func scaleBar(_ cr: Canvas, _ text: TextEngine, _ b: ScaleBar, k: Double) {
+        let x = b.x, y = b.y, w = b.width, h = 5 * k, L = b.metres
+        cr.rectangle(b.box.x0, b.box.y0, b.box.x1 - b.box.x0, b.box.y1 - b.box.y0)
         cr.setSourceRGBA(1, 1, 1, 0.85)
         cr.fill()
         for i in 0..<4 {
@@ -268,11 +344,11 @@ struct PageLayout {
         for (f, s) in [(0.0, "0"), (0.5, fmt(L / 2)), (1.0, fmt(L))] {
             txt(text, cr, s, x: x + w * f - 25 * k, y: y - h - 18 * k, size: 8 * k, width: 50 * k, align: .center)
         }
-        txt(text, cr, "1:\(Int(denominator))", x: x + w + 4 * k, y: y - 11 * k, size: 8 * k)
+        txt(text, cr, "1:\(Int(b.denominator))", x: x + w + 4 * k, y: y - 11 * k, size: 8 * k)
     }
 
     /// The county with its townships, the village and the main map's extent.
-    func overview(_ cr: Canvas, _ text: TextEngine, _ vp: Viewport, frame f: (x: Double, y: Double, w: Double, h: Double), k: Double) throws {
+    func overview(_ cr: Canvas, _ text: TextEngine, _ vp: Viewport, frame f: Frame, k: Double) throws {
         let county = try atlas.source.all("county").first
         let townships = try atlas.source.all("townships")
         let box = county?.geometry.bbox ?? townships.reduce(BBox.empty) { $0.union($1.geometry.bbox) }
@@ -311,120 +387,166 @@ struct PageLayout {
 
     // MARK: panels
 
-    func panel(_ cr: Canvas, _ text: TextEngine, _ title: String, _ box: (Double, Double, Double, Double), _ k: Double) -> Double {
-        cr.rectangle(box.0, box.1, box.2, box.3)
+    /// A panel's frame and title band (the title shrinks to fit); returns the y below the band.
+    func panel(_ cr: Canvas, _ text: TextEngine, _ title: String, _ box: Frame, _ k: Double) -> Double {
+        cr.rectangle(box.x, box.y, box.w, box.h)
         cr.setSourceRGB(0.15, 0.15, 0.15)
         cr.setLineWidth(0.8 * k)
         cr.stroke()
-        cr.rectangle(box.0, box.1, box.2, 18 * k)
+        let l = fitted(text, title, size: 11 * k, minSize: 7.5 * k, width: box.w - 12 * k, bold: true)
+        let band = max(18 * k, l.size.h + 4 * k)
+        cr.rectangle(box.x, box.y, box.w, band)
         cr.setSourceRGB(0.93, 0.93, 0.9)
         cr.fill()
-        txt(text, cr, title, x: box.0 + 6 * k, y: box.1 + 2.5 * k, size: 11 * k, bold: true)
-        return box.1 + 24 * k
+        cr.draw(l, x: box.x + 6 * k, y: box.y + (band - l.size.h) / 2, color: Color(0.08, 0.08, 0.08))
+        return box.y + band + 6 * k
     }
 
     /// Only what this page shows: levels of the zones drawn, the style's layers that drew
-    /// something (their titles come from the style's "onemap:legend" metadata), and the page's own marks.
-    func legend(_ cr: Canvas, _ text: TextEngine, drawn: Set<String>, box: (Double, Double, Double, Double), k: Double) {
-        var y = panel(cr, text, t("图　例", "Legend"), box, k)
-        let x = box.0 + 8 * k, sw = 22 * k, row = 15.5 * k
-        let bottom = box.1 + box.3 - 4 * k
-        func entry(_ label: String, _ swatch: () -> Void) {
-            guard y + row <= bottom else { return }
-            cr.save(); swatch(); cr.restore()
-            txt(text, cr, label, x: x + sw + 6 * k, y: y - 1 * k, size: 9 * k, width: box.2 - sw - 20 * k)
-            y += row
-        }
-        let style = (try? atlas.map.style(atlas.styleName))
+    /// something (their titles come from the style's "onemap:legend" metadata), and the page's
+    /// own marks. Entries are measured; when one column is full they continue in a second.
+    func legend(_ cr: Canvas, _ text: TextEngine, drawn: Set<String>, box: Frame, k: Double) {
+        let top = panel(cr, text, t("图　例", "Legend"), box, k)
+        var entries: [(String, (Double, Double) -> Void)] = []
+        let sw = 22 * k
         let levels = Set(sheet.zones.compactMap { $0["level"]?.intValue }).sorted()
         let levelName = [1: t("Ⅰ级 重大风险区", "Level I (major)"), 2: t("Ⅱ级 较大风险区", "Level II"), 3: t("Ⅲ级 一般风险区", "Level III"), 4: t("Ⅳ级 低风险区", "Level IV (low)")]
         for l in levels {
-            entry(levelName[l] ?? "") {
+            entries.append((levelName[l] ?? "", { x, y in
                 let c = Self.levelColour[l]!
                 cr.rectangle(x, y, sw, 10 * k)
                 cr.setSourceRGBA(c.r, c.g, c.b, 0.35); cr.fillPreserve()
                 cr.setSourceRGB(c.r, c.g, c.b); cr.setLineWidth(1 * k); cr.stroke()
-            }
+            }))
         }
-        entry(t("避险转移路线", "Evacuation route")) {
+        entries.append((t("避险转移路线", "Evacuation route"), { x, y in
             cr.moveTo(x, y + 5 * k); cr.lineTo(x + sw, y + 5 * k)
             cr.setSourceRGB(Self.green.r, Self.green.g, Self.green.b); cr.setLineWidth(3.2 * k); cr.stroke()
-            arrows(cr, [(x, y + 5 * k), (x + sw, y + 5 * k)], every: 30 * k, size: 5 * k)
-        }
-        entry(t("集合点", "Assembly point")) { Icons.draw("assembly-point", cr, x: x + sw / 2, y: y + 5 * k, size: 12 * k) }
-        entry(t("村界", "Village boundary")) {
+            self.arrows(cr, [(x, y + 5 * k), (x + sw, y + 5 * k)], every: 30 * k, size: 5 * k)
+        }))
+        entries.append((t("集合点", "Assembly point"), { x, y in Icons.draw("assembly-point", cr, x: x + sw / 2, y: y + 5 * k, size: 12 * k) }))
+        entries.append((t("村界", "Village boundary"), { x, y in
             cr.moveTo(x, y + 5 * k); cr.lineTo(x + sw, y + 5 * k)
             cr.setSourceRGB(0.45, 0.15, 0.55); cr.setLineWidth(2 * k); cr.setDash([5 * k, 2 * k]); cr.stroke()
-        }
-        guard let style else { return }
-        let ctx = EvaluationContext(zoom: 14)
-        for l in style.layers where drawn.contains(l.id) || (l.type == .symbol && (l.layout["icon-image"].map { e in drawn.contains("icon:" + (e.evaluate(ctx).stringValue ?? "")) } ?? false)) {
-            guard let title = l.legend, l.sourceLayer != "hazard_zones" else { continue }
-            let label = options.english ? (title.split(separator: " ", maxSplits: 1).last.map(String.init) ?? title) : (title.split(separator: " ").first.map(String.init) ?? title)
-            entry(label) { LayerTypes.drawSwatch(l, zoom: 14, on: cr, x: x, y: y, w: sw, h: 10 * k, k: k) }
+        }))
+        if let style = try? atlas.map.style(atlas.styleName) {
+            let ctx = EvaluationContext(zoom: 14)
+            for l in style.layers where drawn.contains(l.id) || (l.type == .symbol && (l.layout["icon-image"].map { e in drawn.contains("icon:" + (e.evaluate(ctx).stringValue ?? "")) } ?? false)) {
+                guard let title = l.legend, l.sourceLayer != "hazard_zones" else { continue }
+                let label = options.english ? (title.split(separator: " ", maxSplits: 1).last.map(String.init) ?? title) : (title.split(separator: " ").first.map(String.init) ?? title)
+                entries.append((label, { x, y in LayerTypes.drawSwatch(l, zoom: 14, on: cr, x: x, y: y, w: sw, h: 10 * k, k: k) }))
+            }
         }
         let types = Set(sheet.zones.compactMap { $0["type"]?.stringValue }).sorted()
-        if !types.isEmpty, y + 2 * row <= bottom {
-            txt(text, cr, t("灾种：", "Hazards: ") + types.map { hazardName($0) }.joined(separator: t("、", ", ")),
-                x: x, y: y + 2 * k, size: 9 * k, width: box.2 - 16 * k)
+        let hazards = types.isEmpty ? nil : t("灾种：", "Hazards: ") + types.map { hazardName($0) }.joined(separator: t("、", ", "))
+        // One column if everything fits, else two.
+        let bottom = box.y + box.h - 4 * k
+        let inner = box.w - 16 * k
+        func heights(_ colW: Double) -> [Double] {
+            entries.map { e in max(15.5 * k, text.layout(e.0, size: 9 * k).wrappedHeight(colW - sw - 6 * k) + 4 * k) }
         }
+        var columns = 1
+        var hs = heights(inner)
+        let hazardH = hazards.map { text.layout($0, size: 9 * k).wrappedHeight(inner) + 4 * k } ?? 0
+        if top + hs.reduce(0, +) + hazardH > bottom { columns = 2; hs = heights(inner / 2 - 4 * k) }
+        let colW = columns == 1 ? inner : inner / 2 - 4 * k
+        var x = box.x + 8 * k, y = top
+        for (e, h) in zip(entries, hs) {
+            if y + h > bottom - hazardH, columns == 2, x == box.x + 8 * k { x += colW + 8 * k; y = top }
+            guard y + h <= bottom - hazardH else { break }
+            cr.save(); e.1(x, y); cr.restore()
+            txt(text, cr, e.0, x: x + sw + 6 * k, y: y - 1 * k, size: 9 * k, width: colW - sw - 6 * k)
+            y += h
+        }
+        if let hazards { txt(text, cr, hazards, x: box.x + 8 * k, y: bottom - hazardH + 2 * k, size: 9 * k, width: inner) }
     }
 
-    func summary(_ cr: Canvas, _ text: TextEngine, box: (Double, Double, Double, Double), k: Double) {
+    /// Risk and response: people at risk, zones, warning signals, nearest help, shelters (and
+    /// any page label that found no place on the map). Paragraphs that do not fit are returned
+    /// for the continuation page.
+    func summary(_ cr: Canvas, _ text: TextEngine, box: Frame, unplaced: [String], k: Double) -> [(String, Bool)] {
         var y = panel(cr, text, t("风险与应急信息", "Risk and response"), box, k)
-        let x = box.0 + 8 * k, w = box.2 - 16 * k
-        func para(_ s: String, bold: Bool = false) {
-            guard y < box.1 + box.3 - 12 * k else { return }
-            y += txt(text, cr, s, x: x, y: y, size: 9.5 * k, bold: bold, width: w) + 3 * k
-        }
+        let x = box.x + 8 * k, w = box.w - 16 * k
+        var paras: [(String, Bool)] = []
         let hh = sheet.zones.reduce(0) { $0 + ($1["households"]?.intValue ?? 0) } + sheet.hazardPoints.reduce(0) { $0 + ($1["households"]?.intValue ?? 0) }
         let pp = sheet.zones.reduce(0) { $0 + ($1["people"]?.intValue ?? 0) } + sheet.hazardPoints.reduce(0) { $0 + ($1["people"]?.intValue ?? 0) }
-        para(t("受威胁：\(hh) 户 \(pp) 人", "At risk: \(hh) households, \(pp) persons"), bold: true)
-        for z in sheet.zones.sorted(by: { ($0["level"]?.intValue ?? 9) < ($1["level"]?.intValue ?? 9) }).prefix(6) {
+        paras.append((t("受威胁：\(hh) 户 \(pp) 人", "At risk: \(hh) households, \(pp) persons"), true))
+        for z in sheet.zones.sorted(by: { ($0["level"]?.intValue ?? 9, $0.id) < ($1["level"]?.intValue ?? 9, $1.id) }) {
             let type = hazardName(z["type"]?.stringValue)
-            para("· \(type) \(["", "Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ"][z["level"]?.intValue ?? 0])\(t("级", "")) \(z["name"]?.stringValue ?? "") \(z["season"]?.stringValue ?? "")")
+            paras.append(("· \(type) \(["", "Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ"][z["level"]?.intValue ?? 0])\(t("级", "")) \(Bidi.isolate(z["name"]?.stringValue ?? "")) \(z["season"]?.stringValue ?? "")", false))
         }
-        para(t("预警信号：", "Warning signals: ") + (sheet.village["warning_signals"]?.stringValue ?? t("广播/大喇叭", "broadcast")), bold: true)
-        para(t("最近救援力量（含出动时间）：", "Nearest help (with turnout):"), bold: true)
+        paras.append((t("预警信号：", "Warning signals: ") + (sheet.village["warning_signals"]?.stringValue ?? t("广播/大喇叭", "broadcast")), true))
+        paras.append((t("最近救援力量（含出动时间）：", "Nearest help (with turnout):"), true))
         let kinds = ["fire_stations": t("消防", "Fire"), "micro_fire_stations": t("微型消防站", "Micro fire station"), "warehouses": t("物资库", "Warehouse")]
         for h in sheet.nearest {
-            para("· \(kinds[h.kind] ?? h.kind) \(h.name) " + (h.reachable ? String(format: t("%.0f 分钟", "%.0f min"), (h.etaSeconds ?? 0) / 60) : t("无法到达", "unreachable")))
+            paras.append(("· \(kinds[h.kind] ?? h.kind) \(Bidi.isolate(h.name)) " + (h.reachable ? String(format: t("%.0f 分钟", "%.0f min"), (h.etaSeconds ?? 0) / 60) : t("无法到达", "unreachable")), false))
         }
-        para(t("避难场所：", "Shelters:"), bold: true)
+        paras.append((t("避难场所：", "Shelters:"), true))
         for s in sheet.shelters {
             let secs = sheet.evacuation.filter { $0.to.id == s.id }.map(\.seconds).min()
-            para("· \(s["name"]?.stringValue ?? "") \(t("容纳", "cap.")) \(s["capacity"]?.intValue ?? 0)\(t("人", "")) " + (secs.map { String(format: t("车程 %.0f 分钟", "%.0f min by road"), $0 / 60) } ?? ""))
+            paras.append(("· \(Bidi.isolate(s["name"]?.stringValue ?? "")) \(t("容纳", "cap.")) \(s["capacity"]?.intValue ?? 0)\(t("人", "")) " + (secs.map { String(format: t("车程 %.0f 分钟", "%.0f min by road"), $0 / 60) } ?? ""), false))
         }
+        if !unplaced.isEmpty {
+            paras.append((t("图上未能注记（位置见图中符号）：", "Not labelled on the map (see the symbols):"), true))
+            for u in unplaced { paras.append(("· " + u.replacingOccurrences(of: "\n", with: " "), false)) }
+        }
+        let bottom = box.y + box.h - 4 * k
+        let note = t("（续见下页）", "(continued overleaf)")
+        let noteH = text.layout(note, size: 9 * k).size.h
+        for (i, p) in paras.enumerated() {
+            let h = text.layout(p.0, size: 9.5 * k, bold: p.1).wrappedHeight(w)
+            let last = i == paras.count - 1
+            guard y + h + (last ? 0 : noteH) <= bottom || (last && y + h <= bottom) else {
+                txt(text, cr, note, x: x, y: y, size: 9 * k, colour: Color(0.4, 0.4, 0.4))
+                return Array(paras[i...])
+            }
+            txt(text, cr, p.0, x: x, y: y, size: 9.5 * k, bold: p.1, width: w)
+            y += h + 3 * k
+        }
+        return []
     }
 
-    func persons(_ cr: Canvas, _ text: TextEngine, box: (Double, Double, Double, Double), k: Double) {
-        var y = panel(cr, text, options.personalData ? t("责任人及联系电话", "Responsible persons")
+    /// Everyone responsible, in the order roles, name, phone (phones left to right). Column
+    /// widths come from the content; names wrap. The rows that do not fit are returned with the
+    /// table for the continuation page, and the page says how many and where.
+    func persons(_ cr: Canvas, _ text: TextEngine, box: Frame, k: Double) -> (table: PrintTable, from: Int)? {
+        let y = panel(cr, text, options.personalData ? t("责任人及联系电话", "Responsible persons")
                       : t("责任人（姓名电话仅限登录用户）", "Responsible persons (names: signed-in only)"), box, k)
-        var rows: [(String, String, String)] = []
-        for o in sheet.officers.sorted(by: { ($0["role"]?.stringValue ?? "") < ($1["role"]?.stringValue ?? "") }) {
-            rows.append((o["role"]?.stringValue.flatMap(OfficerRole.init(rawValue:)).map { options.english ? $0.nameEN : $0.nameCN } ?? "", o["name"]?.stringValue ?? "—", o["phone"]?.stringValue ?? "—"))
+        let table = personsTable(text, width: box.w - 12 * k, k: k)
+        let note = t("（共 \(table.rows.count) 人，其余见续表）", "(\(table.rows.count) in all; the rest on the continuation page)")
+        let noteH = text.layout(note, size: 8.5 * k).wrappedHeight(box.w - 12 * k) + 2 * k
+        let x = box.x + 6 * k, w = box.w - 12 * k, bottom = box.y + box.h - 4 * k
+        if table.fitting(text, from: 0, y: y, width: w, bottom: bottom, k: k) >= table.rows.count {
+            _ = table.draw(text, cr, from: 0, x: x, y: y, width: w, bottom: bottom, k: k)
+            return nil
         }
+        // Not all fit: leave room for the note saying how many and where the rest are.
+        let r = table.draw(text, cr, from: 0, x: x, y: y, width: w, bottom: bottom - noteH, k: k)
+        txt(text, cr, note, x: x, y: r.y + 2 * k, size: 8.5 * k, width: w, colour: Color(0.6, 0, 0))
+        return (table, r.next)
+    }
 
+    /// The persons table: information officers and other village roles, shelter managers,
+    /// hazard-point monitors.
+    func personsTable(_ text: TextEngine, width: Double, k: Double) -> PrintTable {
+        var rows: [[String]] = []
+        let order = ["admin_responsible", "evacuation_lead", "info_officer", "monitor"]
+        for o in sheet.officers.sorted(by: { (order.firstIndex(of: $0["role"]?.stringValue ?? "") ?? 9, $0.id) < (order.firstIndex(of: $1["role"]?.stringValue ?? "") ?? 9, $1.id) }) {
+            rows.append([o["role"]?.stringValue.flatMap(OfficerRole.init(rawValue:)).map { options.english ? $0.nameEN : $0.nameCN } ?? "",
+                         Bidi.isolate(o["name"]?.stringValue ?? "—"), Bidi.leftToRight(o["phone"]?.stringValue ?? "—")])
+        }
         for s in sheet.shelters where s["person_in_charge"] != nil {
-            rows.append((t("避难场所负责人", "Shelter manager"), s["person_in_charge"]?.stringValue ?? "", s["phone"]?.stringValue ?? ""))
+            rows.append([t("避难场所负责人", "Shelter manager") + "（" + Bidi.isolate(s["name"]?.stringValue ?? "") + "）",
+                         Bidi.isolate(s["person_in_charge"]?.stringValue ?? "—"), Bidi.leftToRight(s["phone"]?.stringValue ?? "—")])
         }
         for h in sheet.hazardPoints where h["monitor"] != nil {
-            rows.append((t("监测人", "Monitor") + "(" + (h["name"]?.stringValue ?? "") + ")", h["monitor"]?.stringValue ?? "", h["phone"]?.stringValue ?? ""))
+            rows.append([t("监测人", "Monitor") + "（" + Bidi.isolate(h["name"]?.stringValue ?? "") + "）", Bidi.isolate(h["monitor"]?.stringValue ?? "—"),
+                         Bidi.leftToRight(h["phone"]?.stringValue ?? "—")])
         }
-        let x = box.0 + 6 * k, w = box.2 - 12 * k
-        let cols = [0.0, 0.42, 0.72].map { x + $0 * w }
-        let row = 14.5 * k
-        for (i, h) in [t("职责", "Role"), t("姓名", "Name"), t("电话", "Phone")].enumerated() { txt(text, cr, h, x: cols[i], y: y, size: 9 * k, bold: true) }
-        y += row
-        for r in rows {
-            guard y + row <= box.1 + box.3 - 4 * k else { break }
-            cr.moveTo(x, y - 2 * k); cr.lineTo(x + w, y - 2 * k)
-            cr.setSourceRGB(0.85, 0.85, 0.85); cr.setLineWidth(0.4 * k); cr.stroke()
-            txt(text, cr, r.0, x: cols[0], y: y, size: 8.5 * k, width: cols[1] - cols[0] - 4 * k, ellipsize: true)
-            txt(text, cr, r.1, x: cols[1], y: y, size: 8.5 * k, width: cols[2] - cols[1] - 4 * k, ellipsize: true)
-            txt(text, cr, r.2, x: cols[2], y: y, size: 8.5 * k)
-            y += row
-        }
+        let header = [t("职责", "Role"), t("姓名", "Name"), t("电话", "Phone")]
+        let widths = PrintTable.measuredWidths(text, header: header, rows: rows, width: width / k, size: 8.5, cap: [0.45, 0.45, 0.4], wrap: [true, true, false])
+        return PrintTable(heading: options.personalData ? t("责任人及联系电话", "Responsible persons") : t("责任人（姓名电话仅限登录用户）", "Responsible persons (names: signed-in only)"),
+                          header: header, widths: widths, rows: rows)
     }
 
     // MARK: text
@@ -435,23 +557,143 @@ struct PageLayout {
     }
 }
 
-/// Labels of the page's own marks, each put on the first side of its mark (right, left, above,
-/// below) where it overlaps no other mark or label.
-final class OverlayLabels {
-    private var taken: [(Double, Double, Double, Double)] = []
+/// What a village page could not hold, printed on its continuation page(s).
+struct PageOverflow {
+    /// Summary paragraphs (text, bold) not printed.
+    var summary: [(String, Bool)] = []
+    /// The persons table and the first row not printed.
+    var persons: (table: PrintTable, from: Int)?
+    /// Page labels that found no place on the map (listed in the summary).
+    var unplaced: [String] = []
+    var isEmpty: Bool { summary.isEmpty && persons == nil }
+}
 
-    func occupy(_ p: (Double, Double), radius r: Double) { taken.append((p.0 - r, p.1 - r, p.0 + r, p.1 + r)) }
+/// A rectangle on the page by origin and size (points).
+struct Frame {
+    var x, y, w, h: Double
+    init(_ x: Double, _ y: Double, _ w: Double, _ h: Double) { self.x = x; self.y = y; self.w = w; self.h = h }
+    var box: Box { Box(x, y, x + w, y + h) }
+}
 
-    func place(_ page: PageLayout, _ text: TextEngine, _ cr: Canvas, _ s: String, at p: (Double, Double), radius r: Double, size: Double, colour: Color) {
-        let (w, h) = text.layout(s, size: size, bold: true).size
-        let gap = 3.0
-        let candidates = [(p.0 + r + gap, p.1 - h / 2), (p.0 - r - gap - w, p.1 - h / 2), (p.0 - w / 2, p.1 - r - gap - h), (p.0 - w / 2, p.1 + r + gap)]
-        func free(_ c: (Double, Double)) -> Bool {
-            !taken.contains { !($0.2 < c.0 || $0.0 > c.0 + w || $0.3 < c.1 || $0.1 > c.1 + h) }
+/// A rectangle on the page by its corners (points).
+struct Box {
+    var x0, y0, x1, y1: Double
+    init(_ x0: Double, _ y0: Double, _ x1: Double, _ y1: Double) { self.x0 = x0; self.y0 = y0; self.x1 = x1; self.y1 = y1 }
+    func overlaps(_ o: Box) -> Bool { x0 < o.x1 && o.x0 < x1 && y0 < o.y1 && o.y0 < y1 }
+    func within(_ o: Box) -> Bool { x0 >= o.x0 && y0 >= o.y0 && x1 <= o.x1 && y1 <= o.y1 }
+    func contains(_ x: Double, _ y: Double) -> Bool { x >= x0 && x <= x1 && y >= y0 && y <= y1 }
+    func grown(_ d: Double) -> Box { Box(x0 - d, y0 - d, x1 + d, y1 + d) }
+}
+
+/// One of the page's own symbols (page coordinates).
+struct PageMark {
+    var icon: String
+    var x, y, size: Double
+    init(icon: String, at p: (Double, Double), size: Double) { self.icon = icon; x = p.0; y = p.1; self.size = size }
+    var box: Box { Box(x - size / 2, y - size / 2, x + size / 2, y + size / 2) }
+}
+
+/// One of the page's own labels: text for a mark at a point.
+struct PageLabel {
+    var text: String
+    var at: (Double, Double)
+    var radius: Double
+    var size: Double
+    var colour: Color
+    var maxWidth: Double
+}
+
+extension MapLabel {
+    /// The label moved by (dx, dy): frame-local to page coordinates.
+    func offset(_ dx: Double, _ dy: Double) -> MapLabel {
+        var m = self
+        m.iconBox = iconBox.map { ($0.x0 + dx, $0.y0 + dy, $0.x1 + dx, $0.y1 + dy) }
+        m.textBox = textBox.map { ($0.x0 + dx, $0.y0 + dy, $0.x1 + dx, $0.y1 + dy) }
+        return m
+    }
+    var iconRect: Box? { iconBox.map { Box($0.x0, $0.y0, $0.x1, $0.y1) } }
+    var textRect: Box? { textBox.map { Box($0.x0, $0.y0, $0.x1, $0.y1) } }
+}
+
+/// One label-placement pass for a page's map frame.
+///
+/// Hard boxes — the frame's furniture (north arrow, scale bar, inset, graticule labels), the
+/// page's own marks, and each page label once placed — are never covered by any text. Each
+/// page label tries 8 positions next to its mark, then the same directions further out with a
+/// leader line; a position that covers no map label wins, else the one covering the fewest
+/// (those map labels give way); a label with no position inside the frame clear of hard boxes
+/// is listed beside the map instead (`unplaced`). Map labels are then drawn only where they
+/// lie wholly inside the frame and touch no hard box; a label whose text cannot stay keeps its
+/// icon when the icon can, and the map's own label of a resource the page labels (nearest help)
+/// gives way to the page's. Map labels never overlap each other (the renderer placed them).
+final class PagePlacement {
+    let bounds: Box
+    private(set) var hardBoxes: [Box] = []
+    var map: [MapLabel] = []
+    /// Names whose map labels the page's labels replace (icons stay).
+    var replaced: Set<String> = []
+    private(set) var placed: [(label: PageLabel, box: Box, leader: (Double, Double, Double, Double)?)] = []
+    private(set) var unplaced: [String] = []
+
+    init(bounds: Box) { self.bounds = bounds }
+
+    func hard(_ b: Box) { hardBoxes.append(b) }
+
+    func place(_ l: PageLabel, text: TextEngine, k: Double) {
+        let layout = text.layout(l.text, size: l.size, bold: true)
+        if layout.size.w > l.maxWidth, !Bidi.hasRightToLeft(l.text) { layout.wrap(width: l.maxWidth, align: .left) }
+        let (w, h) = layout.size
+        let p = l.at, r = l.radius, gap = 3 * k
+        // Directions: right, left, above, below, then the diagonals.
+        let dirs: [(Double, Double)] = [(1, 0), (-1, 0), (0, -1), (0, 1), (1, -1), (-1, -1), (1, 1), (-1, 1)]
+        var candidates: [(Box, Bool)] = []
+        for (ring, d) in [0, 22 * k, 48 * k].enumerated() {
+            for (dx, dy) in dirs {
+                let ox = r + gap + d, oy = r + gap + d
+                let x = dx > 0 ? p.0 + ox * (dy == 0 ? 1 : 0.75) : dx < 0 ? p.0 - ox * (dy == 0 ? 1 : 0.75) - w : p.0 - w / 2
+                let y = dy > 0 ? p.1 + oy * (dx == 0 ? 1 : 0.75) : dy < 0 ? p.1 - oy * (dx == 0 ? 1 : 0.75) - h : p.1 - h / 2
+                candidates.append((Box(x, y, x + w, y + h), ring > 0))
+            }
         }
-        let spot = candidates.first(where: free) ?? candidates[0]
-        taken.append((spot.0, spot.1, spot.0 + w, spot.1 + h))
-        page.label(text, cr, s, x: spot.0, y: spot.1, size: size, colour: colour)
+        var best: (Box, Bool, Double)?
+        for (b, leader) in candidates where b.within(bounds) && !hardBoxes.contains(where: { $0.overlaps(b) }) {
+            let cost = map.reduce(0.0) { c, m in
+                c + ((m.textRect.map { $0.overlaps(b) } ?? false) && !replaced.contains(m.text ?? "") ? 1 : 0) + ((m.iconRect.map { $0.overlaps(b) } ?? false) ? 0.5 : 0)
+            }
+            if cost == 0 { best = (b, leader, 0); break }
+            if best == nil || cost < best!.2 { best = (b, leader, cost) }
+        }
+        guard let (b, leader, _) = best else { unplaced.append(l.text); return }
+        hardBoxes.append(b)
+        var line: (Double, Double, Double, Double)?
+        if leader {
+            // From the mark's edge to the nearest point of the label's box.
+            let tx = min(max(p.0, b.x0), b.x1), ty = min(max(p.1, b.y0), b.y1)
+            let len = hypot(tx - p.0, ty - p.1)
+            if len > r { line = (p.0 + (tx - p.0) * r / len, p.1 + (ty - p.1) * r / len, tx, ty) }
+        }
+        placed.append((l, b, line))
+    }
+
+    /// What of a map label may be drawn.
+    func keep(_ m: MapLabel) -> MapLabel.Keep {
+        let iconOK = m.iconRect.map { b in !hardBoxes.contains { $0.overlaps(b) } } ?? false
+        let textOK = m.textRect.map { b in b.within(bounds) && !hardBoxes.contains { $0.overlaps(b) } && !replaced.contains(m.text ?? "") } ?? false
+        if m.textRect == nil { return iconOK ? .all : .none }
+        if textOK && (iconOK || m.iconRect == nil) { return .all }
+        return iconOK ? .iconOnly : .none
+    }
+
+    func drawLabels(_ cr: Canvas, _ text: TextEngine) {
+        for (l, b, leader) in placed {
+            if let (x0, y0, x1, y1) = leader {
+                cr.moveTo(x0, y0); cr.lineTo(x1, y1)
+                cr.setSourceRGBA(l.colour.r, l.colour.g, l.colour.b, 0.9); cr.setLineWidth(0.8); cr.stroke()
+            }
+            let layout = text.layout(l.text, size: l.size, bold: true)
+            if layout.size.w > l.maxWidth, !Bidi.hasRightToLeft(l.text) { layout.wrap(width: l.maxWidth, align: .left) }
+            cr.draw(layout, x: b.x0, y: b.y0, color: l.colour, halo: Color(1, 1, 1, 0.95), haloWidth: 1.6)
+        }
     }
 }
 
@@ -470,4 +712,32 @@ func txt(_ text: TextEngine, _ cr: Canvas, _ s: String, x: Double, y: Double, si
     }
     cr.draw(l, x: x, y: y, color: colour)
     return l.size.h
+}
+
+/// `s` laid out as large as fits `width` on one line, from `size` down to `minSize` in steps
+/// of 5 %; below that it wraps at `minSize` (the caller sets the wrap width and alignment).
+func fitted(_ text: TextEngine, _ s: String, size: Double, minSize: Double, width: Double, bold: Bool) -> TextLayout {
+    var z = size
+    var l = text.layout(s, size: z, bold: bold)
+    while l.size.w > width, z > minSize {
+        z = max(minSize, z * 0.95)
+        l = text.layout(s, size: z, bold: bold)
+    }
+    return l
+}
+
+/// Fields joined by spaces — or, when one holds right-to-left text, one per line (and always
+/// one per line with `lines`). Pango 1.50 reorders the digits of an isolated phone number
+/// that a soft line break puts after an isolated Uyghur name ("0011372-0901"); explicit lines
+/// keep each field whole, and the caller does not let such text wrap (`PagePlacement`).
+func fields(_ parts: [String], lines: Bool = false) -> String {
+    parts.joined(separator: lines || parts.contains(where: Bidi.hasRightToLeft) ? "\n" : " ")
+}
+
+extension TextLayout {
+    /// The height after wrapping at `width`, left-aligned.
+    func wrappedHeight(_ width: Double) -> Double {
+        wrap(width: width, align: .left)
+        return size.h
+    }
 }

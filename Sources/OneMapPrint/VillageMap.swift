@@ -139,19 +139,27 @@ public final class VillageAtlas: Sendable {
     /// One village as a one-page PDF.
     public func pdf(village key: String, options: PageOptions = PageOptions()) throws -> [UInt8] {
         let v = try village(key)
-        return try PDFWriter.write(pages: [try record(v, options)], size: options.pageSize)
+        return try PDFWriter.write(pages: try record(v, options), size: options.pageSize)
     }
 
-    /// One village as PNG at a DPI.
+    /// One village as PNG at a DPI: its map page, and below it any continuation pages (续表),
+    /// one image so that no responsible person is left out of a picture.
     public func png(village key: String, dpi: Double, options: PageOptions = PageOptions()) throws -> [UInt8] {
         guard dpi >= 36, dpi <= 600 else { throw PrintError("dpi must be 36…600, got \(dpi.formatted())") }
         let v = try village(key)
-        let page = try record(v, options)
+        let pages = try record(v, options)
         let k = dpi / 72
         let size = options.pageSize
-        let canvas = Canvas(width: Int((size.w * k).rounded()), height: Int((size.h * k).rounded()))
-        canvas.scale(k, k)
-        canvas.draw(page.canvas)
+        let ph = Int((size.h * k).rounded())
+        let canvas = Canvas(width: Int((size.w * k).rounded()), height: ph * pages.count)
+        canvas.fillAll(Color(0.6, 0.6, 0.6))
+        for (i, page) in pages.enumerated() {
+            canvas.save()
+            canvas.translate(0, Double(ph * i))
+            canvas.scale(k, k)
+            canvas.draw(page.canvas)
+            canvas.restore()
+        }
         return try canvas.png(x: 0, y: 0, w: canvas.width, h: canvas.height)
     }
 
@@ -168,9 +176,10 @@ public final class VillageAtlas: Sendable {
         return all.sorted { ($0["code"]?.stringValue ?? $0.id) < ($1["code"]?.stringValue ?? $1.id) }
     }
 
-    /// Pages recorded in parallel (layout, routing and text shaping on all cores); the caller
-    /// replays them into one PDF or writes one file each.
-    public func recordPages(_ villages: [Feature], options: PageOptions, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> [RecordedPage] {
+    /// Pages recorded in parallel (layout, routing and text shaping on all cores), one list per
+    /// village (its map page, then any continuation pages); the caller replays them into one
+    /// PDF or writes one file per village.
+    public func recordPages(_ villages: [Feature], options: PageOptions, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> [[RecordedPage]] {
         let out = PageSlots(count: villages.count)
         DispatchQueue.concurrentPerform(iterations: max(1, min(threads, villages.count))) { _ in
             while let i = out.next() {
@@ -184,11 +193,12 @@ public final class VillageAtlas: Sendable {
 
     /// The atlas as one multi-page PDF.
     public func atlasPDF(_ villages: [Feature], options: PageOptions, threads: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> [UInt8] {
-        try PDFWriter.write(pages: try recordPages(villages, options: options, threads: threads, progress: progress), size: options.pageSize)
+        try PDFWriter.write(pages: try recordPages(villages, options: options, threads: threads, progress: progress).flatMap { $0 }, size: options.pageSize)
     }
 
-    /// Records one page as Cairo drawing operations (vector).
-    public func record(_ v: Feature, _ options: PageOptions) throws -> RecordedPage {
+    /// Records a village's pages as Cairo drawing operations (vector): the map page, then, when
+    /// its summary or persons table did not fit, continuation pages (续表) holding the rest.
+    public func record(_ v: Feature, _ options: PageOptions) throws -> [RecordedPage] {
         var s = try sheet(v)
         if !options.personalData {
             s.officers = s.officers.map { Layers.redact($0, layer: "info_officers") }
@@ -197,8 +207,24 @@ public final class VillageAtlas: Sendable {
         }
         let size = options.pageSize
         let page = RecordedPage(width: size.w, height: size.h)
-        try PageLayout(atlas: self, sheet: s, options: options, page: page).draw()
-        return page
+        let layout = PageLayout(atlas: self, sheet: s, options: options, page: page)
+        let overflow = try layout.draw()
+        guard !overflow.isEmpty else { return [page] }
+        // Continuation pages in portrait of the same paper, under the village's title.
+        let w = options.paper.size.w, h = options.paper.size.h
+        let text = TextEngine()
+        let title = layout.continuationTitle()
+        let flow = PageFlow(width: w, height: h, margin: 40, text: text) { p, text in
+            txt(text, p.canvas, title, x: 40, y: 40, size: 15, bold: true, width: w - 80, align: .center) + 14
+        }
+        if !overflow.summary.isEmpty {
+            flow.add(PrintTable(heading: layout.t("风险与应急信息（续）", "Risk and response (continued)"), header: [layout.t("内容", "Item")], widths: [1],
+                                rows: overflow.summary.map { [$0.0] }, size: 9.5))
+        }
+        if let (table, from) = overflow.persons { flow.add(table, from: from, continued: true) }
+        flow.footers(layout.t("裕民县应急管理局 · 演示数据（合成，非实测）", "Yumin County Emergency Management · demonstration data (synthetic)"))
+        for p in flow.pages { try p.canvas.check("draw the continuation of \(v["name"]?.stringValue ?? v.id)") }
+        return [page] + flow.pages
     }
 }
 
@@ -228,7 +254,7 @@ enum PDFWriter {
 /// pages done, and the first failure (which stops the others taking more).
 final class PageSlots: Sendable {
     private struct State {
-        var slots: [RecordedPage?]
+        var slots: [[RecordedPage]?]
         var nextIndex = 0
         var finished = 0
         var failure: (any Error)?
@@ -242,11 +268,11 @@ final class PageSlots: Sendable {
             return s.nextIndex
         }
     }
-    func set(_ i: Int, _ p: RecordedPage) { state.withLock { $0.slots[i] = p; $0.finished += 1 } }
+    func set(_ i: Int, _ p: [RecordedPage]) { state.withLock { $0.slots[i] = p; $0.finished += 1 } }
     func fail(_ e: any Error) { state.withLock { if $0.failure == nil { $0.failure = e } } }
     var finished: Int { state.withLock { $0.finished } }
     var failure: (any Error)? { state.withLock { $0.failure } }
-    var pages: [RecordedPage] { state.withLock { $0.slots.compactMap { $0 } } }
+    var pages: [[RecordedPage]] { state.withLock { $0.slots.compactMap { $0 } } }
 }
 
 extension VillageAtlas {

@@ -23,7 +23,11 @@ struct PlacedLabel: Sendable {
     var textOpacity: Double
     var halo: Color?
     var haloWidth: Double
+    /// The union of `iconBox` and `textBox`.
     var box: (Double, Double, Double, Double)
+    /// The icon's and the text's boxes as placed (padding included), @1x global pixels.
+    var iconBox: (Double, Double, Double, Double)? = nil
+    var textBox: (Double, Double, Double, Double)? = nil
 }
 
 /// Boxes already taken, bucketed in a grid.
@@ -164,6 +168,8 @@ enum LabelPlacer {
                 box = (min(box.0, b.0), min(box.1, b.1), max(box.2, b.2), max(box.3, b.3))
             }
             c.label.box = box
+            c.label.iconBox = c.iconBox
+            c.label.textBox = c.textBox
             if let t = c.dedupeText { placedText[t, default: []].append((c.label.x, c.label.y)) }
             out.append(c.label)
         }

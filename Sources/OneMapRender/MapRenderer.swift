@@ -68,8 +68,11 @@ public final class MapRenderer: Sendable {
     /// placed labels. `drawn` hears the id of every layer that put ink in the viewport (and
     /// "icon:NAME" for icons), for print legends.
     /// Returns which cells of a `grid`×`grid` split of the viewport received any feature.
+    /// `keep`, when given, decides per label what of it is drawn (a printed page drops the map
+    /// labels that would touch its own labels, legend or frame; see `MapLabel`).
     @discardableResult
-    package func draw(style: Style, viewport vp: Viewport, canvas: Canvas, text: TextEngine, grid: Int = 1, drawn: ((String) -> Void)? = nil) throws -> [Bool] {
+    package func draw(style: Style, viewport vp: Viewport, canvas: Canvas, text: TextEngine, grid: Int = 1, drawn: ((String) -> Void)? = nil,
+                      keep: ((MapLabel) -> MapLabel.Keep)? = nil) throws -> [Bool] {
         let z = Double(vp.zoom)
         var touched = [Bool](repeating: false, count: grid * grid)
         let cellW = vp.width * vp.scale / Double(grid), cellH = vp.height * vp.scale / Double(grid)
@@ -102,13 +105,30 @@ public final class MapRenderer: Sendable {
         }
         // Labels: those whose box touches the viewport, drawn whole.
         let left = vp.originX - 8, top = vp.originY - 8, right = vp.originX + vp.width + 8, bottom = vp.originY + vp.height + 8
-        for l in try labels(style, zoom: vp.zoom) where !(l.box.2 < left || l.box.0 > right || l.box.3 < top || l.box.1 > bottom) {
+        for var l in try labels(style, zoom: vp.zoom) where !(l.box.2 < left || l.box.0 > right || l.box.3 < top || l.box.1 > bottom) {
+            if let keep {
+                switch keep(MapLabel(l, vp)) {
+                case .all: break
+                case .none: continue
+                case .iconOnly:
+                    guard l.icon != nil else { continue }
+                    l.text = nil
+                    if let b = l.iconBox { l.box = b }
+                }
+            }
             LayerTypes.symbol.draw(l, on: canvas, vp, text: text)
             if let icon = l.icon { drawn?("icon:" + icon) }
             touch(((l.box.0 - vp.originX) * vp.scale, (l.box.1 - vp.originY) * vp.scale, (l.box.2 - vp.originX) * vp.scale, (l.box.3 - vp.originY) * vp.scale))
         }
         try canvas.check("draw style \(style.name)")
         return touched
+    }
+
+    /// The style's labels (icons and texts) that touch a viewport, in its device coordinates,
+    /// as the map would draw them: for a printed page placing its own labels around them.
+    package func labels(style: Style, viewport vp: Viewport) throws -> [MapLabel] {
+        let left = vp.originX - 8, top = vp.originY - 8, right = vp.originX + vp.width + 8, bottom = vp.originY + vp.height + 8
+        return try labels(style, zoom: vp.zoom).filter { l in !(l.box.2 < left || l.box.0 > right || l.box.3 < top || l.box.1 > bottom) }.map { MapLabel($0, vp) }
     }
 
     /// Renders any viewport to PNG (for whole-area images, coverage maps and the seam test).
@@ -130,6 +150,24 @@ public final class MapRenderer: Sendable {
 
     /// How many labels a style places at a zoom.
     public func labelCount(style name: String, zoom: Int) throws -> Int { try labels(try style(name), zoom: zoom).count }
+}
+
+/// A placed map label as seen in one viewport: boxes in its device coordinates (scale applied).
+package struct MapLabel {
+    /// What of a label a page lets the map draw.
+    package enum Keep { case all, iconOnly, none }
+    package var text: String?
+    package var iconBox: (x0: Double, y0: Double, x1: Double, y1: Double)?
+    package var textBox: (x0: Double, y0: Double, x1: Double, y1: Double)?
+
+    init(_ l: PlacedLabel, _ vp: Viewport) {
+        func local(_ b: (Double, Double, Double, Double)) -> (x0: Double, y0: Double, x1: Double, y1: Double) {
+            ((b.0 - vp.originX) * vp.scale, (b.1 - vp.originY) * vp.scale, (b.2 - vp.originX) * vp.scale, (b.3 - vp.originY) * vp.scale)
+        }
+        text = l.text
+        iconBox = l.iconBox.map(local)
+        textBox = l.textBox.map(local)
+    }
 }
 
 /// Placed labels per style/zoom, for the current journal position only.

@@ -18,6 +18,7 @@ package final class TextEngine {
         cairo_font_options_set_hint_style(opts, CAIRO_HINT_STYLE_NONE)
         cairo_font_options_set_antialias(opts, CAIRO_ANTIALIAS_GRAY)
         pango_cairo_context_set_font_options(context, opts)
+        pango_context_set_base_dir(context, PANGO_DIRECTION_LTR)
         cairo_font_options_destroy(opts)
     }
 
@@ -56,6 +57,11 @@ package final class TextLayout {
         self.engine = engine
         raw = pango_layout_new(engine.context)!
         pango_layout_set_font_description(raw, engine.font(size: size, bold: bold))
+        // Left-to-right paragraphs (the page and map languages are Chinese and English); a
+        // right-to-left name inside is its own run, isolated by the caller (`Bidi`). Pango's
+        // default guesses the direction from the first letter, which would right-align and
+        // reorder a whole label that merely starts with a Uyghur name.
+        pango_layout_set_auto_dir(raw, 0)
         pango_layout_set_text(raw, text, -1)
     }
 

@@ -146,7 +146,9 @@ extension Expression {
         case .caseOf(let cases, let fallback):
             for (cond, e) in cases where cond.evaluate(c) == .bool(true) { return e.evaluate(c) }
             return fallback.evaluate(c)
-        case .concat(let xs): return .string(xs.map { Expression.text($0.evaluate(c)) }.joined())
+        // Each part its own bidi isolate: a Uyghur or Kazakh name never captures the digits or
+        // Latin of the part next to it (see `Bidi`).
+        case .concat(let xs): return .string(xs.map { Bidi.isolate(Expression.text($0.evaluate(c))) }.joined())
         case .toString(let a): return .string(Expression.text(a.evaluate(c)))
         case .coalesce(let xs):
             for x in xs { let v = x.evaluate(c); if !v.isNull { return v } }

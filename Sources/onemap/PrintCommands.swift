@@ -84,7 +84,8 @@ struct PrintAtlas: ParsableCommand {
             guard !villages.isEmpty else { throw PrintError("no villages to print") }
             let bar = ProgressBar("atlas")
             let t0 = Date()
-            let pages = try atlas.recordPages(villages, options: options, threads: threads) { done, total in bar.update(done, total, "pages") }
+            let perVillage = try atlas.recordPages(villages, options: options, threads: threads) { done, total in bar.update(done, total, "villages") }
+            let pages = perVillage.flatMap { $0 }
             bar.finish()
             if let out {
                 let bytes = try atlas.writePDF(pages, options: options)
@@ -92,11 +93,11 @@ struct PrintAtlas: ParsableCommand {
                 print(String(format: "wrote %@: %d pages, %.0f KB (%.0f KB/page) in %.2f s", out, pages.count, Double(bytes.count) / 1024, Double(bytes.count) / 1024 / Double(pages.count), Date().timeIntervalSince(t0)))
             } else if let outDir {
                 try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
-                for (v, p) in zip(villages, pages) {
-                    let bytes = try atlas.writePDF([p], options: options)
+                for (v, p) in zip(villages, perVillage) {
+                    let bytes = try atlas.writePDF(p, options: options)
                     try Data(bytes).write(to: URL(fileURLWithPath: (outDir as NSString).appendingPathComponent("\(v["code"]?.stringValue ?? v.id)-\(v["name"]?.stringValue ?? "").pdf")))
                 }
-                print(String(format: "wrote %d PDFs to %@ in %.2f s", pages.count, outDir, Date().timeIntervalSince(t0)))
+                print(String(format: "wrote %d PDFs to %@ in %.2f s", perVillage.count, outDir, Date().timeIntervalSince(t0)))
             }
         }
     }

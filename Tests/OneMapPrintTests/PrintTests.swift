@@ -8,6 +8,7 @@ import OneMapTestSupport
 @testable import OneMapRender
 @testable import OneMapRouting
 @testable import OneMapStore
+@testable import OneMapStyle
 
 let repoRoot = repositoryRoot()
 let updateReferences = ProcessInfo.processInfo.environment["ONEMAP_UPDATE_REFERENCES"] == "1"
@@ -76,13 +77,15 @@ func fixedOptions() -> PageOptions {
         #expect(text.contains("Legend"))
     }
 
-    @Test func atlasHasOnePagePerVillage() throws {
+    @Test func atlasHasAPagePerVillageAndItsContinuations() throws {
         let dir = TempDir()
         let villages = try atlas.villages(township: "新地乡")
         #expect(villages.count == 13)
+        let perVillage = try atlas.recordPages(villages, options: fixedOptions(), threads: 2)
+        #expect(perVillage.count == 13)
         let pdf = try atlas.atlasPDF(villages, options: fixedOptions(), threads: 2)
         try Data(pdf).write(to: URL(fileURLWithPath: dir.file("atlas.pdf")))
-        #expect(try poppler("pdfinfo", [dir.file("atlas.pdf")]).contains("Pages:           13"))
+        #expect(try poppler("pdfinfo", [dir.file("atlas.pdf")]).contains("Pages:           \(perVillage.map(\.count).reduce(0, +))"))
         let text = try poppler("pdftotext", [dir.file("atlas.pdf"), "-"])
         for v in villages { #expect(text.contains(v["name"]!.stringValue!)) }
         #expect(throws: PrintError.self) { try atlas.villages(township: "月亮乡") }
@@ -149,6 +152,139 @@ func fixedOptions() -> PageOptions {
         #expect(p.0 == Int((841.89 * 50 / 72).rounded()) && p.1 == Int((1190.55 * 50 / 72).rounded()))
         #expect(throws: PrintError.self) { try atlas.png(village: "新地北村", dpi: 5000, options: fixedOptions()) }
     }
+}
+
+/// Issue #13: every name, every number, no text on text.
+@Suite(.serialized) struct PrintTextTests {
+    /// Over the whole atlas, in Chinese and in English (A3 portrait and A4 landscape): no two
+    /// words' boxes (`pdftotext -bbox`) overlap by more than a sliver (1 pt each way: the joined
+    /// letters of Arabic script touch), and no word leaves its page.
+    @Test(arguments: [false, true]) func atlasHasNoTextOnText(english: Bool) throws {
+        var o = fixedOptions()
+        o.english = english
+        if english { o.paper = .a4; o.landscape = true }
+        let dir = TempDir()
+        let villages = try atlas.villages()
+        try Data(try atlas.atlasPDF(villages, options: o, threads: 2)).write(to: URL(fileURLWithPath: dir.file("atlas.pdf")))
+        let c = try textCollisions(dir.file("atlas.pdf"))
+        #expect(c.words > villages.count * 60, "too few words read back: \(c.words)")
+        #expect(c.overlaps.isEmpty, "\(c.overlaps.count) overlapping word pairs, e.g. \(c.overlaps.prefix(8))")
+        #expect(c.off.isEmpty, "words off the page: \(c.off.prefix(8))")
+    }
+
+    /// A shelter run by someone whose name is in Uyghur script: the phone reads left to right
+    /// on the map label and in the persons table, never "0011372-0901".
+    @Test func uyghurNamePrintsItsPhoneInOrder() throws {
+        let s = try #require(try atlas.source.all("shelters").first { Bidi.hasRightToLeft($0["person_in_charge"]?.stringValue ?? "") }, "the demo data has no such shelter")
+        let phone = try #require(s["phone"]?.stringValue)
+        let village = try #require(try atlas.source.all("villages").first { $0["code"] == s["village"] })
+        let dir = TempDir()
+        for english in [false, true] {
+            var o = fixedOptions()
+            o.english = english
+            try Data(try atlas.pdf(village: village.id, options: o)).write(to: URL(fileURLWithPath: dir.file("v.pdf")))
+            let text = Bidi.stripped(try poppler("pdftotext", [dir.file("v.pdf"), "-"]))
+            let parts = phone.split(separator: "-")
+            let reversed = parts.reversed().joined(separator: "-")
+            // On the map (the shelter's label) and in the table (its manager's row).
+            #expect(text.components(separatedBy: phone).count - 1 >= 2, "\(phone) printed fewer than twice (english: \(english))")
+            #expect(!text.contains(reversed), "phone printed reversed as \(reversed)")
+            // The Arabic-script part of the name is printed too (as its letters).
+            let script = try #require(s["person_in_charge"]?.stringValue?.split(separator: " ").last)
+            #expect(script.unicodeScalars.filter { Bidi.hasRightToLeft(String($0)) }.allSatisfy { u in text.unicodeScalars.contains(u) })
+        }
+        // The same through the style's concat: each part is its own isolate.
+        let e = try ExpressionParser.parse(JSONValue.array([.string("concat"), .array([.string("get"), .string("n")]), .string(" 0901-0011372")]), filter: false)
+        let v = e.evaluate(EvaluationContext(zoom: 12, properties: ["n": .string("ئەنۋەر")])).stringValue
+        #expect(v == "\u{2068}ئەنۋەر\u{2069} 0901-0011372")
+        #expect(e.evaluate(EvaluationContext(zoom: 12, properties: ["n": .string("王建国")])).stringValue == "王建国 0901-0011372")
+    }
+
+    /// A village with 40+ responsible persons: every one is printed with their phone, the map
+    /// page says how many and that the rest follow, and the continuation page is headed 续表.
+    @Test func everyResponsiblePersonIsPrinted() throws {
+        let officers = try atlas.source.all("info_officers")
+        let byVillage = Dictionary(grouping: officers.filter { $0["village"] != nil }) { $0["village"]!.stringValue! }
+        let (code, people) = try #require(byVillage.max { $0.value.count < $1.value.count })
+        #expect(people.count >= 40, "the demo data's largest roster is \(people.count)")
+        let v = try #require(try atlas.source.all("villages").first { $0["code"]?.stringValue == code })
+        let dir = TempDir()
+        for paper in [Paper.a3, .a4] {
+            var o = fixedOptions()
+            o.paper = paper
+            try Data(try atlas.pdf(village: v.id, options: o)).write(to: URL(fileURLWithPath: dir.file("v.pdf")))
+            let pages = Int(try poppler("pdfinfo", [dir.file("v.pdf")]).split(separator: "\n").first { $0.hasPrefix("Pages:") }!.split(separator: " ").last!)!
+            #expect(pages >= 2)
+            let first = Bidi.stripped(try poppler("pdftotext", ["-f", "1", "-l", "1", dir.file("v.pdf"), "-"]))
+            let rest = Bidi.stripped(try poppler("pdftotext", ["-f", "2", dir.file("v.pdf"), "-"]))
+            #expect(first.contains("其余见续表"))
+            #expect(rest.contains("续表"))
+            let all = first + rest
+            for p in people { #expect(all.contains(p["phone"]!.stringValue!), "\(p["name"]!.stringValue!) (\(p.id)) missing on \(paper)") }
+            let shelter = try #require(try atlas.source.all("shelters").first { $0["village"]?.stringValue == code })
+            #expect(all.contains("避难场所负责人"), "the shelter manager's row is missing")
+            #expect(all.contains(shelter["phone"]!.stringValue!))
+            let c = try textCollisions(dir.file("v.pdf"))
+            #expect(c.overlaps.isEmpty && c.off.isEmpty, "\(c.overlaps.prefix(5)) \(c.off.prefix(5))")
+        }
+    }
+
+    /// Long names: a 12-character village name, a 60-character shelter name and a long
+    /// township name, in Chinese and English on A4 — the title stays above the subtitle, every
+    /// word stays on the page and off other words.
+    @Test func longNamesFitTheirBoxes() throws {
+        let store = try Store(path: shared.file("long-\(UUID().uuidString).sqlite"))
+        _ = try store.importGeoJSON(at: repoRoot + "/GeoData")
+        let v = try #require(try store.all("villages").first { $0["name"]?.stringValue == "喀拉苏村" })
+        try store.patch(layer: "villages", id: v.id, changes: ["properties": ["name": .string("喀拉苏阿克吐别克库尔特村")]], ifVersion: nil, actor: "test")
+        let sh = try #require(try store.all("shelters").first { $0["village"] == v["code"] })
+        try store.patch(layer: "shelters", id: sh.id, changes: ["properties": ["name": .string("喀拉苏阿克吐别克库尔特村村民委员会文化活动广场及村小学操场应急避难场所（东区临时安置点）")]],
+                        ifVersion: nil, actor: "test")
+        let a = try VillageAtlas(source: store, router: try RoadRouter(source: store), map: try MapRenderer(source: store, stylesDirectory: repoRoot + "/Styles"))
+        let dir = TempDir()
+        for (english, paper) in [(false, Paper.a4), (true, Paper.a4), (true, Paper.a3)] {
+            var o = fixedOptions()
+            o.english = english
+            o.paper = paper
+            try Data(try a.pdf(village: v.id, options: o)).write(to: URL(fileURLWithPath: dir.file("v.pdf")))
+            let c = try textCollisions(dir.file("v.pdf"))
+            #expect(c.overlaps.isEmpty && c.off.isEmpty, "english \(english) \(paper): \(c.overlaps.prefix(5)) \(c.off.prefix(5))")
+            let text = try poppler("pdftotext", ["-f", "1", "-l", "1", dir.file("v.pdf"), "-"])
+            #expect(text.contains("喀拉苏阿克吐别克库尔特村"))
+        }
+    }
+}
+
+/// Word boxes read back by `pdftotext -bbox`: pairs overlapping by more than `sliver` points
+/// both ways (same page), and words outside their page.
+func textCollisions(_ pdf: String, sliver: Double = 1) throws -> (words: Int, overlaps: [String], off: [String]) {
+    let html = try poppler("pdftotext", ["-bbox", pdf, "-"])
+    var pages: [(w: Double, h: Double, words: [(Double, Double, Double, Double, String)])] = []
+    func attr(_ line: Substring, _ name: String) -> Double? {
+        guard let r = line.range(of: name + "=\"") else { return nil }
+        return Double(line[r.upperBound...].prefix { $0 != "\"" })
+    }
+    for line in html.split(separator: "\n") {
+        if line.contains("<page "), let w = attr(line, "width"), let h = attr(line, "height") { pages.append((w, h, [])); continue }
+        guard line.contains("<word "), !pages.isEmpty, let x0 = attr(line, "xMin"), let y0 = attr(line, "yMin"), let x1 = attr(line, "xMax"), let y1 = attr(line, "yMax") else { continue }
+        let word = line.split(separator: ">", maxSplits: 1).last.map { String($0.prefix { $0 != "<" }) } ?? ""
+        pages[pages.count - 1].words.append((x0, y0, x1, y1, word))
+    }
+    var overlaps: [String] = [], off: [String] = [], n = 0
+    for (i, p) in pages.enumerated() {
+        n += p.words.count
+        for w in p.words where w.0 < -0.5 || w.1 < -0.5 || w.2 > p.w + 0.5 || w.3 > p.h + 0.5 { off.append("p\(i + 1) \(w.4)") }
+        let ws = p.words.sorted { $0.0 < $1.0 }
+        for a in 0..<ws.count {
+            var b = a + 1
+            while b < ws.count, ws[b].0 < ws[a].2 - sliver {
+                let ix = min(ws[a].2, ws[b].2) - max(ws[a].0, ws[b].0), iy = min(ws[a].3, ws[b].3) - max(ws[a].1, ws[b].1)
+                if ix > sliver, iy > sliver { overlaps.append("p\(i + 1) \(ws[a].4) × \(ws[b].4)") }
+                b += 1
+            }
+        }
+    }
+    return (n, overlaps, off)
 }
 
 func pixels(_ path: String) throws -> (Int, Int, [UInt32]) {

@@ -85,7 +85,7 @@ import Testing
         let dir = TempDir("cli")
         let db = dir.file("c.sqlite")
         let imported = try runProgramCapturing(onemapBinary, ["import", "GeoData", "--db", db], cwd: repoRoot)
-        #expect(imported.out.contains("imported 3741 features"))
+        #expect(imported.out.contains("imported 3779 features"))
         let info = try runProgramCapturing(onemapBinary, ["info", "--json", "--db", db], cwd: repoRoot)
         let j = try JSONParser.parse(info.out)
         #expect(j["schema_version"]?.intValue == Store.schemaVersion)

@@ -5,7 +5,8 @@
 #   make bench-print        (ONEMAP_BENCH=1 scripts/bootstrap installs python3-qgis)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product onemap --product onemap-bench >/dev/null 2>&1 || swift build -c release >/dev/null
+# One product per build: `swift build --product a --product b` builds only the last.
+swift build -c release --product onemap >/dev/null && swift build -c release --product onemap-bench >/dev/null
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 echo "machine: $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), one core each (taskset -c 0)"
 python3 scripts/generate_demo_data.py --density 2 --out "$W/dense" >/dev/null

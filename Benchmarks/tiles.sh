@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ONEMAP_BENCH=1 scripts/bootstrap >/dev/null
-swift build -c release --product onemap --product onemap-bench >/dev/null 2>&1 || swift build -c release >/dev/null
+# One product per build: `swift build --product a --product b` builds only the last.
+swift build -c release --product onemap >/dev/null && swift build -c release --product onemap-bench >/dev/null
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 .build/release/onemap import GeoData --db "$W/demo.sqlite" >/dev/null 2>&1
 N=$(nproc)

@@ -96,17 +96,19 @@ struct PageLayout {
         scaleBar(cr, text, bar, k: k)
         try overview(cr, text, vp, frame: inset, k: k)
 
-        // Legend, summary and responsible persons; what does not fit continues overleaf.
+        // Legend (the levels of every zone in view, not only the village's), summary and
+        // responsible persons; what does not fit continues overleaf.
+        let levels = Set(try atlas.source.features(FeatureQuery(layer: "hazard_zones", bbox: vp.bbox(), predicate: .geometry)).compactMap { $0["level"]?.intValue }).sorted()
         var overflow = PageOverflow()
         overflow.unplaced = place.unplaced
         if landscape {
             let lh = side.h * 0.36, ih = side.h * 0.30
-            legend(cr, text, drawn: drawn, box: Frame(side.x, side.y, side.w, lh - 8 * k), k: k)
+            legend(cr, text, drawn: drawn, levels: levels, box: Frame(side.x, side.y, side.w, lh - 8 * k), k: k)
             overflow.summary = summary(cr, text, box: Frame(side.x, side.y + lh, side.w, ih - 8 * k), unplaced: place.unplaced, k: k)
             overflow.persons = persons(cr, text, box: Frame(side.x, side.y + lh + ih, side.w, side.h - lh - ih), k: k)
         } else {
             let lw = side.w * 0.3, sw = side.w * 0.33
-            legend(cr, text, drawn: drawn, box: Frame(side.x, side.y, lw - 8 * k, side.h), k: k)
+            legend(cr, text, drawn: drawn, levels: levels, box: Frame(side.x, side.y, lw - 8 * k, side.h), k: k)
             overflow.summary = summary(cr, text, box: Frame(side.x + lw, side.y, sw - 8 * k, side.h), unplaced: place.unplaced, k: k)
             overflow.persons = persons(cr, text, box: Frame(side.x + lw + sw, side.y, side.w - lw - sw, side.h), k: k)
         }
@@ -186,12 +188,16 @@ struct PageLayout {
         }
     }
 
-    /// The page's own marks, in page coordinates: the assembly point at the village centre and
-    /// the village's shelters (those inside the map frame).
+    /// The page's own marks, in page coordinates: the assembly point at the village centre, the
+    /// village's shelters and the nearest help (those inside the map frame).
     func overlayMarks(_ vp: Viewport, _ f: Frame, _ k: Double) -> [PageMark] {
         func at(_ c: Coord) -> (Double, Double) { let p = vp.local(c); return (f.x + p.0, f.y + p.1) }
         var out = [PageMark(icon: "assembly-point", at: at(sheet.centre), size: 20 * k)]
         for s in sheet.shelters { out.append(PageMark(icon: "shelter", at: at(s.geometry.representativePoint), size: 22 * k)) }
+        // The nearest help the page labels with its minutes: its symbol is the page's own, so a
+        // leader line always ends at one (the map's label of it gives way entirely).
+        let icon = ["fire_stations": "fire-station", "micro_fire_stations": "micro-fire-station", "warehouses": "warehouse"]
+        for h in sheet.nearest where h.reachable { out.append(PageMark(icon: icon[h.kind] ?? "fire-station", at: at(h.point), size: 16 * k)) }
         return out.filter { f.box.contains($0.x, $0.y) }
     }
 
@@ -277,9 +283,14 @@ struct PageLayout {
     /// latitudes just inside its left edge (clear of the north arrow and the scale bar).
     func graticuleLabels(_ text: TextEngine, _ vp: Viewport, frame: Frame, k: Double) -> [(text: String, box: Box, inside: Bool)] {
         let box = vp.bbox(), step = graticuleStep(vp)
+        // Whole minutes when the step is a whole number of minutes, else with seconds (a 0.005°
+        // step is 18″: rounded to minutes, two lines would carry the same label).
+        let withSeconds = abs(step * 60 - (step * 60).rounded()) > 1e-9
         func dms(_ v: Double, _ pos: String, _ neg: String) -> String {
-            let a = abs(v), d = Int(a), mm = Int(((a - Double(d)) * 60).rounded())
-            return mm == 60 ? "\(d + 1)°00′\(v >= 0 ? pos : neg)" : String(format: "%d°%02d′%@", d, mm, v >= 0 ? pos : neg)
+            let total = Int((abs(v) * (withSeconds ? 3600 : 60)).rounded())
+            let hemi = v >= 0 ? pos : neg
+            if withSeconds { return String(format: "%d°%02d′%02d″%@", total / 3600, total / 60 % 60, total % 60, hemi) }
+            return String(format: "%d°%02d′%@", total / 60, total % 60, hemi)
         }
         var out: [(String, Box, Bool)] = []
         var lon = (box.minLon / step).rounded(.up) * step
@@ -405,11 +416,10 @@ struct PageLayout {
     /// Only what this page shows: levels of the zones drawn, the style's layers that drew
     /// something (their titles come from the style's "onemap:legend" metadata), and the page's
     /// own marks. Entries are measured; when one column is full they continue in a second.
-    func legend(_ cr: Canvas, _ text: TextEngine, drawn: Set<String>, box: Frame, k: Double) {
+    func legend(_ cr: Canvas, _ text: TextEngine, drawn: Set<String>, levels: [Int], box: Frame, k: Double) {
         let top = panel(cr, text, t("图　例", "Legend"), box, k)
         var entries: [(String, (Double, Double) -> Void)] = []
         let sw = 22 * k
-        let levels = Set(sheet.zones.compactMap { $0["level"]?.intValue }).sorted()
         let levelName = [1: t("Ⅰ级 重大风险区", "Level I (major)"), 2: t("Ⅱ级 较大风险区", "Level II"), 3: t("Ⅲ级 一般风险区", "Level III"), 4: t("Ⅳ级 低风险区", "Level IV (low)")]
         for l in levels {
             entries.append((levelName[l] ?? "", { x, y in
@@ -434,6 +444,8 @@ struct PageLayout {
             for l in style.layers where drawn.contains(l.id) || (l.type == .symbol && (l.layout["icon-image"].map { e in drawn.contains("icon:" + (e.evaluate(ctx).stringValue ?? "")) } ?? false)) {
                 guard let title = l.legend, l.sourceLayer != "hazard_zones" else { continue }
                 let label = options.english ? (title.split(separator: " ", maxSplits: 1).last.map(String.init) ?? title) : (title.split(separator: " ").first.map(String.init) ?? title)
+                // One entry per name: the page's own dashed boundary already says 村界.
+                guard !entries.contains(where: { $0.0 == label }) else { continue }
                 entries.append((label, { x, y in LayerTypes.drawSwatch(l, zoom: 14, on: cr, x: x, y: y, w: sw, h: 10 * k, k: k) }))
             }
         }
@@ -468,9 +480,17 @@ struct PageLayout {
         var y = panel(cr, text, t("风险与应急信息", "Risk and response"), box, k)
         let x = box.x + 8 * k, w = box.w - 16 * k
         var paras: [(String, Bool)] = []
-        let hh = sheet.zones.reduce(0) { $0 + ($1["households"]?.intValue ?? 0) } + sheet.hazardPoints.reduce(0) { $0 + ($1["households"]?.intValue ?? 0) }
-        let pp = sheet.zones.reduce(0) { $0 + ($1["people"]?.intValue ?? 0) } + sheet.hazardPoints.reduce(0) { $0 + ($1["people"]?.intValue ?? 0) }
-        paras.append((t("受威胁：\(hh) 户 \(pp) 人", "At risk: \(hh) households, \(pp) persons"), true))
+        // A zone's households and people are the zone's (a county-wide earthquake zone counts the
+        // county): the village's own figures when it lies in a zone, plus its hazard points'.
+        let vh = sheet.village["households"]?.intValue ?? 0, vp = sheet.village["population"]?.intValue ?? 0
+        let ph = sheet.hazardPoints.reduce(0) { $0 + ($1["households"]?.intValue ?? 0) }, pp = sheet.hazardPoints.reduce(0) { $0 + ($1["people"]?.intValue ?? 0) }
+        if !sheet.zones.isEmpty {
+            paras.append((t("受威胁：全村 \(vh) 户 \(vp) 人（位于 \(sheet.zones.count) 个风险区）", "At risk: the village's \(vh) households, \(vp) persons (in \(sheet.zones.count) risk zones)"), true))
+        }
+        if !sheet.hazardPoints.isEmpty {
+            paras.append((t("隐患点威胁：\(ph) 户 \(pp) 人", "Hazard points threaten \(ph) households, \(pp) persons"), true))
+        }
+        if sheet.zones.isEmpty && sheet.hazardPoints.isEmpty { paras.append((t("受威胁：未划入风险区", "At risk: in no mapped risk zone"), true)) }
         for z in sheet.zones.sorted(by: { ($0["level"]?.intValue ?? 9, $0.id) < ($1["level"]?.intValue ?? 9, $1.id) }) {
             let type = hazardName(z["type"]?.stringValue)
             paras.append(("· \(type) \(["", "Ⅰ", "Ⅱ", "Ⅲ", "Ⅳ"][z["level"]?.intValue ?? 0])\(t("级", "")) \(Bidi.isolate(z["name"]?.stringValue ?? "")) \(z["season"]?.stringValue ?? "")", false))
@@ -493,10 +513,13 @@ struct PageLayout {
         let bottom = box.y + box.h - 4 * k
         let note = t("（续见下页）", "(continued overleaf)")
         let noteH = text.layout(note, size: 9 * k).size.h
+        func height(_ i: Int) -> Double { text.layout(paras[i].0, size: 9.5 * k, bold: paras[i].1).wrappedHeight(w) }
         for (i, p) in paras.enumerated() {
-            let h = text.layout(p.0, size: 9.5 * k, bold: p.1).wrappedHeight(w)
+            let h = height(i)
             let last = i == paras.count - 1
-            guard y + h + (last ? 0 : noteH) <= bottom || (last && y + h <= bottom) else {
+            // A heading (bold) stays with the line after it.
+            let next = p.1 && !last ? height(i + 1) + 3 * k : 0
+            guard y + h + next + (last ? 0 : noteH) <= bottom || (last && y + h <= bottom) else {
                 txt(text, cr, note, x: x, y: y, size: 9 * k, colour: Color(0.4, 0.4, 0.4))
                 return Array(paras[i...])
             }
@@ -624,13 +647,13 @@ extension MapLabel {
 /// (those map labels give way); a label with no position inside the frame clear of hard boxes
 /// is listed beside the map instead (`unplaced`). Map labels are then drawn only where they
 /// lie wholly inside the frame and touch no hard box; a label whose text cannot stay keeps its
-/// icon when the icon can, and the map's own label of a resource the page labels (nearest help)
-/// gives way to the page's. Map labels never overlap each other (the renderer placed them).
+/// icon when the icon can, and the map's own label of a resource the page marks and labels
+/// (nearest help) gives way to the page's. Map labels never overlap each other (the renderer placed them).
 final class PagePlacement {
     let bounds: Box
     private(set) var hardBoxes: [Box] = []
     var map: [MapLabel] = []
-    /// Names whose map labels the page's labels replace (icons stay).
+    /// Names whose map labels (icon and text) the page's own mark and label replace.
     var replaced: Set<String> = []
     private(set) var placed: [(label: PageLabel, box: Box, leader: (Double, Double, Double, Double)?)] = []
     private(set) var unplaced: [String] = []
@@ -677,6 +700,7 @@ final class PagePlacement {
 
     /// What of a map label may be drawn.
     func keep(_ m: MapLabel) -> MapLabel.Keep {
+        if let t = m.text, replaced.contains(t) { return .none }
         let iconOK = m.iconRect.map { b in !hardBoxes.contains { $0.overlaps(b) } } ?? false
         let textOK = m.textRect.map { b in b.within(bounds) && !hardBoxes.contains { $0.overlaps(b) } && !replaced.contains(m.text ?? "") } ?? false
         if m.textRect == nil { return iconOK ? .all : .none }

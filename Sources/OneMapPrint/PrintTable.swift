@@ -17,7 +17,8 @@ struct PrintTable {
     /// Column widths measured from the content: each column gets its widest cell (header
     /// included, plus padding) up to `cap` of the width; what is left is shared in proportion to
     /// what the columns still want. When the columns want more than the width, only those that
-    /// may wrap give way (`wrap`), so a phone column never wraps or runs past the table's edge.
+    /// may wrap give way (`wrap`), so a phone column never wraps or runs past the table's edge
+    /// (unless one cell is longer than its cap, which then wraps in its cell).
     /// Fractions sum to 1.
     static func measuredWidths(_ text: TextEngine, header: [String], rows: [[String]], width: Double, size: Double, cap: [Double], wrap: [Bool]) -> [Double] {
         let n = header.count
@@ -27,7 +28,7 @@ struct PrintTable {
                 for line in s.split(separator: "\n") { want[i] = max(want[i], text.layout(String(line), size: size, bold: r == header).size.w + 8) }
             }
         }
-        var got = (0..<n).map { wrap[$0] ? min(want[$0], cap[$0] * width) : want[$0] }
+        var got = (0..<n).map { min(want[$0], cap[$0] * width) }
         let total = got.reduce(0, +)
         if total < width {
             let extra = width - total
@@ -130,11 +131,11 @@ final class PageFlow {
     }
 
     /// Adds a table, starting at row `from`; `continued` marks its first heading as a
-    /// continuation already (the rest of a table begun elsewhere).
-    func add(_ t: PrintTable, from: Int = 0, continued: Bool = false) {
+    /// continuation already (the rest of a table begun elsewhere) with `mark`.
+    func add(_ t: PrintTable, from: Int = 0, continued: Bool = false, mark: String = "（续表）") {
         let tw = width - 2 * margin, bottom = height - margin
         func heading(_ cont: Bool) -> Double {
-            let l = text.layout(cont ? "\(t.heading)（续表）" : t.heading, size: 11, bold: true)
+            let l = text.layout(cont ? "\(t.heading)\(mark)" : t.heading, size: 11, bold: true)
             l.wrap(width: tw, align: .left)
             return l.size.h + 6
         }
@@ -143,7 +144,7 @@ final class PageFlow {
         var cont = continued
         var next = from
         repeat {
-            y += txt(text, page.canvas, cont ? "\(t.heading)（续表）" : t.heading, x: margin, y: y, size: 11, bold: true, width: tw) + 6
+            y += txt(text, page.canvas, cont ? "\(t.heading)\(mark)" : t.heading, x: margin, y: y, size: 11, bold: true, width: tw) + 6
             let r = t.draw(text, page.canvas, from: next, x: margin, y: y, width: tw, bottom: bottom)
             y = r.y
             if r.next < t.rows.count {
@@ -165,9 +166,15 @@ final class PageFlow {
     }
 
     /// Writes "第 i / n 页" and `note` at the foot of every page.
-    func footers(_ note: String) {
+    func footers(_ note: String) { PageFlow.footers(pages, note: note, text: text, margin: { _ in self.margin }) }
+
+    /// Writes `note` and "第 i / n 页" (or `pageWord(i, n)`) at the foot of each page, right-aligned,
+    /// just below page i's bottom margin (`margin(i)`, from 0).
+    static func footers(_ pages: [RecordedPage], note: String, text: TextEngine, margin marginOf: (Int) -> Double, pageWord: (Int, Int) -> String = { "第 \($0) / \($1) 页" }) {
         for (i, p) in pages.enumerated() {
-            txt(text, p.canvas, "\(note) · 第 \(i + 1) / \(pages.count) 页", x: margin, y: height - margin + 12, size: 7.5, width: width - 2 * margin,
+            let margin = marginOf(i)
+            let size = 7.5 * min(p.width, p.height) / 595.28
+            txt(text, p.canvas, "\(note) · \(pageWord(i + 1, pages.count))", x: margin, y: p.height - margin + 6, size: size, width: p.width - 2 * margin,
                 align: .right, colour: Color(0.45, 0.45, 0.45))
         }
     }

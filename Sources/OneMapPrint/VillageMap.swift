@@ -209,22 +209,28 @@ public final class VillageAtlas: Sendable {
         let page = RecordedPage(width: size.w, height: size.h)
         let layout = PageLayout(atlas: self, sheet: s, options: options, page: page)
         let overflow = try layout.draw()
+        let footer = layout.t("裕民县应急管理局 · 演示数据（合成，非实测）", "Yumin County Emergency Management · demonstration data (synthetic)")
         guard !overflow.isEmpty else { return [page] }
-        // Continuation pages in portrait of the same paper, under the village's title.
-        let w = options.paper.size.w, h = options.paper.size.h
         let text = TextEngine()
+        func pageWord(_ i: Int, _ n: Int) -> String { layout.t("第 \(i) / \(n) 页", "page \(i) of \(n)") }
+        // Continuation pages of the same size and orientation, under the village's title.
+        let margin = 40 * min(size.w, size.h) / 841.89
         let title = layout.continuationTitle()
-        let flow = PageFlow(width: w, height: h, margin: 40, text: text) { p, text in
-            txt(text, p.canvas, title, x: 40, y: 40, size: 15, bold: true, width: w - 80, align: .center) + 14
+        let flow = PageFlow(width: size.w, height: size.h, margin: margin, text: text) { p, text in
+            txt(text, p.canvas, title, x: margin, y: margin, size: 15 * margin / 40, bold: true, width: size.w - 2 * margin, align: .center) + 14
         }
+        let mark = layout.t("（续表）", " (continued)")
         if !overflow.summary.isEmpty {
-            flow.add(PrintTable(heading: layout.t("风险与应急信息（续）", "Risk and response (continued)"), header: [layout.t("内容", "Item")], widths: [1],
-                                rows: overflow.summary.map { [$0.0] }, size: 9.5))
+            flow.add(PrintTable(heading: layout.t("风险与应急信息", "Risk and response"), header: [layout.t("内容", "Item")], widths: [1],
+                                rows: overflow.summary.map { [$0.0] }, size: 9.5), continued: true, mark: mark)
         }
-        if let (table, from) = overflow.persons { flow.add(table, from: from, continued: true) }
-        flow.footers(layout.t("裕民县应急管理局 · 演示数据（合成，非实测）", "Yumin County Emergency Management · demonstration data (synthetic)"))
+        if let (table, from) = overflow.persons { flow.add(table, from: from, continued: true, mark: mark) }
+        let pages = [page] + flow.pages
+        // Page numbers over the village's pages: the map page is 1 of n.
+        let mapMargin = 28 * min(size.w, size.h) / 841.89  // PageLayout's
+        PageFlow.footers(pages, note: "\(layout.sheet.village["name"]?.stringValue ?? v.id) · \(footer)", text: text, margin: { $0 == 0 ? mapMargin : margin }, pageWord: pageWord)
         for p in flow.pages { try p.canvas.check("draw the continuation of \(v["name"]?.stringValue ?? v.id)") }
-        return [page] + flow.pages
+        return pages
     }
 }
 

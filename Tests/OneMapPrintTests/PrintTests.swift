@@ -209,20 +209,27 @@ func fixedOptions() -> PageOptions {
         #expect(people.count >= 40, "the demo data's largest roster is \(people.count)")
         let v = try #require(try atlas.source.all("villages").first { $0["code"]?.stringValue == code })
         let dir = TempDir()
-        for paper in [Paper.a3, .a4] {
+        // Portrait and landscape (a landscape page's continuation is landscape too: it once
+        // continued at portrait size and lost the rows below the page), Chinese and English.
+        for (paper, landscape, english) in [(Paper.a3, false, false), (.a4, false, false), (.a4, true, false), (.a4, true, true)] {
             var o = fixedOptions()
             o.paper = paper
+            o.landscape = landscape
+            o.english = english
             try Data(try atlas.pdf(village: v.id, options: o)).write(to: URL(fileURLWithPath: dir.file("v.pdf")))
-            let pages = Int(try poppler("pdfinfo", [dir.file("v.pdf")]).split(separator: "\n").first { $0.hasPrefix("Pages:") }!.split(separator: " ").last!)!
+            let info = try poppler("pdfinfo", [dir.file("v.pdf")])
+            let pages = Int(info.split(separator: "\n").first { $0.hasPrefix("Pages:") }!.split(separator: " ").last!)!
             #expect(pages >= 2)
             let first = Bidi.stripped(try poppler("pdftotext", ["-f", "1", "-l", "1", dir.file("v.pdf"), "-"]))
             let rest = Bidi.stripped(try poppler("pdftotext", ["-f", "2", dir.file("v.pdf"), "-"]))
-            #expect(first.contains("其余见续表"))
-            #expect(rest.contains("续表"))
+            #expect(first.contains(english ? "the rest on the continuation page" : "其余见续表"))
+            #expect(rest.contains(english ? "(continued)" : "续表"))
+            #expect(rest.contains(english ? "page \(pages) of \(pages)" : "第 \(pages) / \(pages) 页"))
             let all = first + rest
+            let paper = "\(paper)\(landscape ? " landscape" : "")\(english ? " en" : "")"
             for p in people { #expect(all.contains(p["phone"]!.stringValue!), "\(p["name"]!.stringValue!) (\(p.id)) missing on \(paper)") }
             let shelter = try #require(try atlas.source.all("shelters").first { $0["village"]?.stringValue == code })
-            #expect(all.contains("避难场所负责人"), "the shelter manager's row is missing")
+            #expect(all.contains(english ? "Shelter manager" : "避难场所负责人"), "the shelter manager's row is missing on \(paper)")
             #expect(all.contains(shelter["phone"]!.stringValue!))
             let c = try textCollisions(dir.file("v.pdf"))
             #expect(c.overlaps.isEmpty && c.off.isEmpty, "\(c.overlaps.prefix(5)) \(c.off.prefix(5))")

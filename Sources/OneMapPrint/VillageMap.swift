@@ -67,6 +67,19 @@ public final class VillageAtlas: Sendable {
         _ = try map.style(style)
     }
 
+    /// Officers by village code and township names by code, read once per store revision (an
+    /// atlas read every officer of the county for each of its pages).
+    private let lookups = Mutex<(revision: StoreRevision?, officers: [String: [Feature]], townships: [String: String])>((nil, [:], [:]))
+
+    func lookup() throws -> (officers: [String: [Feature]], townships: [String: String]) {
+        let rev = try source.revision()
+        if let hit = lookups.withLock({ $0.revision == rev ? ($0.officers, $0.townships) : nil }) { return hit }
+        let officers = Dictionary(grouping: try source.all("info_officers").filter { $0["village"]?.stringValue != nil }) { $0["village"]!.stringValue! }
+        let townships = Dictionary(try source.all("townships").compactMap { t in t["code"]?.stringValue.map { ($0, t["name"]?.stringValue ?? "") } }, uniquingKeysWith: { a, _ in a })
+        lookups.withLock { $0 = (rev, officers, townships) }
+        return (officers, townships)
+    }
+
     /// Finds a village by id, code or name; an unknown one is an error listing close matches.
     public func village(_ key: String) throws -> Feature {
         let all = try source.all("villages")
@@ -95,7 +108,8 @@ public final class VillageAtlas: Sendable {
         let code = v["code"]?.stringValue ?? ""
         let centre = v["center"]?.arrayValue.flatMap { a in a.count == 2 ? Coord(a[0].doubleValue ?? 0, a[1].doubleValue ?? 0) : nil } ?? v.geometry.representativePoint
         let box = v.geometry.bbox
-        let township = try source.all("townships").first { $0["code"] == v["township"] }?["name"]?.stringValue ?? ""
+        let known = try lookup()
+        let township = v["township"]?.stringValue.flatMap { known.townships[$0] } ?? ""
         let zones = try source.features(FeatureQuery(layer: "hazard_zones", bbox: box, predicate: .geometry)).filter { z in
             // Zones that touch the village: any vertex inside the other, or overlapping envelopes with the centre inside.
             v.geometry.polygons.contains { poly in z.geometry.allCoords.contains { Planar.polygonContains(poly, $0) } }
@@ -104,7 +118,7 @@ public final class VillageAtlas: Sendable {
         let points = try source.features(FeatureQuery(layer: "hazard_points", bbox: box.expanded(by: 0.03), predicate: .geometry)).filter { $0["village"]?.stringValue == code }
         var shelters = try source.features(FeatureQuery(layer: "shelters", bbox: box.expanded(by: 0.1), predicate: .geometry)).filter { $0["village"]?.stringValue == code }
         if shelters.isEmpty { shelters = try nearestShelter(to: centre).map { [$0] } ?? [] }
-        let officers = try source.all("info_officers").filter { $0["village"]?.stringValue == code }
+        let officers = known.officers[code] ?? []
         // Evacuation: from the village centre and each hazard point to the village's shelters.
         var evacuation: [(Coord, Feature, [Coord], Double)] = []
         for origin in [centre] + points.map({ $0.geometry.representativePoint }) {

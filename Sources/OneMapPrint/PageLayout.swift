@@ -39,7 +39,7 @@ struct PageLayout {
         var y = m
         y += drawTitle(text, cr, x: m, y: y, width: W - 2 * m, k: k) + 3 * k
         y += txt(text, cr, t("编制单位：\(options.compiler)　　编制日期：\(options.date)　　数据：演示数据（合成，非实测）",
-                             "Compiled by \(options.compiler) · \(options.date) · demonstration data (synthetic, not surveyed)"),
+                             "Compiled by \(options.compiler) · \(options.dateEN) · demonstration data (synthetic, not surveyed)"),
                  x: m, y: y, size: 10.5 * k, width: W - 2 * m, align: .center, colour: Color(0.3, 0.3, 0.3)) + 8 * k
         let top = y
 
@@ -67,11 +67,15 @@ struct PageLayout {
         let inset = Frame(mapFrame.x + mapFrame.w - 180 * k, mapFrame.y + 10 * k, 170 * k, 140 * k)
         let latLabels = graticuleLabels(text, vp, frame: mapFrame, k: k)
         for b in [arrowBox, bar.box, inset.box] + latLabels.filter({ $0.inside }).map(\.box) { place.hard(b.grown(2 * k)) }
-        let marks = overlayMarks(vp, mapFrame, k)
+        let marks = displaced(overlayMarks(vp, mapFrame, k), within: place.bounds, k: k)
         for mk in marks { place.hard(mk.box) }
         place.map = try atlas.map.labels(style: style, viewport: vp).map { $0.offset(mapFrame.x, mapFrame.y) }
-        place.replaced = Set(sheet.nearest.filter(\.reachable).map(\.name))
-        let pageLabels = overlayLabels(text, vp, mapFrame, k)
+        place.replaced = Set(sheet.nearest.filter(\.reachable).map(\.name) + sheet.hazardPoints.compactMap { $0["name"]?.stringValue })
+        var pageLabels = overlayLabels(text, vp, mapFrame, k)
+        // Each label at its mark's drawn place (a displaced mark takes its label along).
+        for (i, l) in pageLabels.enumerated() {
+            if let mk = marks.first(where: { $0.origin.map { o in abs(o.0 - l.at.0) < 0.01 && abs(o.1 - l.at.1) < 0.01 } ?? false }) { pageLabels[i].at = (mk.x, mk.y) }
+        }
         for l in pageLabels { place.place(l, text: text, k: k) }
 
         // Main map at a round scale.
@@ -85,7 +89,16 @@ struct PageLayout {
         drawOverlays(cr, vp, k)
         graticule(cr, vp, frame: mapFrame, k: k)
         cr.restore()
-        for mk in marks { Icons.draw(mk.icon, cr, x: mk.x, y: mk.y, size: mk.size) }
+        for mk in marks {
+            if let (ox, oy) = mk.origin {
+                // Displaced from its true place by a mark already there: a tick line back to it.
+                cr.moveTo(ox, oy); cr.lineTo(mk.x, mk.y)
+                cr.setSourceRGBA(0.2, 0.2, 0.2, 0.8); cr.setLineWidth(0.7 * k); cr.stroke()
+                cr.newPath(); cr.arc(ox, oy, 1.6 * k, 0, 2 * .pi); cr.setSourceRGB(0.2, 0.2, 0.2); cr.fill()
+            }
+            Icons.draw(mk.icon, cr, x: mk.x, y: mk.y, size: mk.size)
+            drawn.insert("icon:" + mk.icon)
+        }
         place.drawLabels(cr, text)
         for l in latLabels { label(text, cr, l.text, x: l.box.x0, y: l.box.y0, size: 8 * k, colour: Color(0.3, 0.3, 0.3)) }
         cr.setSourceRGB(0.1, 0.1, 0.1)
@@ -98,17 +111,20 @@ struct PageLayout {
 
         // Legend (the levels of every zone in view, not only the village's), summary and
         // responsible persons; what does not fit continues overleaf.
+        let routesVisible = sheet.evacuation.contains { e in
+            zip(e.route, e.route.dropFirst()).reduce(0.0) { d, s in let a = vp.local(s.0), b = vp.local(s.1); return d + hypot(b.0 - a.0, b.1 - a.1) } > 8 * k
+        }
         let levels = Set(try atlas.source.features(FeatureQuery(layer: "hazard_zones", bbox: vp.bbox(), predicate: .geometry)).compactMap { $0["level"]?.intValue }).sorted()
         var overflow = PageOverflow()
         overflow.unplaced = place.unplaced
         if landscape {
             let lh = side.h * 0.36, ih = side.h * 0.30
-            legend(cr, text, drawn: drawn, levels: levels, box: Frame(side.x, side.y, side.w, lh - 8 * k), k: k)
+            legend(cr, text, drawn: drawn, levels: levels, routesVisible: routesVisible, box: Frame(side.x, side.y, side.w, lh - 8 * k), k: k)
             overflow.summary = summary(cr, text, box: Frame(side.x, side.y + lh, side.w, ih - 8 * k), unplaced: place.unplaced, k: k)
             overflow.persons = persons(cr, text, box: Frame(side.x, side.y + lh + ih, side.w, side.h - lh - ih), k: k)
         } else {
-            let lw = side.w * 0.3, sw = side.w * 0.33
-            legend(cr, text, drawn: drawn, levels: levels, box: Frame(side.x, side.y, lw - 8 * k, side.h), k: k)
+            let lw = side.w * 0.27, sw = side.w * 0.31
+            legend(cr, text, drawn: drawn, levels: levels, routesVisible: routesVisible, box: Frame(side.x, side.y, lw - 8 * k, side.h), k: k)
             overflow.summary = summary(cr, text, box: Frame(side.x + lw, side.y, sw - 8 * k, side.h), unplaced: place.unplaced, k: k)
             overflow.persons = persons(cr, text, box: Frame(side.x + lw + sw, side.y, side.w - lw - sw, side.h), k: k)
         }
@@ -198,7 +214,31 @@ struct PageLayout {
         // leader line always ends at one (the map's label of it gives way entirely).
         let icon = ["fire_stations": "fire-station", "micro_fire_stations": "micro-fire-station", "warehouses": "warehouse"]
         for h in sheet.nearest where h.reachable { out.append(PageMark(icon: icon[h.kind] ?? "fire-station", at: at(h.point), size: 16 * k)) }
+        // The village's hazard points, named on the page (the map's own symbols give way).
+        for h in sheet.hazardPoints { out.append(PageMark(icon: "hazard-point", at: at(h.geometry.representativePoint), size: 15 * k)) }
         return out.filter { f.box.contains($0.x, $0.y) }
+    }
+
+    /// Marks moved apart where they would cover one another (the assembly point, a shelter and a
+    /// micro fire station often stand at the village committee): a later mark takes the first
+    /// free spot on a ring around its true place; `origin` keeps the true place for a tick line.
+    func displaced(_ marks: [PageMark], within bounds: Box, k: Double) -> [PageMark] {
+        var out: [PageMark] = []
+        for var mk in marks {
+            if out.contains(where: { $0.box.overlaps(mk.box) }) {
+                let x = mk.x, y = mk.y
+                search: for ring in 1...3 {
+                    let d = Double(ring) * (mk.size + 4 * k)
+                    for a in stride(from: -90.0, to: 270, by: 45) {
+                        var m = mk
+                        m.x = x + d * cos(a * .pi / 180); m.y = y + d * sin(a * .pi / 180)
+                        if m.box.within(bounds), !out.contains(where: { $0.box.overlaps(m.box) }) { mk = m; mk.origin = (x, y); break search }
+                    }
+                }
+            }
+            out.append(mk)
+        }
+        return out
     }
 
     /// The page's own labels in priority order: assembly point, shelters (capacity, person in
@@ -214,6 +254,10 @@ struct PageLayout {
             let line2 = t("容纳 \(cap) 人", "capacity \(cap)") + (who.isEmpty ? "" : " · \(who)")
             out.append(PageLabel(text: fields([Bidi.isolate(s["name"]?.stringValue ?? ""), line2], lines: true), at: at(s.geometry.representativePoint), radius: 11 * k,
                                  size: 9.5 * k, colour: Color(0.02, 0.4, 0.12), maxWidth: maxW))
+        }
+        for h in sheet.hazardPoints {
+            out.append(PageLabel(text: Bidi.isolate(h["name"]?.stringValue ?? ""), at: at(h.geometry.representativePoint), radius: 8 * k, size: 8.5 * k,
+                                 colour: Color(0.55, 0.35, 0), maxWidth: maxW))
         }
         for h in sheet.nearest where h.reachable {
             out.append(PageLabel(text: "\(Bidi.isolate(h.name)) \(String(format: "%.0f", (h.etaSeconds ?? 0) / 60))\(t("分钟", " min"))", at: at(h.point), radius: 9 * k,
@@ -416,7 +460,7 @@ struct PageLayout {
     /// Only what this page shows: levels of the zones drawn, the style's layers that drew
     /// something (their titles come from the style's "onemap:legend" metadata), and the page's
     /// own marks. Entries are measured; when one column is full they continue in a second.
-    func legend(_ cr: Canvas, _ text: TextEngine, drawn: Set<String>, levels: [Int], box: Frame, k: Double) {
+    func legend(_ cr: Canvas, _ text: TextEngine, drawn: Set<String>, levels: [Int], routesVisible: Bool, box: Frame, k: Double) {
         let top = panel(cr, text, t("图　例", "Legend"), box, k)
         var entries: [(String, (Double, Double) -> Void)] = []
         let sw = 22 * k
@@ -429,11 +473,11 @@ struct PageLayout {
                 cr.setSourceRGB(c.r, c.g, c.b); cr.setLineWidth(1 * k); cr.stroke()
             }))
         }
-        entries.append((t("避险转移路线", "Evacuation route"), { x, y in
+        if routesVisible { entries.append((t("避险转移路线", "Evacuation route"), { x, y in
             cr.moveTo(x, y + 5 * k); cr.lineTo(x + sw, y + 5 * k)
             cr.setSourceRGB(Self.green.r, Self.green.g, Self.green.b); cr.setLineWidth(3.2 * k); cr.stroke()
             self.arrows(cr, [(x, y + 5 * k), (x + sw, y + 5 * k)], every: 30 * k, size: 5 * k)
-        }))
+        })) }
         entries.append((t("集合点", "Assembly point"), { x, y in Icons.draw("assembly-point", cr, x: x + sw / 2, y: y + 5 * k, size: 12 * k) }))
         entries.append((t("村界", "Village boundary"), { x, y in
             cr.moveTo(x, y + 5 * k); cr.lineTo(x + sw, y + 5 * k)
@@ -485,7 +529,7 @@ struct PageLayout {
         let vh = sheet.village["households"]?.intValue ?? 0, vp = sheet.village["population"]?.intValue ?? 0
         let ph = sheet.hazardPoints.reduce(0) { $0 + ($1["households"]?.intValue ?? 0) }, pp = sheet.hazardPoints.reduce(0) { $0 + ($1["people"]?.intValue ?? 0) }
         if !sheet.zones.isEmpty {
-            paras.append((t("受威胁：全村 \(vh) 户 \(vp) 人（位于 \(sheet.zones.count) 个风险区）", "At risk: the village's \(vh) households, \(vp) persons (in \(sheet.zones.count) risk zones)"), true))
+            paras.append((t("受威胁：全村 \(vh) 户 \(vp) 人（位于 \(sheet.zones.count) 个风险区）", "At risk: the village's \(vh) households, \(vp) persons (in \(sheet.zones.count) risk zone\(sheet.zones.count == 1 ? "" : "s"))"), true))
         }
         if !sheet.hazardPoints.isEmpty {
             paras.append((t("隐患点威胁：\(ph) 户 \(pp) 人", "Hazard points threaten \(ph) households, \(pp) persons"), true))
@@ -612,6 +656,8 @@ struct Box {
 struct PageMark {
     var icon: String
     var x, y, size: Double
+    /// The true place when the mark was moved aside (`PageLayout.displaced`).
+    var origin: (Double, Double)?
     init(icon: String, at p: (Double, Double), size: Double) { self.icon = icon; x = p.0; y = p.1; self.size = size }
     var box: Box { Box(x - size / 2, y - size / 2, x + size / 2, y + size / 2) }
 }
@@ -679,7 +725,11 @@ final class PagePlacement {
             }
         }
         var best: (Box, Bool, Double)?
-        for (b, leader) in candidates where b.within(bounds) && !hardBoxes.contains(where: { $0.overlaps(b) }) {
+        func leaderCrosses(_ b: Box) -> Bool {
+            let tx = min(max(p.0, b.x0), b.x1), ty = min(max(p.1, b.y0), b.y1)
+            return placed.contains { Self.segment((p.0, p.1), (tx, ty), meets: $0.box) }
+        }
+        for (b, leader) in candidates where b.within(bounds) && !hardBoxes.contains(where: { $0.overlaps(b) }) && !(leader && leaderCrosses(b)) {
             let cost = map.reduce(0.0) { c, m in
                 c + ((m.textRect.map { $0.overlaps(b) } ?? false) && !replaced.contains(m.text ?? "") ? 1 : 0) + ((m.iconRect.map { $0.overlaps(b) } ?? false) ? 0.5 : 0)
             }
@@ -696,6 +746,15 @@ final class PagePlacement {
             if len > r { line = (p.0 + (tx - p.0) * r / len, p.1 + (ty - p.1) * r / len, tx, ty) }
         }
         placed.append((l, b, line))
+    }
+
+    /// Whether the segment a–b passes through the box (sampled every half point).
+    static func segment(_ a: (Double, Double), _ b: (Double, Double), meets box: Box) -> Bool {
+        let n = max(1, Int(hypot(b.0 - a.0, b.1 - a.1) * 2))
+        return (0...n).contains { i in
+            let t = Double(i) / Double(n)
+            return box.contains(a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t)
+        }
     }
 
     /// What of a map label may be drawn.

@@ -29,6 +29,13 @@ public struct PageOptions: Sendable {
         return f.string(from: Date())
     }()
     public init() {}
+    /// `date` for English pages: "2026年11月30日" as "30 November 2026" (other text as given).
+    public var dateEN: String {
+        let parts = date.split(whereSeparator: { "年月日".contains($0) }).compactMap { Int($0) }
+        guard parts.count == 3, (1...12).contains(parts[1]) else { return date }
+        let months = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+        return "\(parts[2]) \(months[parts[1] - 1]) \(parts[0])"
+    }
     public var pageSize: (w: Double, h: Double) { landscape ? (paper.size.h, paper.size.w) : paper.size }
 }
 
@@ -224,9 +231,14 @@ public final class VillageAtlas: Sendable {
         let layout = PageLayout(atlas: self, sheet: s, options: options, page: page)
         let overflow = try layout.draw()
         let footer = layout.t("裕民县应急管理局 · 演示数据（合成，非实测）", "Yumin County Emergency Management · demonstration data (synthetic)")
-        guard !overflow.isEmpty else { return [page] }
         let text = TextEngine()
         func pageWord(_ i: Int, _ n: Int) -> String { layout.t("第 \(i) / \(n) 页", "page \(i) of \(n)") }
+        let mapMargin = 28 * min(size.w, size.h) / 841.89  // PageLayout's
+        let note = "\(layout.sheet.village["name"]?.stringValue ?? v.id) · \(footer)"
+        guard !overflow.isEmpty else {
+            PageFlow.footers([page], note: note, text: text, margin: { _ in mapMargin }, pageWord: pageWord)
+            return [page]
+        }
         // Continuation pages of the same size and orientation, under the village's title.
         let margin = 40 * min(size.w, size.h) / 841.89
         let title = layout.continuationTitle()
@@ -241,8 +253,7 @@ public final class VillageAtlas: Sendable {
         if let (table, from) = overflow.persons { flow.add(table, from: from, continued: true, mark: mark) }
         let pages = [page] + flow.pages
         // Page numbers over the village's pages: the map page is 1 of n.
-        let mapMargin = 28 * min(size.w, size.h) / 841.89  // PageLayout's
-        PageFlow.footers(pages, note: "\(layout.sheet.village["name"]?.stringValue ?? v.id) · \(footer)", text: text, margin: { $0 == 0 ? mapMargin : margin }, pageWord: pageWord)
+        PageFlow.footers(pages, note: note, text: text, margin: { $0 == 0 ? mapMargin : margin }, pageWord: pageWord)
         for p in flow.pages { try p.canvas.check("draw the continuation of \(v["name"]?.stringValue ?? v.id)") }
         return pages
     }

@@ -1,5 +1,7 @@
 import Foundation
+import Synchronization
 import OneMapCore
+import OneMapStore
 import OneMapStyle
 
 /// A label (icon and/or text) placed in the global pixel plane of one zoom (@1x pixels).
@@ -50,10 +52,16 @@ struct CollisionGrid {
     }
 }
 
-/// Places every label of a style at one zoom over the whole data extent, once. Tiles then draw
-/// the labels that touch them, so a label crossing any tile or metatile edge is the same label
-/// on both sides and can never be cut or doubled. (The county's few thousand labels make this
-/// cheap; a province-size deployment would place per region instead.)
+/// The placement rule for a style's labels at one zoom, in @1x global pixels: every symbol
+/// layer's features give candidates (icon and/or text boxes at an anchor); in order of
+/// (priority = symbol-sort-key or layer order, layer order, feature id) each candidate is placed
+/// unless its icon meets a placed box (then nothing), or its text does (then the icon alone when
+/// the text is optional), or a placed label of the same text lies within its symbol-spacing.
+///
+/// `place` runs this greedily over a full list (the reference); `LabelIndex` computes the same
+/// outcome lazily, region by region, so that a tile costs what its neighbourhood holds, not
+/// what the whole store holds — and neighbouring metatiles agree on every label because both
+/// evaluate the one global rule.
 enum LabelPlacer {
     struct Candidate {
         var priority: Double
@@ -68,7 +76,13 @@ enum LabelPlacer {
         var spacing: Double
     }
 
-    static func place(style: Style, zoom: Int, features: [String: [Feature]], text: TextEngine) -> [PlacedLabel] {
+    /// The farthest a candidate's boxes may reach from its anchor (@1x pixels); one reaching
+    /// farther (a very long name) is not placed, so that a neighbourhood of this size holds every
+    /// label a candidate can meet. Symbol spacing is capped at the same distance.
+    static let reach = 512.0
+
+    /// Every candidate of a style's symbol layers at a zoom for `features` (unsorted).
+    static func candidates(style: Style, zoom: Int, features: [String: [Feature]], text: TextEngine) -> [Candidate] {
         let vp = Viewport(zoom: zoom, originX: 0, originY: 0, width: 0, height: 0, scale: 1)
         var candidates: [Candidate] = []
         let z = Double(zoom)
@@ -144,9 +158,25 @@ enum LabelPlacer {
                         cand.textBox = (g.0 + dx - pad, g.1 + dy - pad, g.0 + dx + tw + pad, g.1 + dy + th + pad)
                     }
                 }
+                let b = [cand.iconBox, cand.textBox].compactMap { $0 }
+                guard b.allSatisfy({ $0.0 >= cand.label.x - reach && $0.2 <= cand.label.x + reach && $0.1 >= cand.label.y - reach && $0.3 <= cand.label.y + reach }) else { continue }
+                cand.spacing = min(cand.spacing, reach)
                 candidates.append(cand)
             }
         }
+        return candidates
+    }
+
+    static func before(_ a: Candidate, _ b: Candidate) -> Bool { (a.priority, a.order, a.id) < (b.priority, b.order, b.id) }
+
+    /// Overlap as the placement sees it (touching boxes collide).
+    @inline(__always) static func meets(_ a: (Double, Double, Double, Double), _ b: (Double, Double, Double, Double)) -> Bool {
+        !(a.2 < b.0 || a.0 > b.2 || a.3 < b.1 || a.1 > b.3)
+    }
+
+    /// The whole rule, greedily over every candidate (the reference `LabelIndex` must equal).
+    static func place(style: Style, zoom: Int, features: [String: [Feature]], text: TextEngine) -> [PlacedLabel] {
+        var candidates = candidates(style: style, zoom: zoom, features: features, text: text)
         candidates.sort { ($0.priority, $0.order, $0.id) < ($1.priority, $1.order, $1.id) }
         var grid = CollisionGrid()
         var placedText: [String: [(Double, Double)]] = [:]
@@ -174,5 +204,163 @@ enum LabelPlacer {
             out.append(c.label)
         }
         return out
+    }
+}
+
+/// The placement rule of `LabelPlacer`, evaluated lazily for one style at one zoom and one store
+/// revision: candidates are read per 512-pixel cell (by anchor) only where a tile asks, and a
+/// candidate's outcome is decided from the outcomes of the higher-priority candidates near it
+/// (within `LabelPlacer.reach`), which are decided first — the greedy rule's own definition,
+/// so the result is exactly `LabelPlacer.place` over all data, whatever order tiles come in.
+///
+/// A tile therefore costs the candidates of its neighbourhood (plus, rarely, a chain of
+/// higher-priority collisions leading further), not the whole store; after an edit the next
+/// tile recomputes only its own neighbourhood. Thread-safe (one lock; renders share it).
+final class LabelIndex: Sendable {
+    enum Outcome { case none, full, iconOnly }
+    struct Ref: Hashable { var cell: Int64; var i: Int32 }
+    struct Entry {
+        var c: LabelPlacer.Candidate
+        var bounds: (Double, Double, Double, Double)
+        var outcome: Outcome?
+        var neighbours: [Ref]?
+    }
+    struct State {
+        var cells: [Int64: [Entry]] = [:]
+    }
+    static let cell = 512.0
+
+    let style: Style
+    let zoom: Int
+    let source: any FeatureSource
+    private let state = Mutex(State())
+
+    init(style: Style, zoom: Int, source: any FeatureSource) {
+        self.style = style; self.zoom = zoom; self.source = source
+    }
+
+    /// Cells read so far (for tests and the memory budget).
+    var cellCount: Int { state.withLock { $0.cells.count } }
+
+    static func key(_ x: Int, _ y: Int) -> Int64 { Int64(x) << 32 | Int64(UInt32(bitPattern: Int32(truncatingIfNeeded: y))) }
+    static func cells(_ b: (Double, Double, Double, Double)) -> [Int64] {
+        let x0 = Int((b.0 / cell).rounded(.down)), x1 = Int((b.2 / cell).rounded(.down))
+        let y0 = Int((b.1 / cell).rounded(.down)), y1 = Int((b.3 / cell).rounded(.down))
+        guard x1 - x0 < 4096, y1 - y0 < 4096 else { return [] }
+        var out: [Int64] = []
+        for x in x0...x1 { for y in y0...y1 { out.append(key(x, y)) } }
+        return out
+    }
+
+    /// The placed labels whose boxes meet `box` (@1x global pixels at this zoom).
+    func labels(in box: (Double, Double, Double, Double), text: TextEngine) throws -> [PlacedLabel] {
+        try state.withLock { st in
+            let r = LabelPlacer.reach
+            try load(LabelIndex.cells((box.0 - r, box.1 - r, box.2 + r, box.3 + r)), &st, text)
+            var out: [PlacedLabel] = []
+            for k in LabelIndex.cells((box.0 - r, box.1 - r, box.2 + r, box.3 + r)) {
+                for i in 0..<(st.cells[k]?.count ?? 0) {
+                    let e = st.cells[k]![i]
+                    guard LabelPlacer.meets(e.bounds, box) else { continue }
+                    let o = try decide(Ref(cell: k, i: Int32(i)), &st, text)
+                    guard o != .none else { continue }
+                    out.append(LabelIndex.placed(st.cells[k]![i].c, o))
+                }
+            }
+            return out
+        }
+    }
+
+    static func placed(_ c: LabelPlacer.Candidate, _ o: Outcome) -> PlacedLabel {
+        var l = c.label
+        let text = o == .full ? c.textBox : nil
+        if o == .iconOnly { l.text = nil }
+        var box = (Double.infinity, Double.infinity, -Double.infinity, -Double.infinity)
+        for b in [c.iconBox, text].compactMap({ $0 }) { box = (min(box.0, b.0), min(box.1, b.1), max(box.2, b.2), max(box.3, b.3)) }
+        l.box = box
+        l.iconBox = c.iconBox
+        l.textBox = text
+        return l
+    }
+
+    /// Reads the candidates of the cells not read yet: features whose envelope meets the cell,
+    /// kept when their anchor lies in it (half-open), so each candidate lives in exactly one cell.
+    private func load(_ keys: [Int64], _ st: inout State, _ text: TextEngine) throws {
+        let missing = keys.filter { st.cells[$0] == nil }
+        guard !missing.isEmpty else { return }
+        let z = Double(zoom)
+        let sources = Set(style.layers.filter { $0.type == .symbol && $0.visible(atZoom: z) }.compactMap(\.sourceLayer))
+        for k in missing {
+            let cx = Int(Int32(truncatingIfNeeded: k >> 32)), cy = Int(Int32(truncatingIfNeeded: k))
+            let x0 = Double(cx) * LabelIndex.cell, y0 = Double(cy) * LabelIndex.cell
+            let box = Viewport(zoom: zoom, originX: x0, originY: y0, width: LabelIndex.cell, height: LabelIndex.cell, scale: 1).bbox()
+            var features: [String: [Feature]] = [:]
+            for src in sources {
+                features[src] = Array(try source.features(FeatureQuery(layer: src, bbox: box, predicate: .envelope, attributes: style.attributes(of: src))))
+            }
+            let mine = LabelPlacer.candidates(style: style, zoom: zoom, features: features, text: text).filter {
+                $0.label.x >= x0 && $0.label.x < x0 + LabelIndex.cell && $0.label.y >= y0 && $0.label.y < y0 + LabelIndex.cell
+            }
+            st.cells[k] = mine.map { c in
+                var b = (c.label.x, c.label.y, c.label.x, c.label.y)
+                for x in [c.iconBox, c.textBox].compactMap({ $0 }) { b = (min(b.0, x.0), min(b.1, x.1), max(b.2, x.2), max(b.3, x.3)) }
+                return Entry(c: c, bounds: b, outcome: nil, neighbours: nil)
+            }
+        }
+    }
+
+    /// Higher-priority candidates that can affect `ref`: boxes that may meet its boxes, or the
+    /// same text within its spacing.
+    private func neighbours(_ ref: Ref, _ st: inout State, _ text: TextEngine) throws -> [Ref] {
+        if let n = st.cells[ref.cell]![Int(ref.i)].neighbours { return n }
+        let me = st.cells[ref.cell]![Int(ref.i)]
+        let r = LabelPlacer.reach
+        let around = LabelIndex.cells((me.bounds.0 - r, me.bounds.1 - r, me.bounds.2 + r, me.bounds.3 + r))
+        try load(around, &st, text)
+        var out: [Ref] = []
+        for k in around {
+            for (i, e) in (st.cells[k] ?? []).enumerated() where LabelPlacer.before(e.c, me.c) {
+                let sameText = me.c.dedupeText != nil && e.c.dedupeText == me.c.dedupeText
+                    && hypot(e.c.label.x - me.c.label.x, e.c.label.y - me.c.label.y) < me.c.spacing
+                if sameText || LabelPlacer.meets(e.bounds, me.bounds) { out.append(Ref(cell: k, i: Int32(i))) }
+            }
+        }
+        out.sort { LabelPlacer.before(st.cells[$0.cell]![Int($0.i)].c, st.cells[$1.cell]![Int($1.i)].c) }
+        st.cells[ref.cell]![Int(ref.i)].neighbours = out
+        return out
+    }
+
+    /// The outcome of one candidate, deciding first (without recursion: chains can be long)
+    /// every undecided higher-priority neighbour.
+    private func decide(_ ref: Ref, _ st: inout State, _ text: TextEngine) throws -> Outcome {
+        if let o = st.cells[ref.cell]![Int(ref.i)].outcome { return o }
+        var stack = [ref]
+        while let top = stack.last {
+            if st.cells[top.cell]![Int(top.i)].outcome != nil { stack.removeLast(); continue }
+            let ns = try neighbours(top, &st, text)
+            if let open = ns.first(where: { st.cells[$0.cell]![Int($0.i)].outcome == nil }) { stack.append(open); continue }
+            st.cells[top.cell]![Int(top.i)].outcome = evaluate(st.cells[top.cell]![Int(top.i)].c, ns.map { st.cells[$0.cell]![Int($0.i)] })
+            stack.removeLast()
+        }
+        return st.cells[ref.cell]![Int(ref.i)].outcome!
+    }
+
+    /// The greedy rule for one candidate given its decided higher-priority neighbours.
+    private func evaluate(_ c: LabelPlacer.Candidate, _ ns: [Entry]) -> Outcome {
+        var boxes: [(Double, Double, Double, Double)] = []
+        for n in ns {
+            switch n.outcome! {
+            case .none: continue
+            case .full:
+                if let t = c.dedupeText, n.c.dedupeText == t, hypot(n.c.label.x - c.label.x, n.c.label.y - c.label.y) < c.spacing { return .none }
+                boxes += [n.c.iconBox, n.c.textBox].compactMap { $0 }
+            case .iconOnly:
+                if let b = n.c.iconBox { boxes.append(b) }
+            }
+        }
+        func free(_ b: (Double, Double, Double, Double)?) -> Bool { b.map { x in c.allowOverlap || !boxes.contains { LabelPlacer.meets($0, x) } } ?? true }
+        guard free(c.iconBox) else { return .none }
+        if free(c.textBox) { return .full }
+        return c.textOptional && c.iconBox != nil ? .iconOnly : .none
     }
 }

@@ -49,19 +49,27 @@ public final class MapRenderer: Sendable {
         return s
     }
 
-    /// Labels of a style at a zoom, placed once over all data and reused until the data changes.
-    func labels(_ style: Style, zoom: Int) throws -> [PlacedLabel] {
+    /// The label index of a style at a zoom for the store's current revision (a new revision
+    /// starts new indexes: labels are re-decided where tiles next ask).
+    func labelIndex(_ style: Style, zoom: Int) throws -> LabelIndex {
         let seq = try source.revision()
-        let key = "\(style.name)/\(zoom)/\(seq)"
-        if let hit = placements.get(key) { return hit }
-        var features: [String: [Feature]] = [:]
-        for l in style.layers where l.type == .symbol {
-            guard let src = l.sourceLayer, features[src] == nil else { continue }
-            features[src] = try source.all(src, attributes: style.attributes(of: src))
-        }
-        let placed = LabelPlacer.place(style: style, zoom: zoom, features: features, text: TextEngine())
-        placements.put(key, placed, seq: seq)
-        return placed
+        let key = "\(style.name)/\(zoom)"
+        if let hit = placements.get(key, seq: seq) { return hit }
+        return placements.put(key, LabelIndex(style: style, zoom: zoom, source: source), seq: seq)
+    }
+
+    /// Placed labels of a style at a zoom whose boxes meet a box of @1x global pixels.
+    func labels(_ style: Style, zoom: Int, in box: (Double, Double, Double, Double), text: TextEngine) throws -> [PlacedLabel] {
+        try labelIndex(style, zoom: zoom).labels(in: box, text: text)
+    }
+
+    /// Every placed label of a style at a zoom over the data's extent (tests and tools).
+    func allLabels(_ style: Style, zoom: Int, text: TextEngine) throws -> [PlacedLabel] {
+        let extent = try source.layerInfo().filter { style.sourceLayers.contains($0.name) }.compactMap(\.extent).reduce(BBox.empty) { $0.union($1) }
+        guard !extent.isEmpty else { return [] }
+        let vp = Viewport(zoom: zoom, originX: 0, originY: 0, width: 0, height: 0, scale: 1)
+        let a = vp.globalPixel(Coord(extent.minLon, extent.maxLat)), b = vp.globalPixel(Coord(extent.maxLon, extent.minLat))
+        return try labels(style, zoom: zoom, in: (a.0 - 1, a.1 - 1, b.0 + 1, b.1 + 1), text: text)
     }
 
     /// Draws a viewport: background, geometry layers in order (each by its layer type), then the
@@ -105,7 +113,7 @@ public final class MapRenderer: Sendable {
         }
         // Labels: those whose box touches the viewport, drawn whole.
         let left = vp.originX - 8, top = vp.originY - 8, right = vp.originX + vp.width + 8, bottom = vp.originY + vp.height + 8
-        for var l in try labels(style, zoom: vp.zoom) where !(l.box.2 < left || l.box.0 > right || l.box.3 < top || l.box.1 > bottom) {
+        for var l in try labels(style, zoom: vp.zoom, in: (left, top, right, bottom), text: text) where !(l.box.2 < left || l.box.0 > right || l.box.3 < top || l.box.1 > bottom) {
             if let keep {
                 switch keep(MapLabel(l, vp)) {
                 case .all: break
@@ -128,7 +136,7 @@ public final class MapRenderer: Sendable {
     /// as the map would draw them: for a printed page placing its own labels around them.
     package func labels(style: Style, viewport vp: Viewport) throws -> [MapLabel] {
         let left = vp.originX - 8, top = vp.originY - 8, right = vp.originX + vp.width + 8, bottom = vp.originY + vp.height + 8
-        return try labels(style, zoom: vp.zoom).filter { l in !(l.box.2 < left || l.box.0 > right || l.box.3 < top || l.box.1 > bottom) }.map { MapLabel($0, vp) }
+        return try labels(style, zoom: vp.zoom, in: (left, top, right, bottom), text: TextEngine()).filter { l in !(l.box.2 < left || l.box.0 > right || l.box.3 < top || l.box.1 > bottom) }.map { MapLabel($0, vp) }
     }
 
     /// Renders any viewport to PNG (for whole-area images, coverage maps and the seam test).
@@ -142,14 +150,14 @@ public final class MapRenderer: Sendable {
     /// For every label of a style at a zoom, how many glyphs the font lacks (should be 0).
     public func unknownGlyphs(style name: String, zoom: Int) throws -> [(text: String, unknown: Int)] {
         let text = TextEngine()
-        return try labels(try style(name), zoom: zoom).compactMap { l in
+        return try allLabels(try style(name), zoom: zoom, text: text).compactMap { l in
             guard let t = l.text else { return nil }
             return (t, text.layout(t, size: l.textSize).unknownGlyphs)
         }
     }
 
     /// How many labels a style places at a zoom.
-    public func labelCount(style name: String, zoom: Int) throws -> Int { try labels(try style(name), zoom: zoom).count }
+    public func labelCount(style name: String, zoom: Int) throws -> Int { try allLabels(try style(name), zoom: zoom, text: TextEngine()).count }
 }
 
 /// A placed map label as seen in one viewport: boxes in its device coordinates (scale applied).
@@ -170,15 +178,18 @@ package struct MapLabel {
     }
 }
 
-/// Placed labels per style/zoom, for the current journal position only.
+/// Label indexes per style/zoom, for the current journal position only.
 final class PlacementCache: Sendable {
-    private let state = Mutex((entries: [String: [PlacedLabel]](), seq: StoreRevision?.none))
+    private let state = Mutex((entries: [String: LabelIndex](), seq: StoreRevision?.none))
 
-    func get(_ key: String) -> [PlacedLabel]? { state.withLock { $0.entries[key] } }
-    func put(_ key: String, _ v: [PlacedLabel], seq s: StoreRevision) {
+    func get(_ key: String, seq: StoreRevision) -> LabelIndex? { state.withLock { $0.seq == seq ? $0.entries[key] : nil } }
+    /// Keeps `v` unless another thread put one first (then that one is returned).
+    func put(_ key: String, _ v: LabelIndex, seq s: StoreRevision) -> LabelIndex {
         state.withLock { st in
             if s != st.seq { st.entries.removeAll(); st.seq = s }
+            if let there = st.entries[key] { return there }
             st.entries[key] = v
+            return v
         }
     }
 }

@@ -79,6 +79,35 @@ typealias Pixels = PNGPixels
         #expect(try sharedMap.labelCount(style: "command", zoom: z) > 0)
     }
 
+    /// The lazy, per-neighbourhood label placement gives exactly the greedy rule over all data —
+    /// whether the whole extent is asked at once or tile-sized windows in a shuffled order, on a
+    /// fresh index each time — for every style and several zooms (issue #14).
+    @Test(arguments: [10, 12, 14, 16])
+    func lazyPlacementEqualsTheGreedyRuleOverAllData(z: Int) throws {
+        func key(_ l: PlacedLabel) -> String { String(format: "%.3f,%.3f,%@,%@", l.x, l.y, l.text ?? "-", l.icon ?? "-") }
+        for name in ["command", "print"] {
+            let style = try sharedMap.style(name)
+            var features: [String: [Feature]] = [:]
+            for l in style.layers where l.type == .symbol { if let src = l.sourceLayer { features[src] = try sharedStore.all(src, attributes: style.attributes(of: src)) } }
+            let reference = LabelPlacer.place(style: style, zoom: z, features: features, text: TextEngine())
+            #expect(reference.count > 10)
+            let all = try LabelIndex(style: style, zoom: z, source: sharedStore).labels(in: bounds(reference), text: TextEngine())
+            #expect(Set(all.map(key)) == Set(reference.map(key)), "\(name) z\(z): \(Set(all.map(key)).symmetricDifference(Set(reference.map(key))).prefix(5))")
+            // Windows of 1,024 px in a shuffled order over the labels' extent.
+            let b = bounds(reference)
+            var windows: [(Double, Double, Double, Double)] = []
+            var y = b.1
+            while y < b.3 { var x = b.0; while x < b.2 { windows.append((x, y, x + 1024, y + 1024)); x += 1024 }; y += 1024 }
+            var rng = SystemRandomNumberGenerator()
+            let index = LabelIndex(style: style, zoom: z, source: sharedStore)
+            for w in windows.shuffled(using: &rng).prefix(40) {
+                let got = Set(try index.labels(in: w, text: TextEngine()).map(key))
+                let want = Set(reference.filter { LabelPlacer.meets($0.box, w) }.map(key))
+                #expect(got == want, "\(name) z\(z) window \(w): \(got.symmetricDifference(want).prefix(5))")
+            }
+        }
+    }
+
     @Test func everyLabelGlyphExistsInTheFont() throws {
         for style in ["command", "command-dark"] {
             for z in [8, 10, 12, 14, 16] {
@@ -313,4 +342,9 @@ typealias Pixels = PNGPixels
         let p = PNGPixels(png: try map.renderPNG(style: "t", viewport: vp))
         #expect(p.width == 64 && p.height == 64 && p.distinctColours > 1, "drew nothing")
     }
+}
+
+/// The box around a set of placed labels (@1x global pixels).
+func bounds(_ ls: [PlacedLabel]) -> (Double, Double, Double, Double) {
+    ls.reduce((Double.infinity, Double.infinity, -Double.infinity, -Double.infinity)) { b, l in (min(b.0, l.box.0), min(b.1, l.box.1), max(b.2, l.box.2), max(b.3, l.box.3)) }
 }

@@ -257,17 +257,19 @@ final class LabelIndex: Sendable {
         try state.withLock { st in
             let r = LabelPlacer.reach
             try load(LabelIndex.cells((box.0 - r, box.1 - r, box.2 + r, box.3 + r)), &st, text)
-            var out: [PlacedLabel] = []
+            var out: [(LabelPlacer.Candidate, Outcome)] = []
             for k in LabelIndex.cells((box.0 - r, box.1 - r, box.2 + r, box.3 + r)) {
                 for i in 0..<(st.cells[k]?.count ?? 0) {
                     let e = st.cells[k]![i]
                     guard LabelPlacer.meets(e.bounds, box) else { continue }
                     let o = try decide(Ref(cell: k, i: Int32(i)), &st, text)
                     guard o != .none else { continue }
-                    out.append(LabelIndex.placed(st.cells[k]![i].c, o))
+                    out.append((st.cells[k]![i].c, o))
                 }
             }
-            return out
+            // Drawn in placement order, as the greedy rule lists them: where labels may overlap
+            // (icon-allow-overlap), the later one is drawn on top, the same in every tile.
+            return out.sorted { LabelPlacer.before($0.0, $1.0) }.map { LabelIndex.placed($0.0, $0.1) }
         }
     }
 

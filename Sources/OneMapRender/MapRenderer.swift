@@ -63,13 +63,16 @@ public final class MapRenderer: Sendable {
         try labelIndex(style, zoom: zoom).labels(in: box, text: text)
     }
 
-    /// Every placed label of a style at a zoom over the data's extent (tests and tools).
+    /// Every placed label of a style at a zoom (tests and tools): the greedy rule over all data
+    /// at once, which is what the index gives region by region (a test checks they agree) —
+    /// and far quicker than asking the index for the whole extent cell by cell.
     func allLabels(_ style: Style, zoom: Int, text: TextEngine) throws -> [PlacedLabel] {
-        let extent = try source.layerInfo().filter { style.sourceLayers.contains($0.name) }.compactMap(\.extent).reduce(BBox.empty) { $0.union($1) }
-        guard !extent.isEmpty else { return [] }
-        let vp = Viewport(zoom: zoom, originX: 0, originY: 0, width: 0, height: 0, scale: 1)
-        let a = vp.globalPixel(Coord(extent.minLon, extent.maxLat)), b = vp.globalPixel(Coord(extent.maxLon, extent.minLat))
-        return try labels(style, zoom: zoom, in: (a.0 - 1, a.1 - 1, b.0 + 1, b.1 + 1), text: text)
+        var features: [String: [Feature]] = [:]
+        for l in style.layers where l.type == .symbol {
+            guard let src = l.sourceLayer, features[src] == nil else { continue }
+            features[src] = try source.all(src, attributes: style.attributes(of: src))
+        }
+        return LabelPlacer.place(style: style, zoom: zoom, features: features, text: text)
     }
 
     /// Draws a viewport: background, geometry layers in order (each by its layer type), then the

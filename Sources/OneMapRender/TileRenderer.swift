@@ -34,8 +34,9 @@ public final class TileRenderer: Sendable {
 
     public init(map: MapRenderer) { self.map = map }
 
-    /// The tiles of a metatile as PNG bytes, and which of them are the shared empty tile.
-    public func renderMetatile(style name: String, metatile m: MetatileID, scale: Int) throws -> [TileID: [UInt8]] {
+    /// The tiles of a metatile as PNG bytes, and which of them are the shared empty tile; with
+    /// `only`, just that tile is encoded (a single-tile render skips 63 PNG encodings).
+    public func renderMetatile(style name: String, metatile m: MetatileID, scale: Int, only: TileID? = nil) throws -> [TileID: [UInt8]] {
         let style = try map.style(name)
         guard scale == 1 || scale == 2 else { throw RenderError("scale must be 1 or 2, got \(scale)") }
         let span = m.span
@@ -51,7 +52,7 @@ public final class TileRenderer: Sendable {
         let canvas = Canvas(width: span * 256 * scale, height: span * 256 * scale)
         let touched = try map.draw(style: style, viewport: vp, canvas: canvas, text: TextEngine(), grid: span)
         let ts = 256 * scale
-        for t in m.tiles {
+        for t in m.tiles where only == nil || only == t {
             let dx = t.x - m.x * MetatileID.size, dy = t.y - m.y * MetatileID.size
             out[t] = touched[dy * span + dx] ? try canvas.png(x: dx * ts, y: dy * ts, w: ts, h: ts) : empty
         }
@@ -60,7 +61,7 @@ public final class TileRenderer: Sendable {
 
     /// One tile (renders its whole metatile; callers that serve many tiles should cache).
     public func renderTile(style: String, tile: TileID, scale: Int) throws -> [UInt8] {
-        try renderMetatile(style: style, metatile: MetatileID(containing: tile), scale: scale)[tile]!
+        try renderMetatile(style: style, metatile: MetatileID(containing: tile), scale: scale, only: tile)[tile]!
     }
 
     /// The background-only tile of a style, encoded once per scale.
@@ -81,8 +82,7 @@ public final class TileRenderer: Sendable {
     func dataExtent(_ style: Style) throws -> BBox {
         let seq = try map.source.revision()
         if let e = extents.get(style.name, seq) { return e }
-        let layers = style.sourceLayers
-        let e = try map.source.layerInfo().filter { layers.contains($0.name) }.compactMap(\.extent).reduce(BBox.empty) { $0.union($1) }
+        let e = try map.source.extent(of: style.sourceLayers)
         extents.put(style.name, seq, e)
         return e
     }

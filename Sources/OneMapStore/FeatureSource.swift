@@ -41,8 +41,18 @@ public protocol FeatureSource: Sendable {
     func layersChanged(since: StoreRevision) throws(StoreError) -> Set<String>
     /// Each layer's feature count and extent.
     func layerInfo() throws(StoreError) -> [LayerInfo]
+    /// The union of some layers' extents, as cheaply as the source can tell it (may be a little
+    /// larger than exact, never smaller); `BBox.empty` when they hold nothing.
+    func extent(of layers: Set<String>) throws(StoreError) -> BBox
     /// Where the features come from, for the credits a map must carry.
     func dataOrigins() throws(StoreError) -> DataOrigins
+}
+
+extension FeatureSource {
+    /// From `layerInfo()` (a full scan); sources with a spatial index answer faster.
+    public func extent(of layers: Set<String>) throws(StoreError) -> BBox {
+        try layerInfo().filter { layers.contains($0.name) }.compactMap(\.extent).reduce(BBox.empty) { $0.union($1) }
+    }
 }
 
 /// Where a store's features come from, as their `source` property says: OpenStreetMap data

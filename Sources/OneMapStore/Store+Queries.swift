@@ -32,6 +32,42 @@ extension Store {
         }
     }
 
+    /// The union of layers' extents read from the root node of each layer's R*Tree (SpatiaLite's
+    /// `idx_<layer>_geom`): one row per layer instead of a scan of every geometry — on the
+    /// 100-county store the scan was 0.2–0.3 s of every cold tile. The root's entries hold the
+    /// boxes of the whole tree, stored as 32-bit floats rounded outwards, so the extent may be
+    /// larger than exact by a float's step, never smaller. Falls back to the scan for a layer
+    /// whose index cannot be read.
+    public func extent(of layers: Set<String>) throws(StoreError) -> BBox {
+        let names = Layers.all.map(\.name).filter { layers.contains($0) }
+        var scan: Set<String> = []
+        let fromIndex: BBox = try read { c in
+            var box = BBox.empty
+            for l in names {
+                let s = try c.prepare("SELECT data FROM idx_\(l)_geom_node WHERE nodeno = 1")
+                defer { s.reset() }
+                guard try s.step(), let b = s.withBlob(0, { raw -> BBox? in
+                    // Node: depth (2 bytes), entry count (2), then per entry a 64-bit rowid and
+                    // x0, x1, y0, y1 as big-endian 32-bit floats.
+                    guard raw.count >= 4 else { return nil }
+                    let count = Int(raw[2]) << 8 | Int(raw[3])
+                    guard raw.count >= 4 + count * 24 else { return nil }
+                    func f(_ o: Int) -> Double { Double(Float(bitPattern: UInt32(raw[o]) << 24 | UInt32(raw[o + 1]) << 16 | UInt32(raw[o + 2]) << 8 | UInt32(raw[o + 3]))) }
+                    var b = BBox.empty
+                    for e in 0..<count {
+                        let o = 4 + e * 24 + 8
+                        b = b.union(BBox(minLon: f(o), minLat: f(o + 8), maxLon: f(o + 4), maxLat: f(o + 12)))
+                    }
+                    return b
+                }) ?? nil else { scan.insert(l); continue }
+                box = box.union(b)
+            }
+            return box
+        }
+        guard !scan.isEmpty else { return fromIndex }
+        return try layerInfo().filter { scan.contains($0.name) }.compactMap(\.extent).reduce(fromIndex) { $0.union($1) }
+    }
+
     public func layerInfo() throws(StoreError) -> [LayerInfo] {
         try read { c in
             try Layers.all.map { l in

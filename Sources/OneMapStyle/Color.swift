@@ -5,6 +5,27 @@ public struct Color: Sendable, Equatable {
     public var r, g, b, a: Double
     public init(_ r: Double, _ g: Double, _ b: Double, _ a: Double = 1) { self.r = r; self.g = g; self.b = b; self.a = a }
 
+    private static func fastHex(_ s: String) -> Color? {
+        let u = Array(s.utf8)
+        guard u.first == UInt8(ascii: "#"), u.count == 4 || u.count == 7 || u.count == 9 else { return nil }
+        func d(_ c: UInt8) -> Int? {
+            switch c {
+            case 48...57: Int(c - 48)
+            case 97...102: Int(c - 87)
+            case 65...70: Int(c - 55)
+            default: nil
+            }
+        }
+        var v: [Double] = []
+        if u.count == 4 {
+            for c in u[1...] { guard let x = d(c) else { return nil }; v.append(Double(x * 17) / 255) }
+        } else {
+            var i = 1
+            while i < u.count { guard let a = d(u[i]), let b = d(u[i + 1]) else { return nil }; v.append(Double(a * 16 + b) / 255); i += 2 }
+        }
+        return Color(v[0], v[1], v[2], v.count == 4 ? v[3] : 1)
+    }
+
     static let named: [String: Color] = [
         "black": Color(0, 0, 0), "white": Color(1, 1, 1), "red": Color(1, 0, 0), "green": Color(0, 0.5, 0), "blue": Color(0, 0, 1),
         "yellow": Color(1, 1, 0), "orange": Color(1, 0.647, 0), "gray": Color(0.5, 0.5, 0.5), "grey": Color(0.5, 0.5, 0.5),
@@ -13,6 +34,10 @@ public struct Color: Sendable, Equatable {
 
     /// Parses #rgb, #rrggbb, #rrggbbaa, rgb(r,g,b), rgba(r,g,b,a), hsl(h,s%,l%), hsla(…) and a few names.
     public static func parse(_ s: String) -> Color? {
+        // The common case, "#rrggbb" (or #rgb, #rrggbbaa) with nothing around it, straight from
+        // the bytes: styles evaluate colours per feature, and the general path below (trimming,
+        // lowercasing through Foundation) was 4 % of a cold tile.
+        if let c = fastHex(s) { return c }
         let t = s.trimmingCharacters(in: .whitespaces).lowercased()
         if let c = named[t] { return c }
         if t.hasPrefix("#") {

@@ -91,8 +91,12 @@ typealias Pixels = PNGPixels
             for l in style.layers where l.type == .symbol { if let src = l.sourceLayer { features[src] = try sharedStore.all(src, attributes: style.attributes(of: src)) } }
             let reference = LabelPlacer.place(style: style, zoom: z, features: features, text: TextEngine())
             #expect(reference.count > 10)
-            let all = try LabelIndex(style: style, zoom: z, source: sharedStore).labels(in: bounds(reference), text: TextEngine())
-            #expect(Set(all.map(key)) == Set(reference.map(key)), "\(name) z\(z): \(Set(all.map(key)).symmetricDifference(Set(reference.map(key))).prefix(5))")
+            // The whole extent at once (cell by cell: at z16 the county is thousands of cells,
+            // so there only the windows below).
+            if z <= 14 {
+                let all = try LabelIndex(style: style, zoom: z, source: sharedStore).labels(in: bounds(reference), text: TextEngine())
+                #expect(all.map(key) == reference.map(key), "\(name) z\(z): \(Set(all.map(key)).symmetricDifference(Set(reference.map(key))).prefix(5))")
+            }
             // Windows of 1,024 px in a shuffled order over the labels' extent.
             let b = bounds(reference)
             var windows: [(Double, Double, Double, Double)] = []
@@ -100,10 +104,11 @@ typealias Pixels = PNGPixels
             while y < b.3 { var x = b.0; while x < b.2 { windows.append((x, y, x + 1024, y + 1024)); x += 1024 }; y += 1024 }
             var rng = SystemRandomNumberGenerator()
             let index = LabelIndex(style: style, zoom: z, source: sharedStore)
-            for w in windows.shuffled(using: &rng).prefix(40) {
-                let got = Set(try index.labels(in: w, text: TextEngine()).map(key))
-                let want = Set(reference.filter { LabelPlacer.meets($0.box, w) }.map(key))
-                #expect(got == want, "\(name) z\(z) window \(w): \(got.symmetricDifference(want).prefix(5))")
+            for w in windows.shuffled(using: &rng).prefix(z <= 14 ? 40 : 15) {
+                // The same labels, in the same (drawing) order.
+                let got = try index.labels(in: w, text: TextEngine()).map(key)
+                let want = reference.filter { LabelPlacer.meets($0.box, w) }.map(key)
+                #expect(got == want, "\(name) z\(z) window \(w): \(Set(got).symmetricDifference(Set(want)).prefix(5))")
             }
         }
     }

@@ -233,10 +233,15 @@ final class LabelIndex: Sendable {
     let style: Style
     let zoom: Int
     let source: any FeatureSource
+    /// The memory budget in cells: when a request starts with more read, the index starts
+    /// afresh (outcomes are deterministic, so only time is lost). 2,048 cells of 512 px hold a
+    /// few tens of MB of candidates — a region's worth of one zoom would otherwise stay until
+    /// the next edit.
+    let maxCells: Int
     private let state = Mutex(State())
 
-    init(style: Style, zoom: Int, source: any FeatureSource) {
-        self.style = style; self.zoom = zoom; self.source = source
+    init(style: Style, zoom: Int, source: any FeatureSource, maxCells: Int = 2048) {
+        self.style = style; self.zoom = zoom; self.source = source; self.maxCells = maxCells
     }
 
     /// Cells read so far (for tests and the memory budget).
@@ -255,6 +260,7 @@ final class LabelIndex: Sendable {
     /// The placed labels whose boxes meet `box` (@1x global pixels at this zoom).
     func labels(in box: (Double, Double, Double, Double), text: TextEngine) throws -> [PlacedLabel] {
         try state.withLock { st in
+            if st.cells.count > maxCells { st = State() }
             let r = LabelPlacer.reach
             try load(LabelIndex.cells((box.0 - r, box.1 - r, box.2 + r, box.3 + r)), &st, text)
             var out: [(LabelPlacer.Candidate, Outcome)] = []

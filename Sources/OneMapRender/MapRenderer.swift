@@ -42,6 +42,14 @@ public final class MapRenderer: Sendable {
 
     public var styleNames: [String] { styles.keys.sorted() }
 
+    /// Per store layer, the properties any of the styles reads (filters, values, labels, sort
+    /// keys, anchors): an edit changing none of them, nor the geometry, changes no pixel.
+    public var drawnAttributes: [String: Set<String>] {
+        var out: [String: Set<String>] = [:]
+        for s in styles.values { for l in s.sourceLayers { out[l, default: []].formUnion(s.attributes(of: l)) } }
+        return out
+    }
+
     public func style(_ name: String) throws(RenderError) -> Style {
         guard let s = styles[name] else {
             throw RenderError(.notFound, "unknown style \"\(name)\"; the styles are: \(styleNames.joined(separator: ", "))")

@@ -207,7 +207,9 @@ public final class TileCache: Sendable {
     }
 
     /// Brings the cache up to the store's revision: expires the areas of all edits since the last
-    /// sync, and reports them so that tiers in front of the file can expire the same tiles. A
+    /// sync, and reports them so that tiers in front of the file can expire the same tiles.
+    /// With `drawn` (per layer, what the styles of the tiles read: `MapRenderer.drawnAttributes`)
+    /// edits of properties no style draws expire nothing. A
     /// store of another generation (restored, migrated, or a cache file that never saw it)
     /// empties the cache: nothing in it can be trusted.
     ///
@@ -215,7 +217,7 @@ public final class TileCache: Sendable {
     /// front tiers come from the store alone, the fault is kept in `fault`, and the file is not
     /// read until a later sync brings it up to date. Throws only when the store cannot be read.
     @discardableResult
-    public func sync(with store: Store) throws -> Sync {
+    public func sync(with store: Store, drawn: [String: Set<String>]? = nil) throws -> Sync {
         flushUsage()
         let now = try store.storeRevision()
         var result = Sync(revision: now)
@@ -228,7 +230,7 @@ public final class TileCache: Sendable {
             }
             if last != now {
                 if let last, last.generation == now.generation, last.sequence <= now.sequence {
-                    for box in try store.editedAreas(since: last.sequence) { result.dropped += try expire(box) }
+                    for box in try store.editedAreas(since: last.sequence, drawn: drawn) { result.dropped += try expire(box) }
                 } else {
                     result.everything = true
                     result.dropped = try conn.with { c in
@@ -257,7 +259,7 @@ public final class TileCache: Sendable {
         // another process already brought the file up to date.
         if let from = seenHere.withLock({ $0 }) ?? last, from != now {
             if from.generation == now.generation, from.sequence <= now.sequence {
-                result.areas = try store.editedAreas(since: from.sequence)
+                result.areas = try store.editedAreas(since: from.sequence, drawn: drawn)
             } else {
                 result.everything = true
             }

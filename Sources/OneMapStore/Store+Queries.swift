@@ -280,11 +280,26 @@ extension Store {
 
 extension Store {
     /// Bounding boxes of the edits after journal position `seq` (old and new geometry both).
-    public func editedAreas(since seq: Int64) throws(StoreError) -> [BBox] {
+    public func editedAreas(since seq: Int64) throws(StoreError) -> [BBox] { try editedAreas(since: seq, drawn: nil) }
+
+    /// The areas of the edits after `seq` whose pixels can change: with `drawn` (per layer, the
+    /// properties any style reads), an edit that kept the geometry and changed only properties
+    /// no style reads (a warehouse's stock or managing unit, a phone, a note) is left out — its
+    /// tiles stay as they are. Imports, creations and deletions always count.
+    public func editedAreas(since seq: Int64, drawn: [String: Set<String>]?) throws(StoreError) -> [BBox] {
         try read { c in
-            try c.query("SELECT min_lon, min_lat, max_lon, max_lat FROM edit_journal WHERE seq > ? AND min_lon IS NOT NULL", [.int(seq)]) { s in
-                BBox(minLon: s.double(0), minLat: s.double(1), maxLon: s.double(2), maxLat: s.double(3))
-            }
+            try c.query("SELECT min_lon, min_lat, max_lon, max_lat, layer, before, after FROM edit_journal WHERE seq > ? AND min_lon IS NOT NULL", [.int(seq)]) { s -> BBox? in
+                let box = BBox(minLon: s.double(0), minLat: s.double(1), maxLon: s.double(2), maxLat: s.double(3))
+                guard let drawn, let read = drawn[s.text(4) ?? ""], let b = s.text(5), let a = s.text(6),
+                      let before = try? JSONParser.parse(b), let after = try? JSONParser.parse(a) else { return box }
+                if before["geometry"] != after["geometry"] { return box }
+                let p0 = before["properties"]?.objectValue, p1 = after["properties"]?.objectValue
+                var keys = Set<String>()
+                for (k, _) in p0 ?? JSONObject([]) { keys.insert(k) }
+                for (k, _) in p1 ?? JSONObject([]) { keys.insert(k) }
+                let changed = keys.filter { p0?[$0] != p1?[$0] }
+                return changed.isDisjoint(with: read) ? nil : box
+            }.compactMap { $0 }
         }
     }
 }

@@ -103,12 +103,15 @@ typealias Pixels = PNGPixels
             var y = b.1
             while y < b.3 { var x = b.0; while x < b.2 { windows.append((x, y, x + 1024, y + 1024)); x += 1024 }; y += 1024 }
             var rng = SystemRandomNumberGenerator()
-            let index = LabelIndex(style: style, zoom: z, source: sharedStore)
+            // A tiny memory budget (the index starts afresh whenever it holds more than 12
+            // cells) changes nothing but time.
+            let index = LabelIndex(style: style, zoom: z, source: sharedStore, maxCells: 12)
             for w in windows.shuffled(using: &rng).prefix(z <= 14 ? 40 : 15) {
                 // The same labels, in the same (drawing) order.
                 let got = try index.labels(in: w, text: TextEngine()).map(key)
                 let want = reference.filter { LabelPlacer.meets($0.box, w) }.map(key)
                 #expect(got == want, "\(name) z\(z) window \(w): \(Set(got).symmetricDifference(Set(want)).prefix(5))")
+                #expect(index.cellCount <= 12 + 40, "the budget did not hold: \(index.cellCount) cells")
             }
         }
     }

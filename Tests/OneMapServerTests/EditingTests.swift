@@ -108,6 +108,37 @@ let shelterAtSeat = #"{"type":"Feature","id":"sh-test","geometry":{"type":"Point
         }
     }
 
+    /// An edit of properties no style draws (stock, a phone, a managing unit) expires no tile: the
+    /// tile over the warehouse is not rendered again; renaming the warehouse (its label) is (#14).
+    @Test func editsOfUndrawnPropertiesExpireNothing() async throws {
+        let dir = TempDir()
+        let s = try makeServices(dir)
+        let editor = try s.store.addUser(name: "e", role: .editor).token
+        let wh = try #require(try s.store.feature(in: "warehouses", id: "wh-001")).feature
+        let t = TileID.containing(wh.geometry.representativePoint, zoom: 15)
+        let uri = "/tiles/command/15/\(t.x)/\(t.y).png"
+        #expect(!s.tiles.drawn["warehouses", default: []].contains("managing_unit") && s.tiles.drawn["warehouses", default: []].contains("name"))
+        let app = buildApplication(services: s, logger: quiet)
+        try await app.test(.live) { client in
+            var tag = ""
+            try await client.execute(uri: uri, method: .get) { r in tag = r.headers[.eTag] ?? "" }
+            #expect(s.metrics.text().contains("onemap_metatiles_rendered_total 1\n"))
+            try await client.execute(uri: "/api/warehouses/wh-001/stock", method: .post, headers: bearer(editor), body: body(#"{"item":"帐篷","delta":-5}"#)) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/features/warehouses/wh-001", method: .patch, headers: bearer(editor), body: body(#"{"properties":{"managing_unit":"县应急管理局（新）","phone":"0901-0000001"}}"#)) {
+                #expect($0.status == .ok)
+            }
+            try s.tiles.syncNow()
+            try await client.execute(uri: uri, method: .get, headers: [.ifNoneMatch: tag]) { r in #expect(r.status == .notModified) }
+            #expect(s.metrics.text().contains("onemap_metatiles_rendered_total 1\n"), "an undrawn edit made the tile render again")
+            try await client.execute(uri: "/api/features/warehouses/wh-001", method: .patch, headers: bearer(editor), body: body(#"{"properties":{"name":"测试改名物资储备库"}}"#)) {
+                #expect($0.status == .ok)
+            }
+            try s.tiles.syncNow()
+            try await client.execute(uri: uri, method: .get, headers: [.ifNoneMatch: tag]) { r in #expect(r.status == .ok, "a renamed warehouse's tile was not expired") }
+            #expect(s.metrics.text().contains("onemap_metatiles_rendered_total 2\n"))
+        }
+    }
+
     @Test func anEditExpiresItsTilesAndKeepsTheRestCached() async throws {
         let dir = TempDir()
         let s = try makeServices(dir)

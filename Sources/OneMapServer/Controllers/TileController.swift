@@ -99,9 +99,12 @@ public final class TileService: Sendable {
     /// window on purpose); `rendersHeldForTesting` counts the renders waiting there.
     let holdRendersForTesting = Atomic<Bool>(false)
     let rendersHeldForTesting = Atomic<Int>(0)
+    /// Per layer, the properties the styles read: edits of other properties expire no tile.
+    let drawn: [String: Set<String>]
 
     init(map: MapRenderer, cache: TileCache, store: Store, metrics: ServerMetrics, renderThreads: Int, queueLimit: Int, memoryBytes: Int, maxWait: Double = 2) throws {
         self.map = map; tiles = TileRenderer(map: map); self.cache = cache; self.store = store; self.metrics = metrics
+        drawn = map.drawnAttributes
         memory = TileMemory(budget: memoryBytes)
         styleIndex = Dictionary(uniqueKeysWithValues: map.styleNames.enumerated().map { ($0.element, $0.offset) })
         styleBytes = map.styleNames.map { Array($0.utf8) }
@@ -129,7 +132,7 @@ public final class TileService: Sendable {
     func syncNow() throws {
         try syncLock.withLock { _ in
             let writes = store.localWrites
-            let r = try cache.sync(with: store)
+            let r = try cache.sync(with: store, drawn: drawn)
             if r.changed {
                 expiries.add(1, ordering: .relaxed)
                 metrics.tilesExpired.increment()

@@ -116,6 +116,20 @@ typealias Pixels = PNGPixels
         }
     }
 
+    /// Road-risk segments say what the risk is and whether the road is open (#14): on the command
+    /// style each closed risk the placement keeps reads "<risk> 封闭" along its line.
+    @Test func roadRisksAreLabelledWithRiskAndStatus() throws {
+        let style = try sharedMap.style("command")
+        let labels = try sharedMap.allLabels(style, zoom: 14, text: TextEngine())
+        let risks = try sharedStore.all("road_risks")
+        let names = ["snow_drift": "风吹雪", "icing": "结冰", "landslide": "滑坡", "rockfall": "落石", "flood": "水毁", "debris_flow": "泥石流", "construction": "施工"]
+        let status = ["closed": "封闭", "restricted": "限行", "open": "通行"]
+        let expected = Set(risks.compactMap { r in names[r["risk_type"]?.stringValue ?? ""].flatMap { n in status[r["status"]?.stringValue ?? ""].map { "\(n) \($0)" } } })
+        let drawn = Set(labels.compactMap(\.text).filter { expected.contains($0) })
+        #expect(drawn.contains { $0.hasSuffix("封闭") }, "no closed road risk is labelled: \(drawn)")
+        #expect(drawn.count >= 3, "only \(drawn) of \(expected) drawn")
+    }
+
     @Test func everyLabelGlyphExistsInTheFont() throws {
         for style in ["command", "command-dark"] {
             for z in [8, 10, 12, 14, 16] {

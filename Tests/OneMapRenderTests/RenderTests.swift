@@ -130,6 +130,20 @@ typealias Pixels = PNGPixels
         #expect(drawn.count >= 3, "only \(drawn) of \(expected) drawn")
     }
 
+    /// A road's ref is its own label (white on brown, from z11), its name another from a zoom that
+    /// fits its class — never "S201 201省道" run together (#14).
+    @Test func refsAndNamesAreSeparateLabels() throws {
+        let style = try sharedMap.style("command")
+        let roads = try sharedStore.all("roads").filter { $0["ref"] != nil }
+        let joined = Set(roads.compactMap { r in r["ref"]?.stringValue.flatMap { ref in r["name"]?.stringValue.map { "\(ref) \($0)" } } })
+        let refs = Set(roads.compactMap { $0["ref"]?.stringValue })
+        for z in [11, 12, 14, 16] {
+            let texts = try sharedMap.allLabels(style, zoom: z, text: TextEngine()).compactMap(\.text)
+            #expect(!texts.contains { joined.contains($0) }, "z\(z): a ref and a name run together")
+            #expect(texts.contains { refs.contains($0) }, "z\(z): no ref label")
+        }
+    }
+
     @Test func everyLabelGlyphExistsInTheFont() throws {
         for style in ["command", "command-dark"] {
             for z in [8, 10, 12, 14, 16] {

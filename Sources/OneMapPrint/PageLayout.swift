@@ -116,7 +116,6 @@ struct PageLayout {
         }
         let levels = Set(try atlas.source.features(FeatureQuery(layer: "hazard_zones", bbox: vp.bbox(), predicate: .geometry)).compactMap { $0["level"]?.intValue }).sorted()
         var overflow = PageOverflow()
-        overflow.unplaced = place.unplaced
         if landscape {
             let lh = side.h * 0.36, ih = side.h * 0.30
             legend(cr, text, drawn: drawn, levels: levels, routesVisible: routesVisible, box: Frame(side.x, side.y, side.w, lh - 8 * k), k: k)
@@ -630,8 +629,6 @@ struct PageOverflow {
     var summary: [(String, Bool)] = []
     /// The persons table and the first row not printed.
     var persons: (table: PrintTable, from: Int)?
-    /// Page labels that found no place on the map (listed in the summary).
-    var unplaced: [String] = []
     var isEmpty: Bool { summary.isEmpty && persons == nil }
 }
 
@@ -786,12 +783,12 @@ enum Align { case left, center, right }
 /// Draws text with its top-left at (x, y); returns its height.
 @discardableResult
 func txt(_ text: TextEngine, _ cr: Canvas, _ s: String, x: Double, y: Double, size: Double, bold: Bool = false, width: Double? = nil,
-         align: Align = .left, colour: Color = Color(0.08, 0.08, 0.08), ellipsize: Bool = false) -> Double
+         align: Align = .left, colour: Color = Color(0.08, 0.08, 0.08)) -> Double
 {
     let l = text.layout(s, size: size, bold: bold)
     if let width {
         let a: TextLayout.Alignment = align == .center ? .center : (align == .right ? .right : .left)
-        if ellipsize { l.ellipsize(width: width, align: a) } else { l.wrap(width: width, align: a) }
+        l.wrap(width: width, align: a)
     }
     cr.draw(l, x: x, y: y, color: colour)
     return l.size.h

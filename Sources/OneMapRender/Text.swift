@@ -74,13 +74,6 @@ package final class TextLayout {
         setAlignment(align)
     }
 
-    /// One line cut to `width` with an ellipsis at the end.
-    package func ellipsize(width: Double, align: Alignment) {
-        pango_layout_set_width(raw, Int32(width * Double(PANGO_SCALE)))
-        pango_layout_set_ellipsize(raw, PANGO_ELLIPSIZE_END)
-        setAlignment(align)
-    }
-
     private func setAlignment(_ a: Alignment) {
         pango_layout_set_alignment(raw, a == .center ? PANGO_ALIGN_CENTER : (a == .right ? PANGO_ALIGN_RIGHT : PANGO_ALIGN_LEFT))
     }

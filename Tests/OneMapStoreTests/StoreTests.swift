@@ -40,6 +40,21 @@ func demoStore(_ dir: TempDir) throws -> Store {
         #expect(try s.stock(of: "wh-001").count >= 6)
     }
 
+    /// The extent read from the R*Tree roots (#14: the full scan was most of a cold tile on a
+    /// large store) holds the exact extent and exceeds it by no more than a 32-bit float's step.
+    @Test func indexedExtentHoldsTheExactOne() throws {
+        let dir = TempDir()
+        let s = try demoStore(dir)
+        let info = try s.layerInfo()
+        for names in [Set(["roads"]), Set(["villages", "shelters"]), Set(info.map(\.name))] {
+            let exact = info.filter { names.contains($0.name) }.compactMap(\.extent).reduce(BBox.empty) { $0.union($1) }
+            let fast = try s.extent(of: names)
+            #expect(fast.minLon <= exact.minLon && fast.minLat <= exact.minLat && fast.maxLon >= exact.maxLon && fast.maxLat >= exact.maxLat, "\(names): \(fast) does not hold \(exact)")
+            #expect(exact.minLon - fast.minLon < 1e-4 && fast.maxLon - exact.maxLon < 1e-4 && exact.minLat - fast.minLat < 1e-4 && fast.maxLat - exact.maxLat < 1e-4)
+        }
+        #expect(try s.extent(of: ["incidents"]).isEmpty, "an empty layer has no extent")
+    }
+
     @Test func importExportImportRoundTrips() throws {
         let dir = TempDir()
         let a = try demoStore(dir)

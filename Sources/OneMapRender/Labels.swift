@@ -309,11 +309,7 @@ final class LabelIndex: Sendable {
             let mine = LabelPlacer.candidates(style: style, zoom: zoom, features: features, text: text).filter {
                 $0.label.x >= x0 && $0.label.x < x0 + LabelIndex.cell && $0.label.y >= y0 && $0.label.y < y0 + LabelIndex.cell
             }
-            st.cells[k] = mine.map { c in
-                var b = (c.label.x, c.label.y, c.label.x, c.label.y)
-                for x in [c.iconBox, c.textBox].compactMap({ $0 }) { b = (min(b.0, x.0), min(b.1, x.1), max(b.2, x.2), max(b.3, x.3)) }
-                return Entry(c: c, bounds: b, outcome: nil, neighbours: nil)
-            }
+            st.cells[k] = mine.map { Entry(c: $0, bounds: LabelIndex.bounds($0), outcome: nil, neighbours: nil) }
         }
     }
 
@@ -370,5 +366,87 @@ final class LabelIndex: Sendable {
         guard free(c.iconBox) else { return .none }
         if free(c.textBox) { return .full }
         return c.textOptional && c.iconBox != nil ? .iconOnly : .none
+    }
+}
+
+extension LabelIndex {
+    /// A candidate's identity across two placements: its symbol layer and feature.
+    struct Key: Hashable { var order: Int; var id: String }
+
+    /// Every candidate whose bounds meet `box` (@1x global pixels), decided (`.none` included).
+    func decided(meeting box: (Double, Double, Double, Double), text: TextEngine) throws -> [Key: (LabelPlacer.Candidate, Outcome)] {
+        try state.withLock { st in
+            if st.cells.count > maxCells { st = State() }
+            let r = LabelPlacer.reach
+            let keys = LabelIndex.cells((box.0 - r, box.1 - r, box.2 + r, box.3 + r))
+            try load(keys, &st, text)
+            var out: [Key: (LabelPlacer.Candidate, Outcome)] = [:]
+            for k in keys {
+                for i in 0..<(st.cells[k]?.count ?? 0) where LabelPlacer.meets(st.cells[k]![i].bounds, box) {
+                    let o = try decide(Ref(cell: k, i: Int32(i)), &st, text)
+                    let c = st.cells[k]![i].c
+                    out[Key(order: c.order, id: c.id)] = (c, o)
+                }
+            }
+            return out
+        }
+    }
+
+    /// Whether two decided candidates draw the same pixels (both absent or unplaced counts as same).
+    static func sameDrawing(_ a: (LabelPlacer.Candidate, Outcome)?, _ b: (LabelPlacer.Candidate, Outcome)?) -> Bool {
+        let pa = a.flatMap { $0.1 == .none ? nil : $0 }, pb = b.flatMap { $0.1 == .none ? nil : $0 }
+        guard let pa, let pb else { return pa == nil && pb == nil }
+        let x = placed(pa.0, pa.1), y = placed(pb.0, pb.1)
+        func eq(_ u: (Double, Double, Double, Double)?, _ v: (Double, Double, Double, Double)?) -> Bool {
+            switch (u, v) {
+            case (nil, nil): true
+            case let (u?, v?): u == v
+            default: false
+            }
+        }
+        return pa.1 == pb.1 && x.x == y.x && x.y == y.y && x.angle == y.angle && x.text == y.text && x.icon == y.icon && x.iconSize == y.iconSize
+            && x.iconColor == y.iconColor && x.iconOpacity == y.iconOpacity && x.textSize == y.textSize && x.bold == y.bold
+            && x.textDX == y.textDX && x.textDY == y.textDY && x.textW == y.textW && x.textH == y.textH && x.textColor == y.textColor
+            && x.textOpacity == y.textOpacity && x.halo == y.halo && x.haloWidth == y.haloWidth && eq(x.iconBox, y.iconBox) && eq(x.textBox, y.textBox)
+    }
+
+    /// Where the labels drawn by `old` and `new` (the same style and zoom over two states of the
+    /// data) differ: the boxes (@1x global pixels, drawn labels only) of every label that
+    /// appeared, vanished, moved or changed. `seeds` must hold every edited feature's anchor in
+    /// both states (its geometry's box does).
+    ///
+    /// Exact by the greedy rule's locality: a candidate's outcome depends only on its own data
+    /// and the outcomes of higher-priority candidates whose boxes meet its own (or of the same
+    /// text within its spacing). So from the edited candidates outward, every candidate meeting
+    /// a changed one is compared, and the comparison spreads only through labels that changed —
+    /// a chain of knock-ons is followed as far as it goes, and no further.
+    static func changes(old: LabelIndex, new: LabelIndex, seeds: [(Double, Double, Double, Double)], text: TextEngine) throws -> [(Double, Double, Double, Double)] {
+        var dirty = seeds
+        var checked = Set<Key>()
+        var out: [(Double, Double, Double, Double)] = []
+        while let d = dirty.popLast() {
+            let a = try old.decided(meeting: d, text: text), b = try new.decided(meeting: d, text: text)
+            for k in Set(a.keys).union(b.keys) where checked.insert(k).inserted {
+                let x = a[k], y = b[k]
+                guard !sameDrawing(x, y) else { continue }
+                for (c, o) in [x, y].compactMap({ $0 }) {
+                    // The knock-ons: lower-priority candidates meeting this one's boxes or, for a
+                    // line label, repeating its text within the spacing (capped at the reach).
+                    dirty.append(LabelIndex.bounds(c))
+                    if c.dedupeText != nil {
+                        let r = LabelPlacer.reach
+                        dirty.append((c.label.x - r, c.label.y - r, c.label.x + r, c.label.y + r))
+                    }
+                    if o != .none { out.append(placed(c, o).box) }
+                }
+            }
+        }
+        return out
+    }
+
+    static func bounds(_ c: LabelPlacer.Candidate) -> (Double, Double, Double, Double) {
+        var b = (c.label.x, c.label.y, c.label.x, c.label.y)
+        for x in [c.iconBox, c.textBox].compactMap({ $0 }) { b = (min(b.0, x.0), min(b.1, x.1), max(b.2, x.2), max(b.3, x.3)) }
+        return b
     }
 }

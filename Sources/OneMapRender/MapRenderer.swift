@@ -83,6 +83,50 @@ public final class MapRenderer: Sendable {
         return LabelPlacer.place(style: style, zoom: zoom, features: features, text: text)
     }
 
+    /// The tiles at each of `zooms` whose labels differ between the data before `edits` (their
+    /// journal images, see `PastSource`) and the source now, over every style: labels that
+    /// appeared, vanished, moved or changed, followed through their knock-ons however far
+    /// (`LabelIndex.changes`). A label counts for every tile its box comes within 8 px of (the
+    /// margin `draw` draws labels with). Bulk edits (imports) have no images and are left to
+    /// the caller. Throws `StoreError` when the source cannot be read.
+    public func labelChanges(undoing edits: [JournalEdit], zooms: some Sequence<Int>) throws -> [TileRange] {
+        let edits = edits.filter { !$0.bulk }
+        guard !edits.isEmpty else { return [] }
+        let past = PastSource(current: source, undoing: edits)
+        let layers = Set(edits.map(\.layer))
+        let text = TextEngine()
+        var out: [TileRange] = []
+        for z in zooms {
+            let vp = Viewport(zoom: z, originX: 0, originY: 0, width: 0, height: 0, scale: 1)
+            func pixels(_ b: BBox) -> (Double, Double, Double, Double) {
+                let a = vp.globalPixel(Coord(b.minLon, b.maxLat)), c = vp.globalPixel(Coord(b.maxLon, b.minLat))
+                return (a.0, a.1, c.0, c.1)
+            }
+            // Every edited feature's anchors in both states: its geometry's box, and the point a
+            // label may be anchored at instead (`center`, `seat`).
+            var seeds: [(Double, Double, Double, Double)] = []
+            for e in edits {
+                for f in [e.before, e.after].compactMap({ $0 }) {
+                    seeds.append(pixels(f.geometry.bbox))
+                    for k in ["center", "seat"] {
+                        if let a = f[k]?.arrayValue, a.count == 2, let x = a[0].doubleValue, let y = a[1].doubleValue { seeds.append(pixels(BBox(minLon: x, minLat: y, maxLon: x, maxLat: y))) }
+                    }
+                }
+            }
+            for style in styles.values.sorted(by: { $0.name < $1.name }) {
+                let symbols = style.layers.filter { $0.type == .symbol && $0.visible(atZoom: Double(z)) && $0.sourceLayer.map(layers.contains) == true }
+                guard !symbols.isEmpty else { continue }
+                let boxes = try LabelIndex.changes(old: LabelIndex(style: style, zoom: z, source: past), new: labelIndex(style, zoom: z), seeds: seeds, text: text)
+                let maxI = (1 << z) - 1
+                for b in boxes {
+                    func tile(_ v: Double) -> Int { v.isFinite ? min(maxI, max(0, Int((v / 256).rounded(.down)))) : 0 }
+                    out.append(TileRange(z: z, minX: tile(b.0 - 8), minY: tile(b.1 - 8), maxX: tile(b.2 + 8), maxY: tile(b.3 + 8)))
+                }
+            }
+        }
+        return out
+    }
+
     /// Draws a viewport: background, geometry layers in order (each by its layer type), then the
     /// placed labels. `drawn` hears the id of every layer that put ink in the viewport (and
     /// "icon:NAME" for icons), for print legends.

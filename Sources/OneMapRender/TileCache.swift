@@ -4,8 +4,10 @@ import OneMapCore
 import OneMapStore
 
 /// A tile cache in an SQLite file, keyed by style, scale and z/x/y, kept in step with the store:
-/// every change in the store's edit journal expires the tiles whose area (grown by one tile for
-/// labels and symbols reaching over) intersects the change's bounding box, at every zoom.
+/// every change in the store's edit journal expires, at every zoom, the tiles meeting the
+/// change's bounding box grown by one tile (strokes and circles reaching over), and — given the
+/// renderer — exactly the tiles whose labels appeared, vanished, moved or changed because of it,
+/// however far the knock-ons reach (`MapRenderer.labelChanges`).
 ///
 /// The file is the only tier here: the server keeps its own in-memory tier of ready-to-send
 /// buffers (one tier, bounded in bytes) and expires it with the areas `sync` reports.
@@ -31,7 +33,7 @@ public final class TileCache: Sendable {
     private static func minute() -> Int64 { Int64(Date().timeIntervalSince1970 / 60) }
 
     /// The file layout this code reads; a file of another layout is a cache: it starts over.
-    static let format = "2"
+    static let format = "3"
 
     /// Opens (creating if needed) the cache file. Throws `SQLiteError` when it cannot be opened.
     public init(path: String, budget: Int = 2 << 30) throws {
@@ -47,6 +49,7 @@ public final class TileCache: Sendable {
                 CREATE TABLE tiles (style TEXT NOT NULL, scale INTEGER NOT NULL, z INTEGER NOT NULL, x INTEGER NOT NULL, y INTEGER NOT NULL,
                   data BLOB, etag TEXT NOT NULL, used INTEGER NOT NULL, PRIMARY KEY (style, scale, z, x, y)) WITHOUT ROWID;
                 CREATE INDEX tiles_used ON tiles (used);
+                CREATE INDEX tiles_zxy ON tiles (z, x, y);
                 CREATE TABLE shared (etag TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
                 CREATE TABLE cache_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                 INSERT INTO cache_meta VALUES ('format', '\(TileCache.format)');
@@ -167,24 +170,30 @@ public final class TileCache: Sendable {
         return "\"" + String(h, radix: 16) + "-" + String(data.count, radix: 16) + "\""
     }
 
-    /// The tile range at zoom `z` that an edit inside `box` can change: the tiles meeting the box,
-    /// grown by one tile on each side (labels and symbols reach over tile edges). The one rule
-    /// every tier expires by.
-    public static func reach(of box: BBox, zoom z: Int) -> (minX: Int, minY: Int, maxX: Int, maxY: Int) {
+    /// The tile range at zoom `z` that an edit's strokes and circles inside `box` can change:
+    /// the tiles meeting the box, grown by `grow` tiles on each side (one: the widest stroke of
+    /// any style is far narrower than a tile). Labels are `MapRenderer.labelChanges`'s.
+    public static func reach(of box: BBox, zoom z: Int, grow: Int = 1) -> TileRange {
         let a = TileID.containing(Coord(box.minLon, box.maxLat), zoom: z), b = TileID.containing(Coord(box.maxLon, box.minLat), zoom: z)
         let maxI = (1 << z) - 1
-        return (max(0, a.x - 1), max(0, a.y - 1), min(maxI, b.x + 1), min(maxI, b.y + 1))
+        return TileRange(z: z, minX: max(0, a.x - grow), minY: max(0, a.y - grow), maxX: min(maxI, b.x + grow), maxY: min(maxI, b.y + grow))
     }
 
     /// Deletes every cached tile (all styles and scales) whose area, grown by one tile, meets `box`.
     @discardableResult
     public func expire(_ box: BBox, zooms: ClosedRange<Int> = 0...TileID.maxZoom) throws -> Int {
-        try conn.with { c in
+        try expire(zooms.map { TileCache.reach(of: box, zoom: $0) })
+    }
+
+    /// Deletes every cached tile (all styles and scales) in the ranges, in one transaction.
+    @discardableResult
+    public func expire(_ ranges: [TileRange]) throws -> Int {
+        guard !ranges.isEmpty else { return 0 }
+        return try conn.with { c in
             let (n, freed) = try c.transaction { () -> (Int, Int) in
                 var n = 0, freed = 0
-                for z in zooms {
-                    let r = TileCache.reach(of: box, zoom: z)
-                    let range: [SQLValue] = [.int(Int64(z)), .int(Int64(r.minX)), .int(Int64(r.maxX)), .int(Int64(r.minY)), .int(Int64(r.maxY))]
+                for r in Set(ranges) {
+                    let range: [SQLValue] = [.int(Int64(r.z)), .int(Int64(r.minX)), .int(Int64(r.maxX)), .int(Int64(r.minY)), .int(Int64(r.maxY))]
                     if case .int(let b)? = try c.scalar("SELECT sum(length(data)) FROM tiles WHERE z = ? AND x BETWEEN ? AND ? AND y BETWEEN ? AND ?", range) { freed += Int(b) }
                     n += try c.run("DELETE FROM tiles WHERE z = ? AND x BETWEEN ? AND ? AND y BETWEEN ? AND ?", range)
                 }
@@ -195,21 +204,38 @@ public final class TileCache: Sendable {
         }
     }
 
-    /// What one `sync` did: the journal position it reached, the areas whose tiles it dropped
-    /// (empty with `everything` when the cache had never seen this store) and how many tiles.
+    /// The zooms the file holds any tile at.
+    public func cachedZooms() throws -> Set<Int> {
+        try conn.with { c in
+            Set(try (0...TileID.maxZoom).filter { z in try c.scalar("SELECT EXISTS (SELECT 1 FROM tiles WHERE z = ?)", [.int(Int64(z))]) == .int(1) })
+        }
+    }
+
+    /// What one `sync` did: the journal position it reached, the tile ranges tiers in front of
+    /// the file must expire (empty with `everything` when the cache had never seen this store)
+    /// and how many tiles it dropped from the file.
     public struct Sync: Sendable {
         public var revision: StoreRevision
-        public var areas: [BBox] = []
+        public var ranges: [TileRange] = []
         public var everything = false
         public var dropped = 0
         /// Whether anything was expired.
-        public var changed: Bool { everything || !areas.isEmpty }
+        public var changed: Bool { everything || !ranges.isEmpty }
+        /// Whether the tile at z/x/y must go (the ranges grouped by zoom first: `expired()`).
+        public func expired() -> (Int, Int, Int) -> Bool {
+            if everything { return { _, _, _ in true } }
+            let byZoom = Dictionary(grouping: Set(ranges), by: \.z)
+            return { z, x, y in byZoom[z]?.contains { $0.contains(z: z, x: x, y: y) } ?? false }
+        }
     }
 
-    /// Brings the cache up to the store's revision: expires the areas of all edits since the last
-    /// sync, and reports them so that tiers in front of the file can expire the same tiles.
-    /// With `drawn` (per layer, what the styles of the tiles read: `MapRenderer.drawnAttributes`)
-    /// edits of properties no style draws expire nothing. A
+    /// Brings the cache up to the store's revision: expires the tiles all edits since the last
+    /// sync can have changed, and reports them so that tiers in front of the file can expire the
+    /// same tiles. With `map` (the renderer of the tiles), edits of properties no style draws
+    /// expire nothing, and label changes are followed exactly (at the zooms the file holds
+    /// tiles at, plus `zooms`, the front tiers' zooms); without it, a label is assumed to
+    /// reach two tiles beyond its feature (knock-on chains are not followed). Imports expire
+    /// their box grown by three tiles at every zoom. A
     /// store of another generation (restored, migrated, or a cache file that never saw it)
     /// empties the cache: nothing in it can be trusted.
     ///
@@ -217,10 +243,28 @@ public final class TileCache: Sendable {
     /// front tiers come from the store alone, the fault is kept in `fault`, and the file is not
     /// read until a later sync brings it up to date. Throws only when the store cannot be read.
     @discardableResult
-    public func sync(with store: Store, drawn: [String: Set<String>]? = nil) throws -> Sync {
+    public func sync(with store: Store, map: MapRenderer? = nil, zooms front: Set<Int> = []) throws -> Sync {
         flushUsage()
         let now = try store.storeRevision()
         var result = Sync(revision: now)
+        let drawn = map?.drawnAttributes
+        var memo: [Int64: [TileRange]] = [:]
+        // The tiles the edits after `seq` can have changed.
+        func ranges(since seq: Int64) throws -> [TileRange] {
+            if let r = memo[seq] { return r }
+            let edits = try store.edits(since: seq).filter { $0.changesDrawn(drawn) }
+            var out: [TileRange] = []
+            for e in edits {
+                let grow = e.bulk || map == nil ? 3 : 1
+                for z in 0...TileID.maxZoom { out.append(TileCache.reach(of: e.box, zoom: z, grow: grow)) }
+            }
+            if let map, !edits.isEmpty {
+                let zooms = front.union((try? cachedZooms()) ?? Set(0...TileID.maxZoom))
+                out += try map.labelChanges(undoing: edits, zooms: zooms.sorted())
+            }
+            memo[seq] = out
+            return out
+        }
         var last: StoreRevision?
         do {
             last = try conn.with { c in
@@ -230,7 +274,7 @@ public final class TileCache: Sendable {
             }
             if last != now {
                 if let last, last.generation == now.generation, last.sequence <= now.sequence {
-                    for box in try store.editedAreas(since: last.sequence, drawn: drawn) { result.dropped += try expire(box) }
+                    result.dropped += try expire(try ranges(since: last.sequence))
                 } else {
                     result.everything = true
                     result.dropped = try conn.with { c in
@@ -259,7 +303,7 @@ public final class TileCache: Sendable {
         // another process already brought the file up to date.
         if let from = seenHere.withLock({ $0 }) ?? last, from != now {
             if from.generation == now.generation, from.sequence <= now.sequence {
-                result.areas = try store.editedAreas(since: from.sequence, drawn: drawn)
+                result.ranges = try ranges(since: from.sequence)
             } else {
                 result.everything = true
             }
@@ -325,4 +369,12 @@ public final class TileCache: Sendable {
         }
         return n
     }
+}
+
+/// A block of tiles at one zoom: x in minX…maxX, y in minY…maxY (XYZ numbering).
+public struct TileRange: Sendable, Hashable {
+    public var z: Int, minX: Int, minY: Int, maxX: Int, maxY: Int
+    public init(z: Int, minX: Int, minY: Int, maxX: Int, maxY: Int) { self.z = z; self.minX = minX; self.minY = minY; self.maxX = maxX; self.maxY = maxY }
+    public func contains(z: Int, x: Int, y: Int) -> Bool { z == self.z && x >= minX && x <= maxX && y >= minY && y <= maxY }
+    public func contains(_ t: TileID) -> Bool { contains(z: t.z, x: t.x, y: t.y) }
 }

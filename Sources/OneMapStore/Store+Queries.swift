@@ -278,6 +278,47 @@ extension Store {
     }
 }
 
+/// One row of the edit journal as the tile caches read it: the feature before and after the
+/// change (nil before a creation and after a deletion) and the box of both geometries
+/// (EPSG:4326 degrees). An import is one `bulk` row with its box and no feature images.
+public struct JournalEdit: Sendable {
+    public var layer: String
+    public var featureID: String?
+    public var box: BBox
+    public var before: Feature?
+    public var after: Feature?
+    public var bulk: Bool { before == nil && after == nil }
+
+    /// Whether the change can alter pixels, given per layer the properties any style reads
+    /// (`MapRenderer.drawnAttributes`): geometry changes, creations, deletions and imports
+    /// always can; an edit of properties no style reads cannot.
+    public func changesDrawn(_ drawn: [String: Set<String>]?) -> Bool {
+        guard let drawn, let read = drawn[layer], let b = before, let a = after else { return true }
+        if b.geometry != a.geometry { return true }
+        let keys = Set(b.properties.keys).union(a.properties.keys)
+        return keys.contains { b.properties[$0] != a.properties[$0] && read.contains($0) }
+    }
+}
+
+extension Store {
+    /// The journal's edits after position `seq`, in order. Throws `StoreError` when the store
+    /// cannot be read; a row whose images cannot be parsed counts as a bulk change of its box.
+    public func edits(since seq: Int64) throws(StoreError) -> [JournalEdit] {
+        func feature(_ text: String?) -> Feature? {
+            guard let text, let v = try? JSONParser.parse(text), let g = v["geometry"], let geometry = try? GeoJSON.geometry(from: g) else { return nil }
+            var props: [String: JSONValue] = [:]
+            for (k, x) in v["properties"]?.objectValue ?? JSONObject() { props[k] = x }
+            return Feature(id: v["id"]?.stringValue ?? "", geometry: geometry, properties: props)
+        }
+        return try read { c in
+            try c.query("SELECT min_lon, min_lat, max_lon, max_lat, layer, feature_id, before, after FROM edit_journal WHERE seq > ? AND min_lon IS NOT NULL ORDER BY seq", [.int(seq)]) { s in
+                JournalEdit(layer: s.text(4) ?? "", featureID: s.text(5), box: BBox(minLon: s.double(0), minLat: s.double(1), maxLon: s.double(2), maxLat: s.double(3)),
+                            before: s.isNull(5) ? nil : feature(s.text(6)), after: s.isNull(5) ? nil : feature(s.text(7)))
+            }
+        }
+    }
+}
+
 extension Store {
     /// Bounding boxes of the edits after journal position `seq` (old and new geometry both).
     public func editedAreas(since seq: Int64) throws(StoreError) -> [BBox] { try editedAreas(since: seq, drawn: nil) }
@@ -287,19 +328,6 @@ extension Store {
     /// no style reads (a warehouse's stock or managing unit, a phone, a note) is left out — its
     /// tiles stay as they are. Imports, creations and deletions always count.
     public func editedAreas(since seq: Int64, drawn: [String: Set<String>]?) throws(StoreError) -> [BBox] {
-        try read { c in
-            try c.query("SELECT min_lon, min_lat, max_lon, max_lat, layer, before, after FROM edit_journal WHERE seq > ? AND min_lon IS NOT NULL", [.int(seq)]) { s -> BBox? in
-                let box = BBox(minLon: s.double(0), minLat: s.double(1), maxLon: s.double(2), maxLat: s.double(3))
-                guard let drawn, let read = drawn[s.text(4) ?? ""], let b = s.text(5), let a = s.text(6),
-                      let before = try? JSONParser.parse(b), let after = try? JSONParser.parse(a) else { return box }
-                if before["geometry"] != after["geometry"] { return box }
-                let p0 = before["properties"]?.objectValue, p1 = after["properties"]?.objectValue
-                var keys = Set<String>()
-                for (k, _) in p0 ?? JSONObject([]) { keys.insert(k) }
-                for (k, _) in p1 ?? JSONObject([]) { keys.insert(k) }
-                let changed = keys.filter { p0?[$0] != p1?[$0] }
-                return changed.isDisjoint(with: read) ? nil : box
-            }.compactMap { $0 }
-        }
+        try edits(since: seq).filter { $0.changesDrawn(drawn) }.map(\.box)
     }
 }

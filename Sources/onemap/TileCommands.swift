@@ -95,7 +95,7 @@ struct Seed: ParsableCommand {
             guard !box.isEmpty else { throw CLIError("the store is empty; import data first") }
         }
         let cache = try TileCache(path: cachePath(for: store.db))
-        try cache.sync(with: s)
+        try cache.sync(with: s, map: map)
         var metas: [MetatileID] = []
         for z in zr { metas += Array(Set(TileID.covering(box, zoom: z).map { MetatileID(containing: $0) })).sorted { ($0.z, $0.y, $0.x) < ($1.z, $1.y, $1.x) } }
         let renderer = TileRenderer(map: map)
@@ -161,7 +161,7 @@ struct ExportMBTiles: ParsableCommand {
     func execute() throws {
         let s = try store.open()
         let cache = try TileCache(path: cachePath(for: store.db))
-        try cache.sync(with: s)
+        try cache.sync(with: s, map: try openRenderer(s))
         var zr: ClosedRange<Int>?
         if let zooms { guard let z = parseZooms(zooms) else { throw CLIError("bad --zooms") }; zr = z }
         var box: BBox?

@@ -117,7 +117,8 @@ let shelterAtSeat = #"{"type":"Feature","id":"sh-test","geometry":{"type":"Point
         let wh = try #require(try s.store.feature(in: "warehouses", id: "wh-001")).feature
         let t = TileID.containing(wh.geometry.representativePoint, zoom: 15)
         let uri = "/tiles/command/15/\(t.x)/\(t.y).png"
-        #expect(!s.tiles.drawn["warehouses", default: []].contains("managing_unit") && s.tiles.drawn["warehouses", default: []].contains("name"))
+        let drawn = s.tiles.map.drawnAttributes
+        #expect(!drawn["warehouses", default: []].contains("managing_unit") && drawn["warehouses", default: []].contains("name"))
         let app = buildApplication(services: s, logger: quiet)
         try await app.test(.live) { client in
             var tag = ""
@@ -137,6 +138,85 @@ let shelterAtSeat = #"{"type":"Feature","id":"sh-test","geometry":{"type":"Point
             try await client.execute(uri: uri, method: .get, headers: [.ifNoneMatch: tag]) { r in #expect(r.status == .ok, "a renamed warehouse's tile was not expired") }
             #expect(s.metrics.text().contains("onemap_metatiles_rendered_total 2\n"))
         }
+    }
+
+    /// Edits whose labels reach, or knock other labels, beyond the edited feature's own tiles —
+    /// next to metatile edges — leave no stale tile: after each edit every tile of a window
+    /// around it is served exactly as a fresh renderer draws it now. And the edits do reach
+    /// further than "the edited box plus one tile" somewhere (else this test proves nothing).
+    @Test func labelChangesExpireExactlyTheirTiles() async throws {
+        let dir = TempDir()
+        let s = try makeServices(dir)
+        let editor = try s.store.addUser(name: "e", role: .editor).token
+        let app = buildApplication(services: s, logger: quiet)
+        let long = "裕民县应急管理局测试用超长名称消防救援站第二十六个"  // 26 characters
+        func px(_ c: Coord, _ z: Int) -> (Double, Double) { Viewport(zoom: z, originX: 0, originY: 0, width: 0, height: 0, scale: 1).globalPixel(c) }
+
+        // The edits, chosen from the data by where they lie, not by id.
+        var edits: [(layer: String, id: String, change: String, zoom: Int, at: Coord)] = []
+        // A fire station whose name (drawn to the right of its icon) now reaches two tiles on.
+        let stations = try s.store.all("fire_stations").sorted { $0.id < $1.id }
+        if let (f, z) = stations.lazy.compactMap({ f -> (Feature, Int)? in
+            let c = f.geometry.representativePoint
+            return (14...16).first { z in px(c, z).0.truncatingRemainder(dividingBy: 256) > 190 }.map { (f, $0) }
+        }).first {
+            edits.append(("fire_stations", f.id, #"{"properties":{"name":"\#(long)"}}"#, z, f.geometry.representativePoint))
+        }
+        // A village whose label sits just left of a metatile edge at z14 gets a long name.
+        let villages = try s.store.all("villages").sorted { $0.id < $1.id }
+        if let v = villages.first(where: { v in
+            guard let a = v["center"]?.arrayValue, a.count == 2, let x = a[0].doubleValue, let y = a[1].doubleValue else { return false }
+            return px(Coord(x, y), 14).0.truncatingRemainder(dividingBy: 2048) > 1900
+        }), let a = v["center"]?.arrayValue, let x = a[0].doubleValue, let y = a[1].doubleValue {
+            edits.append(("villages", v.id, #"{"properties":{"name":"\#(long)村"}}"#, 14, Coord(x, y)))
+        }
+        // A named road crossing a metatile edge at z13 is renamed; a shelter moves 300 m east.
+        let roads = try s.store.all("roads").sorted { $0.id < $1.id }
+        if let r = roads.first(where: { r in
+            guard r["name"]?.stringValue?.isEmpty == false else { return false }
+            let b = r.geometry.bbox
+            return Int(px(Coord(b.minLon, b.minLat), 13).0 / 2048) != Int(px(Coord(b.maxLon, b.minLat), 13).0 / 2048)
+        }) {
+            edits.append(("roads", r.id, #"{"properties":{"name":"\#(long)路"}}"#, 13, r.geometry.representativePoint))
+        }
+        let shelter = try #require(try s.store.all("shelters").sorted { $0.id < $1.id }.first)
+        let sp = shelter.geometry.representativePoint
+        edits.append(("shelters", shelter.id, #"{"geometry":{"type":"Point","coordinates":[\#(sp.lon + 0.004),\#(sp.lat)]}}"#, 15, sp))
+        #expect(edits.count == 4, "the demo data lacks a feature this test edits")
+
+        let plan = edits
+        let reachedFurther = try await app.test(.live) { client -> Bool in
+            var reachedFurther = false
+            for e in plan {
+                // A window of tiles around the edit at its zoom and one below, all served (cached) first.
+                var window: [TileID] = []
+                for z in [e.zoom - 1, e.zoom] {
+                    let t = TileID.containing(e.at, zoom: z)
+                    for dy in -2...2 { for dx in -3...3 { if let w = try? TileID(z: z, x: t.x + dx, y: t.y + dy) { window.append(w) } } }
+                }
+                var served: [TileID: ByteBuffer] = [:]
+                for t in window { try await client.execute(uri: "/tiles/command/\(t.z)/\(t.x)/\(t.y).png", method: .get) { r in served[t] = r.body } }
+                let before = try #require(try s.store.feature(in: e.layer, id: e.id)).feature
+                try await client.execute(uri: "/api/features/\(e.layer)/\(e.id)", method: .patch, headers: bearer(editor), body: body(e.change)) { r in
+                    #expect(r.status == .ok, "\(e.layer)/\(e.id): \(String(buffer: r.body))")
+                }
+                let after = try #require(try s.store.feature(in: e.layer, id: e.id)).feature
+                // The truth: a renderer that never saw the old state, metatile by metatile.
+                let fresh = TileRenderer(map: try MapRenderer(source: s.store, stylesDirectory: repoRoot + "/Styles"))
+                var truth: [TileID: [UInt8]] = [:]
+                for m in Set(window.map { MetatileID(containing: $0) }) { truth.merge(try fresh.renderMetatile(style: "command", metatile: m, scale: 1)) { a, _ in a } }
+                let box = before.geometry.bbox.union(after.geometry.bbox)
+                for t in window {
+                    try await client.execute(uri: "/tiles/command/\(t.z)/\(t.x)/\(t.y).png", method: .get) { r in
+                        let current = Array(r.body.readableBytesView) == truth[t]
+                        #expect(current, "\(e.layer)/\(e.id): tile \(t.z)/\(t.x)/\(t.y) is stale after the edit")
+                    }
+                    if Array(served[t]!.readableBytesView) != truth[t], !TileCache.reach(of: box, zoom: t.z).contains(t) { reachedFurther = true }
+                }
+            }
+            return reachedFurther
+        }
+        #expect(reachedFurther, "no edit changed a tile beyond its box plus one tile: the test no longer exercises label reach")
     }
 
     @Test func anEditExpiresItsTilesAndKeepsTheRestCached() async throws {

@@ -99,12 +99,9 @@ public final class TileService: Sendable {
     /// window on purpose); `rendersHeldForTesting` counts the renders waiting there.
     let holdRendersForTesting = Atomic<Bool>(false)
     let rendersHeldForTesting = Atomic<Int>(0)
-    /// Per layer, the properties the styles read: edits of other properties expire no tile.
-    let drawn: [String: Set<String>]
 
     init(map: MapRenderer, cache: TileCache, store: Store, metrics: ServerMetrics, renderThreads: Int, queueLimit: Int, memoryBytes: Int, maxWait: Double = 2) throws {
         self.map = map; tiles = TileRenderer(map: map); self.cache = cache; self.store = store; self.metrics = metrics
-        drawn = map.drawnAttributes
         memory = TileMemory(budget: memoryBytes)
         styleIndex = Dictionary(uniqueKeysWithValues: map.styleNames.enumerated().map { ($0.element, $0.offset) })
         styleBytes = map.styleNames.map { Array($0.utf8) }
@@ -132,21 +129,14 @@ public final class TileService: Sendable {
     func syncNow() throws {
         try syncLock.withLock { _ in
             let writes = store.localWrites
-            let r = try cache.sync(with: store, drawn: drawn)
+            let r = try cache.sync(with: store, map: map, zooms: memory.zooms)
             if r.changed {
                 expiries.add(1, ordering: .relaxed)
                 metrics.tilesExpired.increment()
-                if r.everything {
-                    memory.remove { _ in true }
-                } else {
-                    let areas = r.areas
-                    memory.remove { k in
-                        let a = TileMemory.address(k)
-                        return areas.contains { b in
-                            let reach = TileCache.reach(of: b, zoom: a.z)
-                            return a.x >= reach.minX && a.x <= reach.maxX && a.y >= reach.minY && a.y <= reach.maxY
-                        }
-                    }
+                let expired = r.expired()
+                memory.remove { k in
+                    let a = TileMemory.address(k)
+                    return expired(a.z, a.x, a.y)
                 }
             }
             version.store(r.revision.token, ordering: .relaxed)

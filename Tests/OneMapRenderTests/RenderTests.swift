@@ -116,6 +116,96 @@ typealias Pixels = PNGPixels
         }
     }
 
+    /// After random edits (renames to long names, moves, deletions, creations) the tiles
+    /// `LabelIndex.changes` reports are exactly the tiles where a label appeared, vanished,
+    /// moved or changed — compared with the greedy rule over all data before and after — at
+    /// three zooms, the knock-ons included (#14: edits expire exactly the tiles whose pixels change).
+    @Test func labelChangesAreExactlyTheLabelsThatDiffer() throws {
+        let dir = TempDir()
+        let store = try Store(path: dir.path + "/edits.sqlite")
+        _ = try store.importGeoJSON(at: repoRoot + "/GeoData")
+        let map = try MapRenderer(source: store, stylesDirectory: repoRoot + "/Styles")
+        let style = try map.style("command")
+        var rng = SeededRandom(seed: 14)
+        let zooms = [12, 14, 16]
+        func labels(_ z: Int) throws -> [PlacedLabel] { try MapRenderer(source: store, styles: [style]).allLabels(style, zoom: z, text: TextEngine()) }
+        func key(_ l: PlacedLabel) -> String {
+            String(format: "%.4f,%.4f,%.4f,%@,%@,%.3f,%.3f", l.x, l.y, l.angle, l.text ?? "-", l.icon ?? "-", l.box.0, l.box.2)
+        }
+        func tiles(_ boxes: [(Double, Double, Double, Double)], _ z: Int) -> Set<TileID> {
+            var out = Set<TileID>()
+            for b in boxes {
+                for x in Int(((b.0 - 8) / 256).rounded(.down))...Int(((b.2 + 8) / 256).rounded(.down)) {
+                    for y in Int(((b.1 - 8) / 256).rounded(.down))...Int(((b.3 + 8) / 256).rounded(.down)) { if let t = try? TileID(z: z, x: x, y: y) { out.insert(t) } }
+                }
+            }
+            return out
+        }
+        let long = "测试用很长很长的名称第二十六个字符到此为止了"
+        var far = 0
+        for batch in 0..<3 {
+            let before = try Dictionary(uniqueKeysWithValues: zooms.map { ($0, try labels($0)) })
+            let seq = try store.storeRevision().sequence
+            for i in 0..<4 {
+                let pick = Int.random(in: 0..<5, using: &rng)
+                switch pick {
+                case 0:
+                    let v = try store.all("villages").randomElement(using: &rng)!
+                    try store.patch(layer: "villages", id: v.id, changes: ["properties": ["name": .string(long + "村\(batch)\(i)")]], ifVersion: nil, actor: "test")
+                case 1:
+                    let f = try store.all("fire_stations").randomElement(using: &rng)!
+                    let c = f.geometry.representativePoint
+                    let g: JSONValue = ["type": "Point", "coordinates": [.number(c.lon + Double.random(in: -0.01...0.01, using: &rng)), .number(c.lat + Double.random(in: -0.006...0.006, using: &rng))]]
+                    try store.patch(layer: "fire_stations", id: f.id, changes: ["geometry": g, "properties": ["name": .string(long)]], ifVersion: nil, actor: "test")
+                case 2:
+                    let sh = try store.all("shelters").randomElement(using: &rng)!
+                    try store.delete(layer: "shelters", id: sh.id, ifVersion: nil, actor: "test")
+                case 3:
+                    var w = GeoJSON.json(try store.all("warehouses").randomElement(using: &rng)!)
+                    let v = try store.all("villages").randomElement(using: &rng)!
+                    if case .object(var o) = w, case .object(var p)? = o["properties"] {
+                        o["id"] = .string("wh-test-\(batch)-\(i)")
+                        p["name"] = .string("新增" + long)
+                        o["properties"] = .object(p)
+                        let c = v.geometry.representativePoint
+                        o["geometry"] = ["type": "Point", "coordinates": [.number(c.lon + 0.002), .number(c.lat)]]
+                        w = .object(o)
+                    }
+                    _ = try store.create(layer: "warehouses", geojson: JSONWriter.string(w), actor: "test")
+                default:
+                    let r = try store.all("roads").filter { $0["name"]?.stringValue?.isEmpty == false }.randomElement(using: &rng)!
+                    try store.patch(layer: "roads", id: r.id, changes: ["properties": ["name": .string(long + "路")]], ifVersion: nil, actor: "test")
+                }
+            }
+            let edits = try store.edits(since: seq)
+            #expect(edits.count == 4)
+            for z in zooms {
+                let after = try labels(z)
+                let was = Dictionary(before[z]!.map { (key($0), $0) }) { a, _ in a }, now = Dictionary(after.map { (key($0), $0) }) { a, _ in a }
+                let differ = Set(was.keys).symmetricDifference(now.keys).compactMap { was[$0] ?? now[$0] }
+                let truth = tiles(differ.map(\.box), z)
+                let index = LabelIndex(style: style, zoom: z, source: store)
+                let past = LabelIndex(style: style, zoom: z, source: PastSource(current: store, undoing: edits))
+                var seeds: [(Double, Double, Double, Double)] = []
+                let vp = Viewport(zoom: z, originX: 0, originY: 0, width: 0, height: 0, scale: 1)
+                for e in edits { for f in [e.before, e.after].compactMap({ $0 }) {
+                    let b = f.geometry.bbox
+                    let a = vp.globalPixel(Coord(b.minLon, b.maxLat)), c = vp.globalPixel(Coord(b.maxLon, b.minLat))
+                    seeds.append((a.0, a.1, c.0, c.1))
+                    if let p = f["center"]?.arrayValue, p.count == 2 { let g = vp.globalPixel(Coord(p[0].doubleValue!, p[1].doubleValue!)); seeds.append((g.0, g.1, g.0, g.1)) }
+                } }
+                let reported = tiles(try LabelIndex.changes(old: past, new: index, seeds: seeds, text: TextEngine()), z)
+                #expect(reported == truth, "batch \(batch) z\(z): missed \(truth.subtracting(reported).sorted { ($0.x, $0.y) < ($1.x, $1.y) }.prefix(5)), extra \(reported.subtracting(truth).count)")
+                // And through the renderer's entry point, over every style (a superset at this zoom).
+                let ranges = try map.labelChanges(undoing: edits, zooms: [z])
+                #expect(truth.allSatisfy { t in ranges.contains { $0.contains(t) } })
+                // Knock-ons and long names reach past the edited boxes grown by a tile somewhere.
+                far += truth.filter { t in !edits.contains { TileCache.reach(of: $0.box, zoom: z).contains(t) } }.count
+            }
+        }
+        #expect(far > 0, "no label changed beyond its feature's box plus one tile: the test exercises nothing the old rule missed")
+    }
+
     /// Road-risk segments say what the risk is and whether the road is open (#14): on the command
     /// style each closed risk the placement keeps reads "<risk> 封闭" along its line.
     @Test func roadRisksAreLabelledWithRiskAndStatus() throws {

@@ -4,7 +4,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 BIN := .build/release/onemap
 
-.PHONY: run test build install uninstall bootstrap data bench bench-store bench-import bench-routing bench-tiles bench-print bench-serve bench-live clean
+.PHONY: run test build install uninstall bootstrap data bench bench-store bench-import bench-routing bench-tiles bench-region bench-print bench-serve bench-live clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -41,7 +41,7 @@ test: bootstrap
 data:
 	python3 scripts/generate_demo_data.py
 
-bench: bench-store bench-import bench-routing bench-tiles bench-print bench-serve bench-live
+bench: bench-store bench-import bench-routing bench-tiles bench-region bench-print bench-serve bench-live
 
 bench-store: build
 	Benchmarks/store.sh
@@ -57,6 +57,9 @@ clean:
 
 bench-tiles: build
 	Benchmarks/tiles.sh
+
+bench-region: build
+	Benchmarks/region.sh
 
 bench-serve: build
 	Benchmarks/serve.sh

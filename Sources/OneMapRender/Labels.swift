@@ -244,6 +244,23 @@ final class LabelIndex: Sendable {
         self.style = style; self.zoom = zoom; self.source = source; self.maxCells = maxCells
     }
 
+    /// An index over `source`, starting from the candidates `base` has read: after an edit,
+    /// only the cells holding an edited feature's anchor (those meeting `dropping`, @1x global
+    /// pixels) are read again — reading (the store query and the text layout of every
+    /// candidate) is what costs; deciding again is cheap. With `keepDecisions` (when `source`
+    /// shows the same state as `base`'s), outcomes are kept too.
+    init(carrying base: LabelIndex, source: any FeatureSource, dropping: [(Double, Double, Double, Double)], keepDecisions: Bool) {
+        style = base.style; zoom = base.zoom; self.source = source; maxCells = base.maxCells
+        var st = base.state.withLock { $0 }
+        for b in dropping { for k in LabelIndex.cells(b) { st.cells[k] = nil } }
+        if !keepDecisions || !dropping.isEmpty {
+            for k in Array(st.cells.keys) {
+                st.cells[k] = st.cells[k]!.map { var e = $0; e.outcome = nil; e.neighbours = nil; return e }
+            }
+        }
+        state.withLock { $0 = st }
+    }
+
     /// Cells read so far (for tests and the memory budget).
     var cellCount: Int { state.withLock { $0.cells.count } }
 

@@ -83,20 +83,25 @@ public final class MapRenderer: Sendable {
         return LabelPlacer.place(style: style, zoom: zoom, features: features, text: text)
     }
 
-    /// The tiles at each of `zooms` whose labels differ between the data before `edits` (their
-    /// journal images, see `PastSource`) and the source now, over every style: labels that
-    /// appeared, vanished, moved or changed, followed through their knock-ons however far
-    /// (`LabelIndex.changes`). A label counts for every tile its box comes within 8 px of (the
-    /// margin `draw` draws labels with). Bulk edits (imports) have no images and are left to
-    /// the caller. Throws `StoreError` when the source cannot be read.
-    public func labelChanges(undoing edits: [JournalEdit], zooms: some Sequence<Int>) throws -> [TileRange] {
+    /// The tiles whose labels differ between the data at revision `from` and at `to` (the
+    /// source now), for each style and zoom asked: labels that appeared, vanished, moved or
+    /// changed, followed through their knock-ons however far (`LabelIndex.changes`). `edits`
+    /// are the journal's edits from `from` to `to`; their before-images give the past
+    /// (`PastSource`). A label counts for every tile its box comes within 8 px of (the margin
+    /// `draw` draws labels with). Bulk edits (imports) have no images and are left to the caller.
+    ///
+    /// Where this renderer holds the label index of `from`, its candidates are reused for both
+    /// sides, and the index of `to` it builds (reading again only the cells of edited features)
+    /// serves the next tiles — so the work after an edit follows the edit, not the data.
+    /// Throws `StoreError` when the source cannot be read.
+    public func labelChanges(undoing edits: [JournalEdit], from: StoreRevision, to: StoreRevision, at pairs: Set<StyleZoom>) throws -> [TileRange] {
         let edits = edits.filter { !$0.bulk }
         guard !edits.isEmpty else { return [] }
         let past = PastSource(current: source, undoing: edits)
         let layers = Set(edits.map(\.layer))
         let text = TextEngine()
         var out: [TileRange] = []
-        for z in zooms {
+        for z in Set(pairs.map(\.zoom)).sorted() {
             let vp = Viewport(zoom: z, originX: 0, originY: 0, width: 0, height: 0, scale: 1)
             func pixels(_ b: BBox) -> (Double, Double, Double, Double) {
                 let a = vp.globalPixel(Coord(b.minLon, b.maxLat)), c = vp.globalPixel(Coord(b.maxLon, b.minLat))
@@ -113,10 +118,17 @@ public final class MapRenderer: Sendable {
                     }
                 }
             }
-            for style in styles.values.sorted(by: { $0.name < $1.name }) {
+            for name in pairs.filter({ $0.zoom == z }).map(\.style).sorted() {
+                guard let style = styles[name] else { continue }
                 let symbols = style.layers.filter { $0.type == .symbol && $0.visible(atZoom: Double(z)) && $0.sourceLayer.map(layers.contains) == true }
                 guard !symbols.isEmpty else { continue }
-                let boxes = try LabelIndex.changes(old: LabelIndex(style: style, zoom: z, source: past), new: labelIndex(style, zoom: z), seeds: seeds, text: text)
+                let key = "\(style.name)/\(z)"
+                let before = placements.get(key, seq: from), ready = placements.get(key, seq: to)
+                let new = ready ?? before.map { LabelIndex(carrying: $0, source: source, dropping: seeds, keepDecisions: false) } ?? LabelIndex(style: style, zoom: z, source: source)
+                let old = before.map { LabelIndex(carrying: $0, source: past, dropping: [], keepDecisions: true) } ?? LabelIndex(style: style, zoom: z, source: past)
+                let boxes = try LabelIndex.changes(old: old, new: new, seeds: seeds, text: text)
+                // Kept for the next tiles only if nothing moved meanwhile (else its cells may mix states).
+                if ready == nil, try source.revision() == to { _ = placements.put(key, new, seq: to) }
                 let maxI = (1 << z) - 1
                 for b in boxes {
                     func tile(_ v: Double) -> Int { v.isFinite ? min(maxI, max(0, Int((v / 256).rounded(.down)))) : 0 }
@@ -233,17 +245,26 @@ package struct MapLabel {
     }
 }
 
-/// Label indexes per style/zoom, for the current journal position only.
+/// Label indexes per style/zoom, for the current journal position and the one before it (whose
+/// candidates the next revision's indexes start from, see `labelChanges`).
 final class PlacementCache: Sendable {
-    private let state = Mutex((entries: [String: LabelIndex](), seq: StoreRevision?.none))
+    private struct Generation { var seq: StoreRevision?; var entries: [String: LabelIndex] = [:] }
+    private let state = Mutex((current: Generation(), previous: Generation()))
 
-    func get(_ key: String, seq: StoreRevision) -> LabelIndex? { state.withLock { $0.seq == seq ? $0.entries[key] : nil } }
-    /// Keeps `v` unless another thread put one first (then that one is returned).
+    func get(_ key: String, seq: StoreRevision) -> LabelIndex? {
+        state.withLock { st in st.current.seq == seq ? st.current.entries[key] : st.previous.seq == seq ? st.previous.entries[key] : nil }
+    }
+    /// Keeps `v` unless another thread put one first (then that one is returned). A newer
+    /// revision makes the current generation the previous one; an older one is not kept.
     func put(_ key: String, _ v: LabelIndex, seq s: StoreRevision) -> LabelIndex {
         state.withLock { st in
-            if s != st.seq { st.entries.removeAll(); st.seq = s }
-            if let there = st.entries[key] { return there }
-            st.entries[key] = v
+            if s != st.current.seq {
+                if let c = st.current.seq, c.generation == s.generation, c.sequence > s.sequence { return v }
+                st.previous = st.current
+                st.current = Generation(seq: s)
+            }
+            if let there = st.current.entries[key] { return there }
+            st.current.entries[key] = v
             return v
         }
     }

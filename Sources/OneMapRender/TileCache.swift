@@ -204,10 +204,16 @@ public final class TileCache: Sendable {
         }
     }
 
-    /// The zooms the file holds any tile at.
-    public func cachedZooms() throws -> Set<Int> {
+    /// The styles and zooms the file holds any tile of (`styles`: the names to look for).
+    public func cached(styles: [String]) throws -> Set<StyleZoom> {
         try conn.with { c in
-            Set(try (0...TileID.maxZoom).filter { z in try c.scalar("SELECT EXISTS (SELECT 1 FROM tiles WHERE z = ?)", [.int(Int64(z))]) == .int(1) })
+            var out = Set<StyleZoom>()
+            for s in styles {
+                for z in 0...TileID.maxZoom where try [1, 2].contains(where: { scale in
+                    try c.scalar("SELECT EXISTS (SELECT 1 FROM tiles WHERE style = ? AND scale = ? AND z = ?)", [.text(s), .int(Int64(scale)), .int(Int64(z))]) == .int(1)
+                }) { out.insert(StyleZoom(style: s, zoom: z)) }
+            }
+            return out
         }
     }
 
@@ -232,8 +238,8 @@ public final class TileCache: Sendable {
     /// Brings the cache up to the store's revision: expires the tiles all edits since the last
     /// sync can have changed, and reports them so that tiers in front of the file can expire the
     /// same tiles. With `map` (the renderer of the tiles), edits of properties no style draws
-    /// expire nothing, and label changes are followed exactly (at the zooms the file holds
-    /// tiles at, plus `zooms`, the front tiers' zooms); without it, a label is assumed to
+    /// expire nothing, and label changes are followed exactly (for the styles and zooms the
+    /// file holds tiles of, plus `front`, the front tiers'); without it, a label is assumed to
     /// reach two tiles beyond its feature (knock-on chains are not followed). Imports expire
     /// their box grown by three tiles at every zoom. A
     /// store of another generation (restored, migrated, or a cache file that never saw it)
@@ -243,7 +249,7 @@ public final class TileCache: Sendable {
     /// front tiers come from the store alone, the fault is kept in `fault`, and the file is not
     /// read until a later sync brings it up to date. Throws only when the store cannot be read.
     @discardableResult
-    public func sync(with store: Store, map: MapRenderer? = nil, zooms front: Set<Int> = []) throws -> Sync {
+    public func sync(with store: Store, map: MapRenderer? = nil, front: Set<StyleZoom> = []) throws -> Sync {
         flushUsage()
         let now = try store.storeRevision()
         var result = Sync(revision: now)
@@ -252,15 +258,16 @@ public final class TileCache: Sendable {
         // The tiles the edits after `seq` can have changed.
         func ranges(since seq: Int64) throws -> [TileRange] {
             if let r = memo[seq] { return r }
-            let edits = try store.edits(since: seq).filter { $0.changesDrawn(drawn) }
+            let edits = try store.edits(since: seq).filter { $0.seq <= now.sequence && $0.changesDrawn(drawn) }
             var out: [TileRange] = []
             for e in edits {
                 let grow = e.bulk || map == nil ? 3 : 1
                 for z in 0...TileID.maxZoom { out.append(TileCache.reach(of: e.box, zoom: z, grow: grow)) }
             }
             if let map, !edits.isEmpty {
-                let zooms = front.union((try? cachedZooms()) ?? Set(0...TileID.maxZoom))
-                out += try map.labelChanges(undoing: edits, zooms: zooms.sorted())
+                let all = Set(map.styleNames.flatMap { s in (0...TileID.maxZoom).map { StyleZoom(style: s, zoom: $0) } })
+                let pairs = front.union((try? cached(styles: map.styleNames)) ?? all)
+                out += try map.labelChanges(undoing: edits, from: StoreRevision(generation: now.generation, sequence: seq), to: now, at: pairs)
             }
             memo[seq] = out
             return out
@@ -377,4 +384,11 @@ public struct TileRange: Sendable, Hashable {
     public init(z: Int, minX: Int, minY: Int, maxX: Int, maxY: Int) { self.z = z; self.minX = minX; self.minY = minY; self.maxX = maxX; self.maxY = maxY }
     public func contains(z: Int, x: Int, y: Int) -> Bool { z == self.z && x >= minX && x <= maxX && y >= minY && y <= maxY }
     public func contains(_ t: TileID) -> Bool { contains(z: t.z, x: t.x, y: t.y) }
+}
+
+/// A style and a zoom (what a label placement is made for).
+public struct StyleZoom: Sendable, Hashable {
+    public var style: String
+    public var zoom: Int
+    public init(style: String, zoom: Int) { self.style = style; self.zoom = zoom }
 }

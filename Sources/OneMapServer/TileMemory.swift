@@ -110,8 +110,8 @@ final class TileMemory: Sendable {
         }
     }
 
-    /// The zooms of the entries held now.
-    var zooms: Set<Int> { state.withLock { Set($0.index.keys.map { TileMemory.address($0).z }) } }
+    /// The style indexes and zooms of the entries held now.
+    var styleZooms: Set<[Int]> { state.withLock { Set($0.index.keys.map { [Int($0 >> 51), TileMemory.address($0).z] }) } }
 
     /// Entries and bytes held now.
     var usage: (count: Int, bytes: Int) { state.withLock { ($0.index.count, $0.bytes) } }

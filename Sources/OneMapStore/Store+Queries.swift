@@ -282,6 +282,8 @@ extension Store {
 /// change (nil before a creation and after a deletion) and the box of both geometries
 /// (EPSG:4326 degrees). An import is one `bulk` row with its box and no feature images.
 public struct JournalEdit: Sendable {
+    /// The journal position (`edit_journal.seq`).
+    public var seq: Int64
     public var layer: String
     public var featureID: String?
     public var box: BBox
@@ -311,8 +313,8 @@ extension Store {
             return Feature(id: v["id"]?.stringValue ?? "", geometry: geometry, properties: props)
         }
         return try read { c in
-            try c.query("SELECT min_lon, min_lat, max_lon, max_lat, layer, feature_id, before, after FROM edit_journal WHERE seq > ? AND min_lon IS NOT NULL ORDER BY seq", [.int(seq)]) { s in
-                JournalEdit(layer: s.text(4) ?? "", featureID: s.text(5), box: BBox(minLon: s.double(0), minLat: s.double(1), maxLon: s.double(2), maxLat: s.double(3)),
+            try c.query("SELECT min_lon, min_lat, max_lon, max_lat, layer, feature_id, before, after, seq FROM edit_journal WHERE seq > ? AND min_lon IS NOT NULL ORDER BY seq", [.int(seq)]) { s in
+                JournalEdit(seq: s.int(8), layer: s.text(4) ?? "", featureID: s.text(5), box: BBox(minLon: s.double(0), minLat: s.double(1), maxLon: s.double(2), maxLat: s.double(3)),
                             before: s.isNull(5) ? nil : feature(s.text(6)), after: s.isNull(5) ? nil : feature(s.text(7)))
             }
         }

@@ -129,7 +129,9 @@ public final class TileService: Sendable {
     func syncNow() throws {
         try syncLock.withLock { _ in
             let writes = store.localWrites
-            let r = try cache.sync(with: store, map: map, zooms: memory.zooms)
+            let names = map.styleNames
+            let front = Set(memory.styleZooms.compactMap { k in k[0] < names.count ? StyleZoom(style: names[k[0]], zoom: k[1]) : nil })
+            let r = try cache.sync(with: store, map: map, front: front)
             if r.changed {
                 expiries.add(1, ordering: .relaxed)
                 metrics.tilesExpired.increment()

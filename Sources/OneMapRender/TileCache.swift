@@ -57,6 +57,10 @@ public final class TileCache: Sendable {
         }
         // The write-ahead log counts against the disk too: cut back after checkpoints.
         try c.exec("PRAGMA journal_size_limit=\(min(max(budget / 4, 1 << 20), 64 << 20)); PRAGMA wal_autocheckpoint=256")
+        // Tiles are copied out once read and the server keeps its own tier of hot ones: no memory
+        // map and a small page cache here (with the store's defaults, a 2 GiB cache file held
+        // up to 320 MB of the server's resident memory).
+        try c.exec("PRAGMA mmap_size=0; PRAGMA cache_size=-8192")
         conn = LockedConnection(c)
         bytes.store(try conn.with { c in try TileCache.countBytes(c) }, ordering: .relaxed)
     }

@@ -31,7 +31,7 @@ public struct ServerConfiguration: Sendable {
     /// The largest request body accepted (feature writes).
     public var maxBodyBytes = 4 * 1024 * 1024
     /// Bytes of tiles kept in memory, ready to send (least recently used dropped first).
-    public var tileMemoryBytes = 256 * 1024 * 1024
+    public var tileMemoryBytes = 64 * 1024 * 1024
     /// Bytes of tile data the tile-cache file keeps on disk (least recently used dropped first).
     public var tileCacheBytes = 2 << 30
     /// Cross-origin access: `*` on public reads, credentials for trusted origins.

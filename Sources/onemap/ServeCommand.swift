@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import OneMapCore
+import OneMapRender
 import OneMapServer
 
 struct Serve: AsyncParsableCommand {
@@ -19,7 +20,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds from a request head to the end of its body before the connection is closed.") var bodyTimeout = 60.0
     @Option(help: "Seconds a tile may be expected to wait for its render before the request gets 503 with Retry-After at once.") var renderMaxWait = 2.0
     @Flag(help: "Ask for a viewer token on reads too (writes always need an editor token).") var requireReadToken = false
-    @Option(help: "Megabytes of tiles kept in memory, ready to send (least recently used dropped first).") var tileMemory = 256
+    @Option(help: "Megabytes of tiles kept in memory, ready to send (least recently used dropped first).") var tileMemory = 64
     @Option(help: "Megabytes of tile data kept on disk in the tile-cache file (least recently used dropped first).") var tileCacheSize = 2048
     @Option(name: .customLong("cors-origin"), help: "An origin (https://host[:port]) allowed to sign in and write from a browser; repeatable.")
     var corsOrigins: [String] = []
@@ -54,6 +55,7 @@ struct Serve: AsyncParsableCommand {
             web: try Paths.web(), renderThreads: renderThreads, renderQueueLimit: renderQueue,
             seedData: db == nil ? try data ?? Paths.geoData() : nil)
         var cfg = config
+        Allocator.tuneForRendering()
         cfg.readsRequireToken = requireReadToken
         guard renderMaxWait > 0, renderMaxWait <= 3600 else { throw CLIError("--render-max-wait must be more than 0 and at most 3600 seconds, got \(renderMaxWait)") }
         cfg.renderMaxWaitSeconds = renderMaxWait

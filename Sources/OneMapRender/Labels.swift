@@ -222,11 +222,25 @@ final class LabelIndex: Sendable {
     struct Entry {
         var c: LabelPlacer.Candidate
         var bounds: (Double, Double, Double, Double)
-        var outcome: Outcome?
-        var neighbours: [Ref]?
+        /// The outcome and the neighbour list, valid when decided/linked in the state's epoch.
+        var outcome: Outcome = .none
+        var neighbours: [Ref] = []
+        var decidedIn: Int32 = -1
+        var linkedIn: Int32 = -1
     }
     struct State {
         var cells: [Int64: [Entry]] = [:]
+        /// Bumped to forget every outcome and neighbour list at once (an index carried over to
+        /// the next revision) without touching the entries.
+        var epoch: Int32 = 0
+        func outcome(_ r: Ref) -> Outcome? {
+            let e = cells[r.cell]![Int(r.i)]
+            return e.decidedIn == epoch ? e.outcome : nil
+        }
+        func neighbours(_ r: Ref) -> [Ref]? {
+            let e = cells[r.cell]![Int(r.i)]
+            return e.linkedIn == epoch ? e.neighbours : nil
+        }
     }
     static let cell = 512.0
 
@@ -253,11 +267,7 @@ final class LabelIndex: Sendable {
         style = base.style; zoom = base.zoom; self.source = source; maxCells = base.maxCells
         var st = base.state.withLock { $0 }
         for b in dropping { for k in LabelIndex.cells(b) { st.cells[k] = nil } }
-        if !keepDecisions || !dropping.isEmpty {
-            for k in Array(st.cells.keys) {
-                st.cells[k] = st.cells[k]!.map { var e = $0; e.outcome = nil; e.neighbours = nil; return e }
-            }
-        }
+        if !keepDecisions || !dropping.isEmpty { st.epoch += 1 }
         state.withLock { $0 = st }
     }
 
@@ -326,14 +336,14 @@ final class LabelIndex: Sendable {
             let mine = LabelPlacer.candidates(style: style, zoom: zoom, features: features, text: text).filter {
                 $0.label.x >= x0 && $0.label.x < x0 + LabelIndex.cell && $0.label.y >= y0 && $0.label.y < y0 + LabelIndex.cell
             }
-            st.cells[k] = mine.map { Entry(c: $0, bounds: LabelIndex.bounds($0), outcome: nil, neighbours: nil) }
+            st.cells[k] = mine.map { Entry(c: $0, bounds: LabelIndex.bounds($0)) }
         }
     }
 
     /// Higher-priority candidates that can affect `ref`: boxes that may meet its boxes, or the
     /// same text within its spacing.
     private func neighbours(_ ref: Ref, _ st: inout State, _ text: TextEngine) throws -> [Ref] {
-        if let n = st.cells[ref.cell]![Int(ref.i)].neighbours { return n }
+        if let n = st.neighbours(ref) { return n }
         let me = st.cells[ref.cell]![Int(ref.i)]
         let r = LabelPlacer.reach
         let around = LabelIndex.cells((me.bounds.0 - r, me.bounds.1 - r, me.bounds.2 + r, me.bounds.3 + r))
@@ -348,29 +358,32 @@ final class LabelIndex: Sendable {
         }
         out.sort { LabelPlacer.before(st.cells[$0.cell]![Int($0.i)].c, st.cells[$1.cell]![Int($1.i)].c) }
         st.cells[ref.cell]![Int(ref.i)].neighbours = out
+        st.cells[ref.cell]![Int(ref.i)].linkedIn = st.epoch
         return out
     }
 
     /// The outcome of one candidate, deciding first (without recursion: chains can be long)
     /// every undecided higher-priority neighbour.
     private func decide(_ ref: Ref, _ st: inout State, _ text: TextEngine) throws -> Outcome {
-        if let o = st.cells[ref.cell]![Int(ref.i)].outcome { return o }
+        if let o = st.outcome(ref) { return o }
         var stack = [ref]
         while let top = stack.last {
-            if st.cells[top.cell]![Int(top.i)].outcome != nil { stack.removeLast(); continue }
+            if st.outcome(top) != nil { stack.removeLast(); continue }
             let ns = try neighbours(top, &st, text)
-            if let open = ns.first(where: { st.cells[$0.cell]![Int($0.i)].outcome == nil }) { stack.append(open); continue }
-            st.cells[top.cell]![Int(top.i)].outcome = evaluate(st.cells[top.cell]![Int(top.i)].c, ns.map { st.cells[$0.cell]![Int($0.i)] })
+            if let open = ns.first(where: { st.outcome($0) == nil }) { stack.append(open); continue }
+            let o = evaluate(st.cells[top.cell]![Int(top.i)].c, ns.map { (st.cells[$0.cell]![Int($0.i)].c, st.outcome($0)!) })
+            st.cells[top.cell]![Int(top.i)].outcome = o
+            st.cells[top.cell]![Int(top.i)].decidedIn = st.epoch
             stack.removeLast()
         }
-        return st.cells[ref.cell]![Int(ref.i)].outcome!
+        return st.outcome(ref)!
     }
 
     /// The greedy rule for one candidate given its decided higher-priority neighbours.
-    private func evaluate(_ c: LabelPlacer.Candidate, _ ns: [Entry]) -> Outcome {
+    private func evaluate(_ c: LabelPlacer.Candidate, _ ns: [(c: LabelPlacer.Candidate, outcome: Outcome)]) -> Outcome {
         var boxes: [(Double, Double, Double, Double)] = []
         for n in ns {
-            switch n.outcome! {
+            switch n.outcome {
             case .none: continue
             case .full:
                 if let t = c.dedupeText, n.c.dedupeText == t, hypot(n.c.label.x - c.label.x, n.c.label.y - c.label.y) < c.spacing { return .none }
@@ -429,8 +442,8 @@ extension LabelIndex {
 
     /// Where the labels drawn by `old` and `new` (the same style and zoom over two states of the
     /// data) differ: the boxes (@1x global pixels, drawn labels only) of every label that
-    /// appeared, vanished, moved or changed. `seeds` must hold every edited feature's anchor in
-    /// both states (its geometry's box does).
+    /// appeared, vanished, moved or changed. `seeds` must meet every edited
+    /// feature's candidates in both states (their bounds do; so does the feature's box).
     ///
     /// Exact by the greedy rule's locality: a candidate's outcome depends only on its own data
     /// and the outcomes of higher-priority candidates whose boxes meet its own (or of the same

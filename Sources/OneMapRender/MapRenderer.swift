@@ -101,30 +101,35 @@ public final class MapRenderer: Sendable {
         let layers = Set(edits.map(\.layer))
         let text = TextEngine()
         var out: [TileRange] = []
+        // Each edited feature as it was before the first edit and is after the last.
+        var first: [String: Feature?] = [:], last: [String: Feature?] = [:], layerOf: [String: String] = [:]
+        for e in edits {
+            guard let id = e.featureID ?? e.before?.id ?? e.after?.id else { continue }
+            let k = e.layer + "\u{1}" + id
+            if first[k] == nil { first[k] = .some(e.before) }
+            last[k] = .some(e.after)
+            layerOf[k] = e.layer
+        }
+        func images(_ m: [String: Feature?]) -> [String: [Feature]] {
+            var out: [String: [Feature]] = [:]
+            for case let (k, f?) in m { out[layerOf[k]!, default: []].append(f) }
+            return out
+        }
+        let pastImages = images(first), nowImages = images(last)
         for z in Set(pairs.map(\.zoom)).sorted() {
-            let vp = Viewport(zoom: z, originX: 0, originY: 0, width: 0, height: 0, scale: 1)
-            func pixels(_ b: BBox) -> (Double, Double, Double, Double) {
-                let a = vp.globalPixel(Coord(b.minLon, b.maxLat)), c = vp.globalPixel(Coord(b.maxLon, b.minLat))
-                return (a.0, a.1, c.0, c.1)
-            }
-            // Every edited feature's anchors in both states: its geometry's box, and the point a
-            // label may be anchored at instead (`center`, `seat`).
-            var seeds: [(Double, Double, Double, Double)] = []
-            for e in edits {
-                for f in [e.before, e.after].compactMap({ $0 }) {
-                    seeds.append(pixels(f.geometry.bbox))
-                    for k in ["center", "seat"] {
-                        if let a = f[k]?.arrayValue, a.count == 2, let x = a[0].doubleValue, let y = a[1].doubleValue { seeds.append(pixels(BBox(minLon: x, minLat: y, maxLon: x, maxLat: y))) }
-                    }
-                }
-            }
             for name in pairs.filter({ $0.zoom == z }).map(\.style).sorted() {
                 guard let style = styles[name] else { continue }
                 let symbols = style.layers.filter { $0.type == .symbol && $0.visible(atZoom: Double(z)) && $0.sourceLayer.map(layers.contains) == true }
                 guard !symbols.isEmpty else { continue }
+                // The edited features' labels in both states: where the comparison starts (their
+                // boxes) and which cells of a carried index must be read again (their anchors').
+                let edited = LabelPlacer.candidates(style: style, zoom: z, features: pastImages, text: text)
+                    + LabelPlacer.candidates(style: style, zoom: z, features: nowImages, text: text)
+                let seeds = edited.map(LabelIndex.bounds)
+                let anchors = edited.map { ($0.label.x, $0.label.y, $0.label.x, $0.label.y) }
                 let key = "\(style.name)/\(z)"
                 let before = placements.get(key, seq: from), ready = placements.get(key, seq: to)
-                let new = ready ?? before.map { LabelIndex(carrying: $0, source: source, dropping: seeds, keepDecisions: false) } ?? LabelIndex(style: style, zoom: z, source: source)
+                let new = ready ?? before.map { LabelIndex(carrying: $0, source: source, dropping: anchors, keepDecisions: false) } ?? LabelIndex(style: style, zoom: z, source: source)
                 let old = before.map { LabelIndex(carrying: $0, source: past, dropping: [], keepDecisions: true) } ?? LabelIndex(style: style, zoom: z, source: past)
                 let boxes = try LabelIndex.changes(old: old, new: new, seeds: seeds, text: text)
                 // Kept for the next tiles only if nothing moved meanwhile (else its cells may mix states).

@@ -1,4 +1,5 @@
 import OneMapCore
+import Synchronization
 
 /// An sRGB colour with alpha, components 0…1.
 public struct Color: Sendable, Equatable {
@@ -38,6 +39,20 @@ public struct Color: Sendable, Equatable {
         // the bytes: styles evaluate colours per feature, and the general path below (trimming,
         // lowercasing through Foundation) was 4 % of a cold tile.
         if let c = fastHex(s) { return c }
+        // Other forms (rgba(…) halos, hsl) from a small memo: a style has few distinct colours,
+        // and Foundation's trimming and lowercasing per feature were 4 % of a metatile.
+        if let hit = memo.withLock({ $0[s] }) { return hit }
+        let c = parseSlowly(s)
+        memo.withLock { m in
+            if m.count > 4096 { m.removeAll() }
+            m[s] = c
+        }
+        return c
+    }
+
+    private static let memo = Mutex<[String: Color?]>([:])
+
+    private static func parseSlowly(_ s: String) -> Color? {
         let t = s.trimmingCharacters(in: .whitespaces).lowercased()
         if let c = named[t] { return c }
         if t.hasPrefix("#") {

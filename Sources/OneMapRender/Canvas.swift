@@ -176,7 +176,11 @@ package final class Canvas {
 
     /// Draws a layout with its top-left at (x, y), rotated by `angle` about its centre, with a
     /// halo `haloWidth` device units wide when `halo` is given.
-    package func draw(_ l: TextLayout, x: Double, y: Double, angle: Double = 0, color: Color, halo: Color? = nil, haloWidth: Double = 0) {
+    /// What of a text `draw` paints: a label whose glyphs are drawn one by one paints every
+    /// halo first, then every glyph, so no halo covers a neighbouring glyph.
+    package enum TextParts { case both, halo, fill }
+
+    package func draw(_ l: TextLayout, x: Double, y: Double, angle: Double = 0, color: Color, halo: Color? = nil, haloWidth: Double = 0, parts: TextParts = .both) {
         pango_cairo_update_context(cr, l.engine.context)
         pango_layout_context_changed(l.raw)
         let (w, h) = l.size
@@ -184,7 +188,7 @@ package final class Canvas {
         cairo_translate(cr, x + w / 2, y + h / 2)
         if angle != 0 { cairo_rotate(cr, angle) }
         cairo_translate(cr, -w / 2, -h / 2)
-        if let halo, haloWidth > 0, halo.a > 0 {
+        if let halo, haloWidth > 0, halo.a > 0, parts != .fill {
             cairo_new_path(cr)
             pango_cairo_layout_path(cr, l.raw)
             if vector { simplifyHaloPath(tolerance: 0.35 * haloWidth) }
@@ -193,9 +197,11 @@ package final class Canvas {
             setColor(halo)
             cairo_stroke(cr)
         }
-        cairo_move_to(cr, 0, 0)
-        setColor(color)
-        pango_cairo_show_layout(cr, l.raw)
+        if parts != .halo {
+            cairo_move_to(cr, 0, 0)
+            setColor(color)
+            pango_cairo_show_layout(cr, l.raw)
+        }
         cairo_new_path(cr)
         cairo_restore(cr)
     }

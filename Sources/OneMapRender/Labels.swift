@@ -30,6 +30,88 @@ struct PlacedLabel: Sendable {
     /// The icon's and the text's boxes as placed (padding included), @1x global pixels.
     var iconBox: (Double, Double, Double, Double)? = nil
     var textBox: (Double, Double, Double, Double)? = nil
+    /// For a label that follows its line: its glyphs (grapheme clusters) one by one; empty
+    /// for text set straight.
+    var glyphs: [PlacedGlyph] = []
+}
+
+/// One glyph of a label that follows its line: the grapheme, its centre relative to the
+/// label's anchor (@1x pixels) and its rotation (radians, clockwise).
+struct PlacedGlyph: Sendable, Equatable {
+    var text: String
+    var dx: Double
+    var dy: Double
+    var angle: Double
+}
+
+/// Where labels go along a line (MapLibre's `symbol-placement: line`): anchors spread along the
+/// line every `symbol-spacing` pixels (one in the middle of a shorter line), the label centred on
+/// its anchor with each glyph on the line and turned with it, read left to right, and no bend
+/// under the label sharper than `maxAngle` (MapLibre's `text-max-angle`, 45°).
+enum LineLabels {
+    static let maxAngle = 45.0 * Double.pi / 180
+
+    /// Whether a text must be set straight: right-to-left and joining scripts (Arabic, Hebrew,
+    /// Syriac, Thaana) and bidi controls would be broken apart glyph by glyph.
+    static func straightOnly(_ t: String) -> Bool {
+        t.unicodeScalars.contains { s in
+            switch s.value {
+            case 0x0590...0x08FF, 0xFB1D...0xFDFF, 0xFE70...0xFEFF, 0x200E...0x200F, 0x202A...0x202E, 0x2066...0x2069: true
+            default: false
+            }
+        }
+    }
+
+    /// The placements of a label along a polyline (@1x pixels): per anchor, its point and the
+    /// glyphs' centres (relative to it) and angles. `advances` are the glyphs' widths in order.
+    static func place(_ line: [(Double, Double)], advances: [Double], spacing: Double, pad: Double) -> [(anchor: (Double, Double), glyphs: [(dx: Double, dy: Double, angle: Double)])] {
+        guard line.count > 1 else { return [] }
+        var cum = [0.0]
+        for i in 1..<line.count { cum.append(cum[i - 1] + hypot(line[i].0 - line[i - 1].0, line[i].1 - line[i - 1].1)) }
+        let total = cum[cum.count - 1], length = advances.reduce(0, +)
+        guard total >= length + 2 * pad, length > 0 else { return [] }
+        let n = max(1, Int(total / max(spacing, length + 2 * pad)))
+        let reversed = Array(line.reversed()), rcum = cum.reversed().map { total - $0 }
+        var out: [(anchor: (Double, Double), glyphs: [(dx: Double, dy: Double, angle: Double)])] = []
+        for k in 0..<n {
+            let a = (Double(k) + 0.5) * total / Double(n)
+            guard a - length / 2 >= 0, a + length / 2 <= total else { continue }
+            // Read left to right (top to bottom on an upright line): on a line drawn the other
+            // way, walk it backwards.
+            let p0 = at(line, cum, a - length / 2), p1 = at(line, cum, a + length / 2)
+            let theta = atan2(p1.point.1 - p0.point.1, p1.point.0 - p0.point.0)
+            let (l, c, s) = theta > .pi / 2 || theta <= -.pi / 2 ? (reversed, rcum, total - a) : (line, cum, a)
+            let start = s - length / 2
+            // No sharp bend under the label.
+            var sharp = false
+            for j in 1..<(l.count - 1) where c[j] > start && c[j] < start + length {
+                let t0 = atan2(l[j].1 - l[j - 1].1, l[j].0 - l[j - 1].0), t1 = atan2(l[j + 1].1 - l[j].1, l[j + 1].0 - l[j].0)
+                var d = abs(t1 - t0)
+                if d > .pi { d = 2 * .pi - d }
+                if d > maxAngle { sharp = true; break }
+            }
+            if sharp { continue }
+            let anchor = at(l, c, s).point
+            var glyphs: [(dx: Double, dy: Double, angle: Double)] = []
+            var off = start
+            for w in advances {
+                let g = at(l, c, off + w / 2)
+                glyphs.append((g.point.0 - anchor.0, g.point.1 - anchor.1, g.angle))
+                off += w
+            }
+            out.append((anchor, glyphs))
+        }
+        return out
+    }
+
+    /// The point at distance `d` along a polyline and the direction of its segment there.
+    static func at(_ l: [(Double, Double)], _ cum: [Double], _ d: Double) -> (point: (Double, Double), angle: Double) {
+        var i = 1
+        while i < l.count - 1 && cum[i] < d { i += 1 }
+        let seg = cum[i] - cum[i - 1], t = seg > 0 ? min(1, max(0, (d - cum[i - 1]) / seg)) : 0
+        let a = l[i - 1], b = l[i]
+        return ((a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t), atan2(b.1 - a.1, b.0 - a.0))
+    }
 }
 
 /// Boxes already taken, bucketed in a grid.
@@ -104,8 +186,38 @@ enum LabelPlacer {
                 label.textW = tw; label.textH = th
                 var cand = Candidate(priority: sym.sortKey ?? Double(li), order: li, id: f.id, label: label, iconBox: nil, textBox: nil,
                                      textOptional: sym.textOptional, allowOverlap: sym.allowOverlap, dedupeText: nil, spacing: sym.spacing)
-                if line {
-                    // Along the longest straight piece of the line, if the text fits on it.
+                if line, let t = label.text, !LineLabels.straightOnly(t) {
+                    // Glyph by glyph along the longest part of the line, at every anchor that fits.
+                    var best: [(Double, Double)] = [], bestLen = 0.0
+                    for path in f.geometry.paths where path.count > 1 {
+                        let px = Geometry2D.simplify(path.map { vp.globalPixel($0) }, tolerance: 0.5)
+                        var len = 0.0
+                        for i in 1..<px.count { len += hypot(px[i].0 - px[i - 1].0, px[i].1 - px[i - 1].1) }
+                        if len > bestLen { bestLen = len; best = px }
+                    }
+                    let chars = t.map(String.init)
+                    let advances = chars.map { text.layout($0, size: size).size.w }
+                    for (k, p) in LineLabels.place(best, advances: advances, spacing: min(sym.spacing, reach), pad: pad + 4).enumerated() {
+                        var c = cand
+                        if k > 0 { c.id = f.id + "#\(k)" }
+                        c.label.x = p.anchor.0
+                        c.label.y = p.anchor.1
+                        c.label.glyphs = zip(chars, p.glyphs).map { PlacedGlyph(text: $0, dx: $1.dx, dy: $1.dy, angle: $1.angle) }
+                        var box = (Double.infinity, Double.infinity, -Double.infinity, -Double.infinity)
+                        for (g, w) in zip(p.glyphs, advances) {
+                            let ex = abs(cos(g.angle)) * w / 2 + abs(sin(g.angle)) * th / 2 + pad
+                            let ey = abs(sin(g.angle)) * w / 2 + abs(cos(g.angle)) * th / 2 + pad
+                            box = (min(box.0, p.anchor.0 + g.dx - ex), min(box.1, p.anchor.1 + g.dy - ey), max(box.2, p.anchor.0 + g.dx + ex), max(box.3, p.anchor.1 + g.dy + ey))
+                        }
+                        c.textBox = box
+                        c.dedupeText = t
+                        guard box.0 >= c.label.x - reach, box.2 <= c.label.x + reach, box.1 >= c.label.y - reach, box.3 <= c.label.y + reach else { continue }
+                        c.spacing = min(c.spacing, reach)
+                        candidates.append(c)
+                    }
+                    continue
+                } else if line {
+                    // Set straight (a right-to-left name) along the longest straight piece, if it fits there.
                     guard label.text != nil else { continue }
                     var bestLen = 0.0, bestA = (0.0, 0.0), bestB = (0.0, 0.0)
                     for path in f.geometry.paths where path.count > 1 {
@@ -434,7 +546,7 @@ extension LabelIndex {
             default: false
             }
         }
-        return pa.1 == pb.1 && x.x == y.x && x.y == y.y && x.angle == y.angle && x.text == y.text && x.icon == y.icon && x.iconSize == y.iconSize
+        return pa.1 == pb.1 && x.glyphs == y.glyphs && x.x == y.x && x.y == y.y && x.angle == y.angle && x.text == y.text && x.icon == y.icon && x.iconSize == y.iconSize
             && x.iconColor == y.iconColor && x.iconOpacity == y.iconOpacity && x.textSize == y.textSize && x.bold == y.bold
             && x.textDX == y.textDX && x.textDY == y.textDY && x.textW == y.textW && x.textH == y.textH && x.textColor == y.textColor
             && x.textOpacity == y.textOpacity && x.halo == y.halo && x.haloWidth == y.haloWidth && eq(x.iconBox, y.iconBox) && eq(x.textBox, y.textBox)
@@ -451,24 +563,32 @@ extension LabelIndex {
     /// a changed one is compared, and the comparison spreads only through labels that changed —
     /// a chain of knock-ons is followed as far as it goes, and no further.
     static func changes(old: LabelIndex, new: LabelIndex, seeds: [(Double, Double, Double, Double)], text: TextEngine) throws -> [(Double, Double, Double, Double)] {
-        var dirty = seeds
+        // Both sides' candidates as found so far. The seeds are read first, all of them: an
+        // edited candidate may sit elsewhere in each state, and only once both of its versions
+        // are known may it be compared (an unedited one has the same bounds on both sides).
+        var was: [Key: (LabelPlacer.Candidate, Outcome)] = [:], now = was
+        var pending: [Key] = []
+        func read(_ d: (Double, Double, Double, Double)) throws {
+            let a = try old.decided(meeting: d, text: text), b = try new.decided(meeting: d, text: text)
+            for (k, v) in a where was[k] == nil { was[k] = v; pending.append(k) }
+            for (k, v) in b where now[k] == nil { now[k] = v; pending.append(k) }
+        }
+        for d in seeds { try read(d) }
         var checked = Set<Key>()
         var out: [(Double, Double, Double, Double)] = []
-        while let d = dirty.popLast() {
-            let a = try old.decided(meeting: d, text: text), b = try new.decided(meeting: d, text: text)
-            for k in Set(a.keys).union(b.keys) where checked.insert(k).inserted {
-                let x = a[k], y = b[k]
-                guard !sameDrawing(x, y) else { continue }
-                for (c, o) in [x, y].compactMap({ $0 }) {
-                    // The knock-ons: lower-priority candidates meeting this one's boxes or, for a
-                    // line label, repeating its text within the spacing (capped at the reach).
-                    dirty.append(LabelIndex.bounds(c))
-                    if c.dedupeText != nil {
-                        let r = LabelPlacer.reach
-                        dirty.append((c.label.x - r, c.label.y - r, c.label.x + r, c.label.y + r))
-                    }
-                    if o != .none { out.append(placed(c, o).box) }
+        while let k = pending.popLast() {
+            guard checked.insert(k).inserted else { continue }
+            let x = was[k], y = now[k]
+            guard !sameDrawing(x, y) else { continue }
+            for (c, o) in [x, y].compactMap({ $0 }) {
+                // The knock-ons: lower-priority candidates meeting this one's boxes or, for a
+                // line label, repeating its text within the spacing (capped at the reach).
+                try read(LabelIndex.bounds(c))
+                if c.dedupeText != nil {
+                    let r = LabelPlacer.reach
+                    try read((c.label.x - r, c.label.y - r, c.label.x + r, c.label.y + r))
                 }
+                if o != .none { out.append(placed(c, o).box) }
             }
         }
         return out

@@ -198,7 +198,9 @@ typealias Pixels = PNGPixels
                     if let p = f["center"]?.arrayValue, p.count == 2 { let g = vp.globalPixel(Coord(p[0].doubleValue!, p[1].doubleValue!)); seeds.append((g.0, g.1, g.0, g.1)) }
                 } }
                 let reported = tiles(try LabelIndex.changes(old: past, new: index, seeds: seeds, text: TextEngine()), z)
-                #expect(reported == truth, "batch \(batch) z\(z): missed \(truth.subtracting(reported).sorted { ($0.x, $0.y) < ($1.x, $1.y) }.prefix(5)), extra \(reported.subtracting(truth).count)")
+                let missed = truth.subtracting(reported)
+                let culprits = differ.filter { l in !tiles([l.box], z).isDisjoint(with: missed) }.map { "\($0.text ?? "-") at \($0.x),\($0.y) glyphs \($0.glyphs.count) in \(was[key($0)] != nil ? "before" : "after")" }
+                #expect(reported == truth, "batch \(batch) z\(z): missed \(missed.sorted { ($0.x, $0.y) < ($1.x, $1.y) }.prefix(5)) (\(culprits)), extra \(reported.subtracting(truth).count)")
                 // And through the renderer's entry point (reusing its index where it has one).
                 let ranges = try map.labelChanges(undoing: edits, from: from, to: try store.storeRevision(), at: [StyleZoom(style: "command", zoom: z)])
                 let viaMap = Set(ranges.flatMap { r in (r.minX...r.maxX).flatMap { x in (r.minY...r.maxY).compactMap { y in try? TileID(z: r.z, x: x, y: y) } } })

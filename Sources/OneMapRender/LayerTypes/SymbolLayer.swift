@@ -70,7 +70,19 @@ struct SymbolLayer: StyleLayerSpec {
         if let icon = l.icon {
             canvas.withOpacity(l.iconOpacity) { Icons.draw(icon, canvas, x: x, y: y, size: l.iconSize * vp.scale, tint: l.iconColor) }
         }
-        if let t = l.text {
+        if l.text != nil, !l.glyphs.isEmpty {
+            // Along its line, glyph by glyph: every halo, then every glyph.
+            let layouts = l.glyphs.map { text.layout($0.text, size: l.textSize * vp.scale) }
+            canvas.withOpacity(l.textOpacity) {
+                for parts in [Canvas.TextParts.halo, .fill] {
+                    for (g, layout) in zip(l.glyphs, layouts) {
+                        let (w, h) = layout.size
+                        canvas.draw(layout, x: x + g.dx * vp.scale - w / 2, y: y + g.dy * vp.scale - h / 2, angle: g.angle, color: l.textColor,
+                                    halo: l.halo, haloWidth: l.haloWidth * vp.scale, parts: parts)
+                    }
+                }
+            }
+        } else if let t = l.text {
             let layout = text.layout(t, size: l.textSize * vp.scale)
             canvas.withOpacity(l.textOpacity) {
                 canvas.draw(layout, x: x + l.textDX * vp.scale, y: y + l.textDY * vp.scale, angle: l.angle, color: l.textColor,

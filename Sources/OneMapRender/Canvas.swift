@@ -229,7 +229,8 @@ package final class Canvas {
             ring.removeAll(keepingCapacity: true)
         }
         var i: Int32 = 0
-        let data = path.pointee.data!
+        // An empty path (a space's outline) has no data at all.
+        guard let data = path.pointee.data, path.pointee.num_data > 0 else { return }
         while i < path.pointee.num_data {
             let header = data[Int(i)].header
             switch header.type {

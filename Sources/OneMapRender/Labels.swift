@@ -47,9 +47,12 @@ struct PlacedGlyph: Sendable, Equatable {
 /// Where labels go along a line (MapLibre's `symbol-placement: line`): anchors spread along the
 /// line every `symbol-spacing` pixels (one in the middle of a shorter line), the label centred on
 /// its anchor with each glyph on the line and turned with it, read left to right, and no bend
-/// under the label sharper than `maxAngle` (MapLibre's `text-max-angle`, 45°).
+/// under the label sharper than `maxAngle` (25°: Mapnik's `max-char-angle-delta` is 22.5°,
+/// MapLibre's `text-max-angle` 45° — at 45° a four-letter ref on a bend read as two words).
 enum LineLabels {
-    static let maxAngle = 45.0 * Double.pi / 180
+    static let maxAngle = 25.0 * Double.pi / 180
+    /// Glyph angles all within this of the first: the label is set straight, as one run.
+    static let straightEnough = 3.0 * Double.pi / 180
 
     /// Whether a text must be set straight: right-to-left and joining scripts (Arabic, Hebrew,
     /// Syriac, Thaana) and bidi controls would be broken apart glyph by glyph.
@@ -202,12 +205,26 @@ enum LabelPlacer {
                         if k > 0 { c.id = f.id + "#\(k)" }
                         c.label.x = p.anchor.0
                         c.label.y = p.anchor.1
-                        c.label.glyphs = zip(chars, p.glyphs).map { PlacedGlyph(text: $0, dx: $1.dx, dy: $1.dy, angle: $1.angle) }
                         var box = (Double.infinity, Double.infinity, -Double.infinity, -Double.infinity)
-                        for (g, w) in zip(p.glyphs, advances) {
-                            let ex = abs(cos(g.angle)) * w / 2 + abs(sin(g.angle)) * th / 2 + pad
-                            let ey = abs(sin(g.angle)) * w / 2 + abs(cos(g.angle)) * th / 2 + pad
-                            box = (min(box.0, p.anchor.0 + g.dx - ex), min(box.1, p.anchor.1 + g.dy - ey), max(box.2, p.anchor.0 + g.dx + ex), max(box.3, p.anchor.1 + g.dy + ey))
+                        let a0 = p.glyphs[0].angle
+                        if p.glyphs.allSatisfy({ abs(remainder($0.angle - a0, 2 * .pi)) <= LineLabels.straightEnough }) {
+                            // Where the line is straight under it, the label is set as one run
+                            // (kerning and shaping kept), turned with the line.
+                            let first = p.glyphs[0], last = p.glyphs[p.glyphs.count - 1]
+                            let angle = atan2(last.dy - first.dy, last.dx - first.dx)
+                            c.label.angle = p.glyphs.count > 1 ? angle : a0
+                            c.label.textDX = -tw / 2
+                            c.label.textDY = -th / 2
+                            let ex = abs(cos(c.label.angle)) * tw / 2 + abs(sin(c.label.angle)) * th / 2 + pad
+                            let ey = abs(sin(c.label.angle)) * tw / 2 + abs(cos(c.label.angle)) * th / 2 + pad
+                            box = (c.label.x - ex, c.label.y - ey, c.label.x + ex, c.label.y + ey)
+                        } else {
+                            c.label.glyphs = zip(chars, p.glyphs).map { PlacedGlyph(text: $0, dx: $1.dx, dy: $1.dy, angle: $1.angle) }
+                            for (g, w) in zip(p.glyphs, advances) {
+                                let ex = abs(cos(g.angle)) * w / 2 + abs(sin(g.angle)) * th / 2 + pad
+                                let ey = abs(sin(g.angle)) * w / 2 + abs(cos(g.angle)) * th / 2 + pad
+                                box = (min(box.0, p.anchor.0 + g.dx - ex), min(box.1, p.anchor.1 + g.dy - ey), max(box.2, p.anchor.0 + g.dx + ex), max(box.3, p.anchor.1 + g.dy + ey))
+                            }
                         }
                         c.textBox = box
                         c.dedupeText = t

@@ -166,7 +166,12 @@ func fixedOptions() -> PageOptions {
         let dir = TempDir()
         let villages = try atlas.villages()
         try Data(try atlas.atlasPDF(villages, options: o, threads: 2)).write(to: URL(fileURLWithPath: dir.file("atlas.pdf")))
-        let c = try textCollisions(dir.file("atlas.pdf"))
+        // Labels along lines are turned with them; pdftotext cuts text turned near 45° into
+        // pieces ("S2" + "01") whose boxes overlap each other. A pair that joins into one
+        // road's ref or name is such a cut, not two labels.
+        var lineLabels = Set<String>()
+        for r in try atlas.source.all("roads", attributes: ["ref", "name"]) { for k in ["ref", "name"] { if let t = r[k]?.stringValue { lineLabels.insert(t) } } }
+        let c = try textCollisions(dir.file("atlas.pdf"), onePiece: lineLabels)
         #expect(c.words > villages.count * 60, "too few words read back: \(c.words)")
         #expect(c.overlaps.isEmpty, "\(c.overlaps.count) overlapping word pairs, e.g. \(c.overlaps.prefix(8))")
         #expect(c.off.isEmpty, "words off the page: \(c.off.prefix(8))")
@@ -264,7 +269,7 @@ func fixedOptions() -> PageOptions {
 
 /// Word boxes read back by `pdftotext -bbox`: pairs overlapping by more than `sliver` points
 /// both ways (same page), and words outside their page.
-func textCollisions(_ pdf: String, sliver: Double = 1) throws -> (words: Int, overlaps: [String], off: [String]) {
+func textCollisions(_ pdf: String, sliver: Double = 1, onePiece: Set<String> = []) throws -> (words: Int, overlaps: [String], off: [String]) {
     let html = try poppler("pdftotext", ["-bbox", pdf, "-"])
     var pages: [(w: Double, h: Double, words: [(Double, Double, Double, Double, String)])] = []
     func attr(_ line: Substring, _ name: String) -> Double? {
@@ -286,7 +291,7 @@ func textCollisions(_ pdf: String, sliver: Double = 1) throws -> (words: Int, ov
             var b = a + 1
             while b < ws.count, ws[b].0 < ws[a].2 - sliver {
                 let ix = min(ws[a].2, ws[b].2) - max(ws[a].0, ws[b].0), iy = min(ws[a].3, ws[b].3) - max(ws[a].1, ws[b].1)
-                if ix > sliver, iy > sliver { overlaps.append("p\(i + 1) \(ws[a].4) × \(ws[b].4)") }
+                if ix > sliver, iy > sliver, !onePiece.contains(ws[a].4 + ws[b].4), !onePiece.contains(ws[b].4 + ws[a].4) { overlaps.append("p\(i + 1) \(ws[a].4) × \(ws[b].4)") }
                 b += 1
             }
         }

@@ -75,7 +75,7 @@ struct SymbolLayer: StyleLayerSpec {
             let layouts = l.glyphs.map { text.layout($0.text, size: l.textSize * vp.scale) }
             canvas.withOpacity(l.textOpacity) {
                 for parts in [Canvas.TextParts.halo, .fill] {
-                    for (g, layout) in zip(l.glyphs, layouts) {
+                    for (g, layout) in zip(l.glyphs, layouts) where !g.text.allSatisfy(\.isWhitespace) {
                         let (w, h) = layout.size
                         canvas.draw(layout, x: x + g.dx * vp.scale - w / 2, y: y + g.dy * vp.scale - h / 2, angle: g.angle, color: l.textColor,
                                     halo: l.halo, haloWidth: l.haloWidth * vp.scale, parts: parts)

@@ -199,7 +199,7 @@ enum LabelPlacer {
                         if len > bestLen { bestLen = len; best = px }
                     }
                     let chars = t.map(String.init)
-                    let advances = chars.map { text.layout($0, size: size).size.w }
+                    let advances = chars.map { text.glyph($0, size: size).size.w }
                     for (k, p) in LineLabels.place(best, advances: advances, spacing: min(sym.spacing, reach), pad: pad + 4).enumerated() {
                         var c = cand
                         if k > 0 { c.id = f.id + "#\(k)" }

@@ -38,6 +38,20 @@ package final class TextEngine {
         return f
     }
 
+    private var glyphLayouts: [String: TextLayout] = [:]
+
+    /// One grapheme laid out at `size` (a glyph of a label along a line), kept for reuse: line
+    /// labels measure and draw their glyphs one by one, and a Pango layout per glyph per label
+    /// was most of their cost. Bounded (cleared past 4,096 entries).
+    package func glyph(_ g: String, size: Double) -> TextLayout {
+        let key = "\(size)|\(g)"
+        if let l = glyphLayouts[key] { return l }
+        if glyphLayouts.count > 4096 { glyphLayouts.removeAll() }
+        let l = layout(g, size: size)
+        glyphLayouts[key] = l
+        return l
+    }
+
     /// Lays out `text` at `size` device units. With `maxWidth` it wraps at word or character
     /// boundaries and centres the lines (map labels).
     package func layout(_ text: String, size: Double, bold: Bool = false, maxWidth: Double? = nil) -> TextLayout {

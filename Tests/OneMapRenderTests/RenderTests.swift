@@ -79,6 +79,38 @@ typealias Pixels = PNGPixels
         #expect(try sharedMap.labelCount(style: "command", zoom: z) > 0)
     }
 
+    /// The seam check on a generated nine-county store (`scripts/tile_counties.py --grid 3`,
+    /// 34,000 features): metatile corners at the seat of the middle county, where labels of
+    /// neighbouring metatiles meet and the label index holds several counties' candidates.
+    @Test func seamlessOnAGeneratedNineCountyStore() throws {
+        let dir = TempDir()
+        let gen = try runProgram("/usr/bin/python3", [repoRoot + "/scripts/tile_counties.py", dir.path + "/nine", "--grid", "3"])
+        #expect(gen.status == 0)
+        let store = try Store(path: dir.path + "/nine.sqlite")
+        _ = try store.importGeoJSON(at: dir.path + "/nine")
+        let map = try MapRenderer(source: store, stylesDirectory: repoRoot + "/Styles")
+        let seat = try #require(try store.feature(in: "townships", id: "township-654225100-4")?.feature["seat"]?.arrayValue)
+        let c = Coord(seat[0].doubleValue!, seat[1].doubleValue!)
+        for z in [12, 14, 16] {
+            let t = TileID.containing(c, zoom: z)
+            let x = (t.x + 4) / 8 * 8 - 1, y = (t.y + 4) / 8 * 8 - 1
+            let vp = Viewport(zoom: z, originX: Double(x * 256), originY: Double(y * 256), width: 512, height: 512, scale: 1)
+            let whole = Pixels(png: try map.renderPNG(style: "command", viewport: vp))
+            #expect(whole.distinctColours > 20, "z\(z): an empty block")
+            let renderer = TileRenderer(map: map)
+            var bad = 0
+            for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                let tile = Pixels(png: try renderer.renderTile(style: "command", tile: try TileID(z: z, x: x + dx, y: y + dy), scale: 1))
+                for py in 0..<256 {
+                    for px in 0..<256 where tile.data[py * 256 + px] != whole.data[(dy * 256 + py) * whole.width + dx * 256 + px] {
+                        if PNGPixels.channelDistance(tile.data[py * 256 + px], whole.data[(dy * 256 + py) * whole.width + dx * 256 + px]) > 24 { bad += 1 }
+                    }
+                }
+            }
+            #expect(Double(bad) / Double(4 * 65536) < 0.0005, "z\(z): \(bad) pixels differ between the whole image and its tiles")
+        }
+    }
+
     /// The lazy, per-neighbourhood label placement gives exactly the greedy rule over all data —
     /// whether the whole extent is asked at once or tile-sized windows in a shuffled order, on a
     /// fresh index each time — for every style and several zooms (issue #14).

@@ -72,7 +72,7 @@ struct SymbolLayer: StyleLayerSpec {
         }
         if l.text != nil, !l.glyphs.isEmpty {
             // Along its line, glyph by glyph: every halo, then every glyph.
-            let layouts = l.glyphs.map { text.layout($0.text, size: l.textSize * vp.scale) }
+            let layouts = l.glyphs.map { text.glyph($0.text, size: l.textSize * vp.scale) }
             canvas.withOpacity(l.textOpacity) {
                 for parts in [Canvas.TextParts.halo, .fill] {
                     for (g, layout) in zip(l.glyphs, layouts) where !g.text.allSatisfy(\.isWhitespace) {

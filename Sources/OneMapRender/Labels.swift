@@ -184,7 +184,7 @@ enum LabelPlacer {
                                         textColor: sym.textColor, textOpacity: sym.textOpacity, halo: sym.halo, haloWidth: sym.haloWidth, box: (0, 0, 0, 0))
                 var tw = 0.0, th = 0.0
                 if let t = label.text {
-                    (tw, th) = text.layout(t, size: size, maxWidth: line ? nil : sym.textMaxWidth.map { $0 * size }).size
+                    (tw, th) = text.measure(t, size: size, maxWidth: line ? nil : sym.textMaxWidth.map { $0 * size })
                 }
                 label.textW = tw; label.textH = th
                 var cand = Candidate(priority: sym.sortKey ?? Double(li), order: li, id: f.id, label: label, iconBox: nil, textBox: nil,
@@ -198,6 +198,7 @@ enum LabelPlacer {
                         for i in 1..<px.count { len += hypot(px[i].0 - px[i - 1].0, px[i].1 - px[i - 1].1) }
                         if len > bestLen { bestLen = len; best = px }
                     }
+                    guard bestLen >= tw + 2 * pad else { continue }
                     let chars = t.map(String.init)
                     let advances = chars.map { text.glyph($0, size: size).size.w }
                     for (k, p) in LineLabels.place(best, advances: advances, spacing: min(sym.spacing, reach), pad: pad + 4).enumerated() {

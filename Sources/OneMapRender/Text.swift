@@ -39,6 +39,18 @@ package final class TextEngine {
     }
 
     private var glyphLayouts: [String: TextLayout] = [:]
+    private var sizes: [String: (w: Double, h: Double)] = [:]
+
+    /// The size `layout` would give, remembered per text, size and width (label candidates ask
+    /// for the same road refs and names over and over). Bounded (cleared past 16,384 entries).
+    package func measure(_ text: String, size: Double, maxWidth: Double? = nil) -> (w: Double, h: Double) {
+        let key = "\(size)|\(maxWidth ?? -1)|\(text)"
+        if let s = sizes[key] { return s }
+        if sizes.count > 16_384 { sizes.removeAll() }
+        let s = layout(text, size: size, maxWidth: maxWidth).size
+        sizes[key] = s
+        return s
+    }
 
     /// One grapheme laid out at `size` (a glyph of a label along a line), kept for reuse: line
     /// labels measure and draw their glyphs one by one, and a Pango layout per glyph per label

@@ -51,6 +51,8 @@ struct PlacedGlyph: Sendable, Equatable {
 /// MapLibre's `text-max-angle` 45° — at 45° a four-letter ref on a bend read as two words).
 enum LineLabels {
     static let maxAngle = 25.0 * Double.pi / 180
+    /// The most anchors one line gets.
+    static let maxRepeats = 1000
     /// Glyph angles all within this of the first: the label is set straight, as one run.
     static let straightEnough = 3.0 * Double.pi / 180
 
@@ -73,7 +75,9 @@ enum LineLabels {
         for i in 1..<line.count { cum.append(cum[i - 1] + hypot(line[i].0 - line[i - 1].0, line[i].1 - line[i - 1].1)) }
         let total = cum[cum.count - 1], length = advances.reduce(0, +)
         guard total >= length + 2 * pad, length > 0 else { return [] }
-        let n = max(1, Int(total / max(spacing, length + 2 * pad)))
+        // At most `maxRepeats` anchors a line (a line across a province at z18 would otherwise
+        // ask for millions); beyond that they spread further apart, the same in every tile.
+        let n = min(maxRepeats, max(1, Int(min(total / max(spacing, length + 2 * pad), Double(maxRepeats)))))
         let reversed = Array(line.reversed()), rcum = cum.reversed().map { total - $0 }
         var out: [(anchor: (Double, Double), glyphs: [(dx: Double, dy: Double, angle: Double)])] = []
         for k in 0..<n {
@@ -87,11 +91,15 @@ enum LineLabels {
             let start = s - length / 2
             // No sharp bend under the label.
             var sharp = false
-            for j in 1..<(l.count - 1) where c[j] > start && c[j] < start + length {
+            var j0 = 1, j1 = l.count - 1
+            while j0 < j1 { let m = (j0 + j1) / 2; if c[m] <= start { j0 = m + 1 } else { j1 = m } }
+            var j = j0
+            while j < l.count - 1 && c[j] < start + length {
                 let t0 = atan2(l[j].1 - l[j - 1].1, l[j].0 - l[j - 1].0), t1 = atan2(l[j + 1].1 - l[j].1, l[j + 1].0 - l[j].0)
                 var d = abs(t1 - t0)
                 if d > .pi { d = 2 * .pi - d }
                 if d > maxAngle { sharp = true; break }
+                j += 1
             }
             if sharp { continue }
             let anchor = at(l, c, s).point
@@ -109,8 +117,13 @@ enum LineLabels {
 
     /// The point at distance `d` along a polyline and the direction of its segment there.
     static func at(_ l: [(Double, Double)], _ cum: [Double], _ d: Double) -> (point: (Double, Double), angle: Double) {
-        var i = 1
-        while i < l.count - 1 && cum[i] < d { i += 1 }
+        // The first vertex at or past `d` (binary search: lines may have thousands of vertices).
+        var lo = 1, hi = l.count - 1
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if cum[mid] < d { lo = mid + 1 } else { hi = mid }
+        }
+        let i = lo
         let seg = cum[i] - cum[i - 1], t = seg > 0 ? min(1, max(0, (d - cum[i - 1]) / seg)) : 0
         let a = l[i - 1], b = l[i]
         return ((a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t), atan2(b.1 - a.1, b.0 - a.0))

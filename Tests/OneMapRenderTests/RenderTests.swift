@@ -79,6 +79,18 @@ typealias Pixels = PNGPixels
         #expect(try sharedMap.labelCount(style: "command", zoom: z) > 0)
     }
 
+    /// A line across a province at z22 (what the API fuzzer sends) gets at most
+    /// `LineLabels.maxRepeats` label anchors, spread evenly, not one per 300 px (millions).
+    @Test func aHugeLineGetsABoundedNumberOfLabels() {
+        let n = 10_000
+        let line = (0..<n).map { i in (Double(i) * 30_000, 1_000 + 200 * sin(Double(i))) }
+        let placed = LineLabels.place(line, advances: [10, 10, 10, 10], spacing: 300, pad: 2)
+        #expect(placed.count <= LineLabels.maxRepeats && placed.count > 0)
+        // A plain line: one label per 300 px, in order along it.
+        let short = LineLabels.place([(0, 0), (1_500, 0)], advances: [10, 10, 10, 10], spacing: 300, pad: 2)
+        #expect(short.count == 5 && zip(short, short.dropFirst()).allSatisfy { $0.anchor.0 < $1.anchor.0 })
+    }
+
     /// The seam check on a generated nine-county store (`scripts/tile_counties.py --grid 3`,
     /// 34,000 features): metatile corners at the seat of the middle county, where labels of
     /// neighbouring metatiles meet and the label index holds several counties' candidates.

@@ -386,6 +386,9 @@ final class LabelIndex: Sendable {
         }
     }
     static let cell = 512.0
+    /// Past this many labels of edited features at one zoom, `MapRenderer.labelChanges` expires
+    /// by box instead of comparing placements.
+    static let maxEditedCandidates = 256
 
     let style: Style
     let zoom: Int
@@ -593,18 +596,23 @@ extension LabelIndex {
     /// text within its spacing). So from the edited candidates outward, every candidate meeting
     /// a changed one is compared, and the comparison spreads only through labels that changed —
     /// a chain of knock-ons is followed as far as it goes, and no further.
-    static func changes(old: LabelIndex, new: LabelIndex, seeds: [(Double, Double, Double, Double)], text: TextEngine) throws -> [(Double, Double, Double, Double)] {
+    /// Returns nil when `deadline` (uptime nanoseconds) passes first.
+    static func changes(old: LabelIndex, new: LabelIndex, seeds: [(Double, Double, Double, Double)], text: TextEngine, deadline: UInt64 = .max) throws -> [(Double, Double, Double, Double)]? {
         // Both sides' candidates as found so far. The seeds are read first, all of them: an
         // edited candidate may sit elsewhere in each state, and only once both of its versions
         // are known may it be compared (an unedited one has the same bounds on both sides).
         var was: [Key: (LabelPlacer.Candidate, Outcome)] = [:], now = was
         var pending: [Key] = []
+        var late = false
         func read(_ d: (Double, Double, Double, Double)) throws {
+            guard !late else { return }
+            if DispatchTime.now().uptimeNanoseconds > deadline { late = true; return }
             let a = try old.decided(meeting: d, text: text), b = try new.decided(meeting: d, text: text)
             for (k, v) in a where was[k] == nil { was[k] = v; pending.append(k) }
             for (k, v) in b where now[k] == nil { now[k] = v; pending.append(k) }
         }
         for d in seeds { try read(d) }
+        if late { return nil }
         var checked = Set<Key>()
         var out: [(Double, Double, Double, Double)] = []
         while let k = pending.popLast() {
@@ -621,8 +629,9 @@ extension LabelIndex {
                 }
                 if o != .none { out.append(placed(c, o).box) }
             }
+            if late { return nil }
         }
-        return out
+        return late ? nil : out
     }
 
     static func bounds(_ c: LabelPlacer.Candidate) -> (Double, Double, Double, Double) {

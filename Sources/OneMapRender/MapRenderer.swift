@@ -94,7 +94,11 @@ public final class MapRenderer: Sendable {
     /// sides, and the index of `to` it builds (reading again only the cells of edited features)
     /// serves the next tiles — so the work after an edit follows the edit, not the data.
     /// Throws `StoreError` when the source cannot be read.
-    public func labelChanges(undoing edits: [JournalEdit], from: StoreRevision, to: StoreRevision, at pairs: Set<StyleZoom>) throws -> [TileRange] {
+    /// `budget` bounds the work (seconds): past it, the rest of the styles and zooms expire each
+    /// edit's box grown by three tiles (a label's reach) instead — knock-on chains beyond that
+    /// are then not followed.
+    public func labelChanges(undoing edits: [JournalEdit], from: StoreRevision, to: StoreRevision, at pairs: Set<StyleZoom>, budget: Double = 0.5) throws -> [TileRange] {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(budget * 1e9)
         let edits = edits.filter { !$0.bulk }
         guard !edits.isEmpty else { return [] }
         let past = PastSource(current: source, undoing: edits)
@@ -125,16 +129,28 @@ public final class MapRenderer: Sendable {
                 // boxes) and which cells of a carried index must be read again (their anchors').
                 let edited = LabelPlacer.candidates(style: style, zoom: z, features: pastImages, text: text)
                     + LabelPlacer.candidates(style: style, zoom: z, features: nowImages, text: text)
+                let key = "\(style.name)/\(z)"
+                let maxI = (1 << z) - 1
+                // An edit of a line across many tiles at this zoom (hundreds of label anchors):
+                // its box grown by three tiles (a label's reach) is expired instead of following
+                // every knock-on — bounded work for a bounded loss of exactness.
+                if edited.count > LabelIndex.maxEditedCandidates || DispatchTime.now().uptimeNanoseconds > deadline {
+                    for e in edits { out.append(TileCache.reach(of: e.box, zoom: z, grow: 3)) }
+                    placements.drop(key)
+                    continue
+                }
                 let seeds = edited.map(LabelIndex.bounds)
                 let anchors = edited.map { ($0.label.x, $0.label.y, $0.label.x, $0.label.y) }
-                let key = "\(style.name)/\(z)"
                 let before = placements.get(key, seq: from), ready = placements.get(key, seq: to)
                 let new = ready ?? before.map { LabelIndex(carrying: $0, source: source, dropping: anchors, keepDecisions: false) } ?? LabelIndex(style: style, zoom: z, source: source)
                 let old = before.map { LabelIndex(carrying: $0, source: past, dropping: [], keepDecisions: true) } ?? LabelIndex(style: style, zoom: z, source: past)
-                let boxes = try LabelIndex.changes(old: old, new: new, seeds: seeds, text: text)
+                guard let boxes = try LabelIndex.changes(old: old, new: new, seeds: seeds, text: text, deadline: deadline) else {
+                    for e in edits { out.append(TileCache.reach(of: e.box, zoom: z, grow: 3)) }
+                    placements.drop(key)
+                    continue
+                }
                 // Kept for the next tiles only if nothing moved meanwhile (else its cells may mix states).
                 if ready == nil, try source.revision() == to { _ = placements.put(key, new, seq: to) }
-                let maxI = (1 << z) - 1
                 for b in boxes {
                     func tile(_ v: Double) -> Int { v.isFinite ? min(maxI, max(0, Int((v / 256).rounded(.down)))) : 0 }
                     out.append(TileRange(z: z, minX: tile(b.0 - 8), minY: tile(b.1 - 8), maxX: tile(b.2 + 8), maxY: tile(b.3 + 8)))
@@ -259,6 +275,8 @@ final class PlacementCache: Sendable {
     func get(_ key: String, seq: StoreRevision) -> LabelIndex? {
         state.withLock { st in st.current.seq == seq ? st.current.entries[key] : st.previous.seq == seq ? st.previous.entries[key] : nil }
     }
+    /// Forgets a style/zoom's indexes (the next tile starts afresh).
+    func drop(_ key: String) { state.withLock { $0.current.entries[key] = nil; $0.previous.entries[key] = nil } }
     /// Keeps `v` unless another thread put one first (then that one is returned). A newer
     /// revision makes the current generation the previous one; an older one is not kept.
     func put(_ key: String, _ v: LabelIndex, seq s: StoreRevision) -> LabelIndex {

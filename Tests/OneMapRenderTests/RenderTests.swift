@@ -241,12 +241,12 @@ typealias Pixels = PNGPixels
                     seeds.append((a.0, a.1, c.0, c.1))
                     if let p = f["center"]?.arrayValue, p.count == 2 { let g = vp.globalPixel(Coord(p[0].doubleValue!, p[1].doubleValue!)); seeds.append((g.0, g.1, g.0, g.1)) }
                 } }
-                let reported = tiles(try LabelIndex.changes(old: past, new: index, seeds: seeds, text: TextEngine()), z)
+                let reported = tiles(try #require(try LabelIndex.changes(old: past, new: index, seeds: seeds, text: TextEngine())), z)
                 let missed = truth.subtracting(reported)
                 let culprits = differ.filter { l in !tiles([l.box], z).isDisjoint(with: missed) }.map { "\($0.text ?? "-") at \($0.x),\($0.y) glyphs \($0.glyphs.count) in \(was[key($0)] != nil ? "before" : "after")" }
                 #expect(reported == truth, "batch \(batch) z\(z): missed \(missed.sorted { ($0.x, $0.y) < ($1.x, $1.y) }.prefix(5)) (\(culprits)), extra \(reported.subtracting(truth).count)")
                 // And through the renderer's entry point (reusing its index where it has one).
-                let ranges = try map.labelChanges(undoing: edits, from: from, to: try store.storeRevision(), at: [StyleZoom(style: "command", zoom: z)])
+                let ranges = try map.labelChanges(undoing: edits, from: from, to: try store.storeRevision(), at: [StyleZoom(style: "command", zoom: z)], budget: 600)
                 let viaMap = Set(ranges.flatMap { r in (r.minX...r.maxX).flatMap { x in (r.minY...r.maxY).compactMap { y in try? TileID(z: r.z, x: x, y: y) } } })
                 #expect(viaMap == truth, "batch \(batch) z\(z) through the renderer: missed \(truth.subtracting(viaMap).count), extra \(viaMap.subtracting(truth).count)")
                 // The index the renderer carried over from before the edits places what the rule does.

@@ -120,6 +120,11 @@ public final class MapRenderer: Sendable {
             return out
         }
         let pastImages = images(first), nowImages = images(last)
+        // Each edit's box grown by three tiles (a label's reach) at zoom `z`, without comparing.
+        func byBox(_ z: Int, _ key: String) {
+            for e in edits { out.append(TileCache.reach(of: e.box, zoom: z, grow: 3)) }
+            placements.drop(key)
+        }
         for z in Set(pairs.map(\.zoom)).sorted() {
             for name in pairs.filter({ $0.zoom == z }).map(\.style).sorted() {
                 guard let style = styles[name] else { continue }
@@ -135,8 +140,7 @@ public final class MapRenderer: Sendable {
                 // its box grown by three tiles (a label's reach) is expired instead of following
                 // every knock-on — bounded work for a bounded loss of exactness.
                 if edited.count > LabelIndex.maxEditedCandidates || DispatchTime.now().uptimeNanoseconds > deadline {
-                    for e in edits { out.append(TileCache.reach(of: e.box, zoom: z, grow: 3)) }
-                    placements.drop(key)
+                    byBox(z, key)
                     continue
                 }
                 let seeds = edited.map(LabelIndex.bounds)
@@ -145,8 +149,7 @@ public final class MapRenderer: Sendable {
                 let new = ready ?? before.map { LabelIndex(carrying: $0, source: source, dropping: anchors, keepDecisions: false) } ?? LabelIndex(style: style, zoom: z, source: source)
                 let old = before.map { LabelIndex(carrying: $0, source: past, dropping: [], keepDecisions: true) } ?? LabelIndex(style: style, zoom: z, source: past)
                 guard let boxes = try LabelIndex.changes(old: old, new: new, seeds: seeds, text: text, deadline: deadline) else {
-                    for e in edits { out.append(TileCache.reach(of: e.box, zoom: z, grow: 3)) }
-                    placements.drop(key)
+                    byBox(z, key)
                     continue
                 }
                 // Kept for the next tiles only if nothing moved meanwhile (else its cells may mix states).

@@ -183,12 +183,6 @@ public final class TileCache: Sendable {
         return TileRange(z: z, minX: max(0, a.x - grow), minY: max(0, a.y - grow), maxX: min(maxI, b.x + grow), maxY: min(maxI, b.y + grow))
     }
 
-    /// Deletes every cached tile (all styles and scales) whose area, grown by one tile, meets `box`.
-    @discardableResult
-    public func expire(_ box: BBox, zooms: ClosedRange<Int> = 0...TileID.maxZoom) throws -> Int {
-        try expire(zooms.map { TileCache.reach(of: box, zoom: $0) })
-    }
-
     /// Deletes every cached tile (all styles and scales) in the ranges, in one transaction.
     @discardableResult
     public func expire(_ ranges: [TileRange]) throws -> Int {

@@ -321,15 +321,3 @@ extension Store {
     }
 }
 
-extension Store {
-    /// Bounding boxes of the edits after journal position `seq` (old and new geometry both).
-    public func editedAreas(since seq: Int64) throws(StoreError) -> [BBox] { try editedAreas(since: seq, drawn: nil) }
-
-    /// The areas of the edits after `seq` whose pixels can change: with `drawn` (per layer, the
-    /// properties any style reads), an edit that kept the geometry and changed only properties
-    /// no style reads (a warehouse's stock or managing unit, a phone, a note) is left out — its
-    /// tiles stay as they are. Imports, creations and deletions always count.
-    public func editedAreas(since seq: Int64, drawn: [String: Set<String>]?) throws(StoreError) -> [BBox] {
-        try edits(since: seq).filter { $0.changesDrawn(drawn) }.map(\.box)
-    }
-}

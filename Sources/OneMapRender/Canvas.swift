@@ -45,7 +45,8 @@ package enum FillRule: Sendable { case winding, evenOdd }
 /// The drawing calls are Cairo's, named in Swift: a path is built (`moveTo`, `lineTo`, `arc`…),
 /// then painted (`fill`, `stroke`…) with the current source, line width, dash, cap and join.
 ///
-/// Not Sendable: a canvas is created, drawn and encoded inside one render call, on one thread.
+/// Not Sendable: a canvas is created and drawn inside one render call, on one thread; once
+/// `finish()`ed, its pixels may be encoded from several threads (`DrawnMetatile`).
 package final class Canvas {
     let surface: OpaquePointer
     let cr: OpaquePointer
@@ -250,10 +251,19 @@ package final class Canvas {
 
     // MARK: output
 
-    /// Encodes a region of an image canvas as PNG.
-    package func png(x: Int, y: Int, w: Int, h: Int) throws(CanvasError) -> [UInt8] {
+    /// Ends drawing: Cairo's pending work is written to the pixels and its status checked. After
+    /// it, `png(…, flush: false)` may run on several threads at once (it only reads pixels).
+    package func finish() throws(CanvasError) {
         cairo_surface_flush(surface)
-        try check("encode PNG")
+        try check("draw")
+    }
+
+    /// Encodes a region of an image canvas as PNG. `flush: false` after `finish()` only.
+    package func png(x: Int, y: Int, w: Int, h: Int, flush: Bool = true) throws(CanvasError) -> [UInt8] {
+        if flush {
+            cairo_surface_flush(surface)
+            try check("encode PNG")
+        }
         guard let base = cairo_image_surface_get_data(surface) else { throw CanvasError("encode PNG (not an image canvas)", CAIRO_STATUS_SURFACE_TYPE_MISMATCH) }
         let stride = Int(cairo_image_surface_get_stride(surface))
         return PNGEncoder.encode(base: UnsafeRawPointer(base) + y * stride + x * 4, stride: stride, w: w, h: h)

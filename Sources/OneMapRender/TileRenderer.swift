@@ -34,29 +34,33 @@ public final class TileRenderer: Sendable {
 
     public init(map: MapRenderer) { self.map = map }
 
-    /// The tiles of a metatile as PNG bytes, and which of them are the shared empty tile; with
-    /// `only`, just that tile is encoded (a single-tile render skips 63 PNG encodings).
+    /// The tiles of a metatile as PNG bytes (tiles where nothing is drawn share the empty tile);
+    /// with `only`, just that tile is encoded (a single-tile render skips 63 PNG encodings).
     public func renderMetatile(style name: String, metatile m: MetatileID, scale: Int, only: TileID? = nil) throws -> [TileID: [UInt8]] {
+        let drawn = try draw(style: name, metatile: m, scale: scale)
+        if let only { return [only: try drawn.png(only)] }
+        return try drawn.all()
+    }
+
+    /// Draws a metatile; its tiles are encoded afterwards, on demand (`DrawnMetatile.png`), so a
+    /// server can answer the tile asked for before encoding the other 63.
+    /// Throws `StyleError` for an unknown style, `RenderError` for a scale other than 1 or 2,
+    /// and the store's and Cairo's errors.
+    public func draw(style name: String, metatile m: MetatileID, scale: Int) throws -> DrawnMetatile {
         let style = try map.style(name)
         guard scale == 1 || scale == 2 else { throw RenderError("scale must be 1 or 2, got \(scale)") }
         let span = m.span
-        let vp = Viewport(zoom: m.z, originX: Double(m.x * MetatileID.size * 256), originY: Double(m.y * MetatileID.size * 256),
-                          width: Double(span * 256), height: Double(span * 256), scale: Double(scale))
         let empty = try emptyTile(style: name, scale: scale)
-        var out: [TileID: [UInt8]] = [:]
         // Nothing of the data near this metatile: every tile is the empty tile, no drawing at all.
         if try !dataExtent(style).intersects(m.bbox.expanded(by: 0.01)) {
-            for t in m.tiles { out[t] = empty }
-            return out
+            return DrawnMetatile(metatile: m, scale: scale, canvas: nil, touched: [], empty: empty)
         }
+        let vp = Viewport(zoom: m.z, originX: Double(m.x * MetatileID.size * 256), originY: Double(m.y * MetatileID.size * 256),
+                          width: Double(span * 256), height: Double(span * 256), scale: Double(scale))
         let canvas = Canvas(width: span * 256 * scale, height: span * 256 * scale)
         let touched = try map.draw(style: style, viewport: vp, canvas: canvas, text: TextEngine(), grid: span)
-        let ts = 256 * scale
-        for t in m.tiles where only == nil || only == t {
-            let dx = t.x - m.x * MetatileID.size, dy = t.y - m.y * MetatileID.size
-            out[t] = touched[dy * span + dx] ? try canvas.png(x: dx * ts, y: dy * ts, w: ts, h: ts) : empty
-        }
-        return out
+        try canvas.finish()
+        return DrawnMetatile(metatile: m, scale: scale, canvas: canvas, touched: touched, empty: empty)
     }
 
     /// One tile (renders its whole metatile; callers that serve many tiles should cache).
@@ -85,6 +89,46 @@ public final class TileRenderer: Sendable {
         let e = try map.source.extent(of: style.sourceLayers)
         extents.put(style.name, seq, e)
         return e
+    }
+}
+
+/// A metatile drawn and not yet (all) encoded: each tile's PNG is made on first request, from
+/// any thread, and kept (a tile where nothing was drawn is the style's shared empty tile).
+///
+/// `@unchecked Sendable`: after `TileRenderer.draw` returns, the canvas is only read (its
+/// pixels are flushed once and never drawn on again), and the memo is behind a mutex; two
+/// threads asking for the same tile at once may both encode it, and the bytes are identical.
+public final class DrawnMetatile: @unchecked Sendable {
+    public let metatile: MetatileID
+    public let scale: Int
+    private let canvas: Canvas?
+    private let touched: [Bool]
+    private let empty: [UInt8]
+    private let encoded = Mutex<[TileID: [UInt8]]>([:])
+
+    init(metatile: MetatileID, scale: Int, canvas: Canvas?, touched: [Bool], empty: [UInt8]) {
+        self.metatile = metatile; self.scale = scale; self.canvas = canvas; self.touched = touched; self.empty = empty
+    }
+
+    /// The PNG of one tile of this metatile. Throws `RenderError` for a tile outside it and
+    /// `CanvasError` when Cairo fails.
+    public func png(_ t: TileID) throws -> [UInt8] {
+        let m = metatile
+        let dx = t.x - m.x * MetatileID.size, dy = t.y - m.y * MetatileID.size
+        guard t.z == m.z, dx >= 0, dy >= 0, dx < m.span, dy < m.span else { throw RenderError("tile \(t) is not in metatile \(m)") }
+        guard let canvas, touched[dy * m.span + dx] else { return empty }
+        if let done = encoded.withLock({ $0[t] }) { return done }
+        let ts = 256 * scale
+        let bytes = try canvas.png(x: dx * ts, y: dy * ts, w: ts, h: ts, flush: false)
+        encoded.withLock { $0[t] = bytes }
+        return bytes
+    }
+
+    /// Every tile's PNG (up to 64).
+    public func all() throws -> [TileID: [UInt8]] {
+        var out: [TileID: [UInt8]] = [:]
+        for t in metatile.tiles { out[t] = try png(t) }
+        return out
     }
 }
 

@@ -143,19 +143,18 @@ final class RenderQueue: Sendable {
 
 /// Concurrent requests for one metatile share a single render.
 actor MetatileFlights {
-    private var inflight: [String: Task<[TileIDKey: [UInt8]], any Error>] = [:]
+    private var inflight: [String: (epoch: Int, task: Task<Settling, any Error>)] = [:]
 
-    func run(_ key: String, _ body: @escaping @Sendable () async throws -> [TileIDKey: [UInt8]]) async throws -> [TileIDKey: [UInt8]] {
-        if let t = inflight[key] { return try await t.value }
+    /// Joins the render of `key` if one started in expiry epoch `epoch` or later, else starts
+    /// `body` (and later requests join that one).
+    func run(_ key: String, epoch: Int, _ body: @escaping @Sendable () async throws -> Settling) async throws -> Settling {
+        if let f = inflight[key], f.epoch >= epoch { return try await f.task.value }
         let t = Task { try await body() }
-        inflight[key] = t
-        defer { inflight[key] = nil }
+        inflight[key] = (epoch, t)
+        defer { if inflight[key]?.task == t { inflight[key] = nil } }
         return try await t.value
     }
 }
-
-/// A tile address usable as a dictionary key across modules.
-struct TileIDKey: Hashable, Sendable { let z: Int, x: Int, y: Int }
 
 /// Metric handles per (route, method, status).
 ///

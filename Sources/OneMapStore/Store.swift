@@ -144,13 +144,16 @@ final class ReaderPool: @unchecked Sendable {
     private let path: String
     private let immutable: Bool
     private let maxIdle = 16
+    /// Page cache per reader (KiB): readers are many (request handlers, render threads, the
+    /// tile sync), the writer has 64 MB for imports.
+    static let pageCacheKiB = 16_384
     init(path: String, immutable: Bool = false) { self.path = path; self.immutable = immutable }
 
     func with<T>(_ body: (Connection) throws -> T) throws -> T {
         lock.lock()
         let c = idle.popLast()
         lock.unlock()
-        let conn = try c ?? Connection(path: path, immutable: immutable)
+        let conn = try c ?? Connection(path: path, immutable: immutable, pageCacheKiB: ReaderPool.pageCacheKiB)
         defer {
             lock.lock()
             if idle.count < maxIdle { idle.append(conn) }

@@ -140,6 +140,35 @@ let shelterAtSeat = #"{"type":"Feature","id":"sh-test","geometry":{"type":"Point
         }
     }
 
+    /// The tile asked for is answered from its drawn metatile before the other 63 are encoded;
+    /// those reach the cache file afterwards, and asking for them meanwhile (all at once) draws
+    /// the metatile no second time. Every tile equals a fresh render.
+    @Test func aMetatileIsDrawnOnceAndAllItsTilesAreStoredAfterTheAnswer() async throws {
+        let dir = TempDir()
+        let s = try makeServices(dir)
+        let p = try #require(try s.store.feature(in: "shelters", id: "sh-001")).feature.geometry.representativePoint
+        let t = TileID.containing(p, zoom: 15)
+        let asked = try TileID(z: 15, x: t.x, y: t.y)
+        let meta = MetatileID(containing: asked)
+        let service = s.tiles
+        let first = try await Array(service.tile(style: "command", tile: asked, scale: 1).body.readableBytesView)
+        let others = try await withThrowingTaskGroup(of: (TileID, [UInt8]).self) { g in
+            for u in meta.tiles where u != asked {
+                g.addTask { (u, try await Array(service.tile(style: "command", tile: u, scale: 1).body.readableBytesView)) }
+            }
+            return try await g.reduce(into: [TileID: [UInt8]]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(s.metrics.text().contains("onemap_metatiles_rendered_total 1\n"), "the metatile was drawn more than once")
+        for _ in 0..<1000 where try service.cache.count(style: "command") < meta.tiles.count { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(try service.cache.count(style: "command") == meta.tiles.count, "the metatile's tiles did not all reach the cache file")
+        let fresh = try service.tiles.renderMetatile(style: "command", metatile: meta, scale: 1)
+        #expect(first == fresh[asked], "the first answer is not the fresh render")
+        #expect(meta.tiles.filter { $0 != asked }.allSatisfy { others[$0] == fresh[$0] }, "a tile served meanwhile is not the fresh render")
+        for u in meta.tiles {
+            #expect(try service.cache.get(style: "command", tile: u, scale: 1)?.data == fresh[u], "tile \(u) in the cache file differs from a fresh render")
+        }
+    }
+
     /// Edits whose labels reach, or knock other labels, beyond the edited feature's own tiles —
     /// next to metatile edges — leave no stale tile: after each edit every tile of a window
     /// around it is served exactly as a fresh renderer draws it now. And the edits do reach

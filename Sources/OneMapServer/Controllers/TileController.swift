@@ -60,6 +60,14 @@ struct TileController<Context: RequestContext> {
     }
 }
 
+/// A drawn metatile and the expiry epoch its render started in (tiles of a render that an
+/// expiry overlapped are served to the requests that waited for it, never stored or reused).
+final class Settling: Sendable {
+    let metatile: DrawnMetatile
+    let epoch: Int
+    init(metatile: DrawnMetatile, epoch: Int) { self.metatile = metatile; self.epoch = epoch }
+}
+
 /// Tiles served from memory (one tier, bounded in bytes), the SQLite tile cache, or rendered
 /// once per metatile on a bounded pool: the state the tile routes share.
 ///
@@ -82,6 +90,8 @@ public final class TileService: Sendable {
     let metrics: ServerMetrics
     let memory: TileMemory
     let flights = MetatileFlights()
+    /// Metatiles drawn whose tiles are still being encoded and stored, by flight key.
+    private let settling = Mutex<[String: Settling]>([:])
     let queue: RenderQueue
     let renderPool: NIOThreadPool
     /// Style name → index in tile keys.
@@ -272,7 +282,17 @@ public final class TileService: Sendable {
         }
         let meta = MetatileID(containing: tile)
         let flightKey = "\(style)@\(scale)/\(meta.z)/\(meta.x)/\(meta.y)"
-        let rendered = try await flights.run(flightKey) {
+        // A metatile drawn a moment ago whose tiles are still being encoded and stored.
+        if let drawn = settling.withLock({ $0[flightKey] }), drawn.epoch == epoch {
+            let bytes = try await blocking { try drawn.metatile.png(tile) }
+            metrics.tilesFromCache.increment()
+            let h = TileMemory.Hit(body: ByteBuffer(bytes: bytes), etag: TileCache.etag(bytes))
+            if let key { remember(key, h, epoch: epoch) }
+            return h
+        }
+        // A render started before an expiry this request has seen is not joined: it may show
+        // the state before a write this client made.
+        let drawn = try await flights.run(flightKey, epoch: epoch) {
             let expected: Double
             switch self.queue.enter(zoom: meta.z) {
             case .admitted(let e): expected = e
@@ -285,36 +305,56 @@ public final class TileService: Sendable {
                                headers: [.retryAfter: String(max(1, Int(wait.rounded(.up))))])
             }
             self.metrics.queueDepth.set(Double(self.queue.depth))
-            let took = Mutex<Double?>(nil)
-            defer {
-                self.queue.leave(zoom: meta.z, expected: expected, rendered: took.withLock { $0 })
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let leave = { @Sendable in
+                self.queue.leave(zoom: meta.z, expected: expected, rendered: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
                 self.metrics.queueDepth.set(Double(self.queue.depth))
             }
-            let out = try await self.renderPool.runIfActive {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                let t = try self.tiles.renderMetatile(style: style, metatile: meta, scale: scale)
-                took.withLock { $0 = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 }
-                if self.holdRendersForTesting.load(ordering: .acquiring) {
-                    self.rendersHeldForTesting.add(1, ordering: .releasing)
-                    while self.holdRendersForTesting.load(ordering: .acquiring) { usleep(2000) }
-                    self.rendersHeldForTesting.subtract(1, ordering: .releasing)
+            let drawn: DrawnMetatile
+            do {
+                drawn = try await self.renderPool.runIfActive {
+                    let d = try self.tiles.draw(style: style, metatile: meta, scale: scale)
+                    if self.holdRendersForTesting.load(ordering: .acquiring) {
+                        self.rendersHeldForTesting.add(1, ordering: .releasing)
+                        while self.holdRendersForTesting.load(ordering: .acquiring) { usleep(2000) }
+                        self.rendersHeldForTesting.subtract(1, ordering: .releasing)
+                    }
+                    // The tile asked for first: its answer does not wait for the other 63.
+                    _ = try d.png(tile)
+                    return d
                 }
-                // A render that overlapped an expiry may have read the state before the edit: it
-                // is served once but never stored. Checked under the sync lock, so an expiry is
-                // either seen here or comes after the store and deletes what was stored.
-                self.syncLock.withLock { _ in
-                    guard self.expiries.load(ordering: .relaxed) == epoch, self.cache.readable else { return }
-                    do { try self.cache.put(style: style, scale: scale, tiles: t) } catch { self.cache.noteWriteFault(error) }
-                }
-                return t
+            } catch {
+                leave()
+                throw error
             }
             self.metrics.metatilesRendered.increment()
-            return Dictionary(uniqueKeysWithValues: out.map { (TileIDKey(z: $0.key.z, x: $0.key.x, y: $0.key.y), $0.value) })
+            // The other tiles are encoded and stored after the answer, on the render pool (the
+            // queue counts the metatile until then). Meanwhile requests for them take them from
+            // `settling` rather than drawing the metatile again.
+            let entry = Settling(metatile: drawn, epoch: epoch)
+            self.settling.withLock { $0[flightKey] = entry }
+            Task.detached {
+                defer {
+                    self.settling.withLock { if $0[flightKey] === entry { $0[flightKey] = nil } }
+                    leave()
+                }
+                let all = try? await self.renderPool.runIfActive { try drawn.all() }
+                guard let all else { return }
+                // A render that overlapped an expiry may have read the state before the edit:
+                // it is served once but never stored. Checked under the sync lock, so an expiry
+                // is either seen here or comes after the store and deletes what was stored.
+                self.syncLock.withLock { _ in
+                    guard self.expiries.load(ordering: .relaxed) == epoch, self.cache.readable else { return }
+                    do { try self.cache.put(style: style, scale: scale, tiles: all) } catch { self.cache.noteWriteFault(error) }
+                }
+            }
+            return entry
         }
         metrics.tilesRendered.increment()
-        guard let bytes = rendered[TileIDKey(z: tile.z, x: tile.x, y: tile.y)] else { throw APIError(.internalServerError, "metatile \(meta) lacks tile \(tile)") }
+        let bytes = try await blocking { try drawn.metatile.png(tile) }
         let h = TileMemory.Hit(body: ByteBuffer(bytes: bytes), etag: TileCache.etag(bytes))
-        if let key { remember(key, h, epoch: epoch) }
+        // Kept only when no expiry ran since the render started (not just since this request).
+        if let key { remember(key, h, epoch: drawn.epoch) }
         return h
     }
 

@@ -65,6 +65,14 @@ package final class Canvas {
         cr = cairo_create(surface)
     }
 
+    /// An ARGB32 image canvas of `width`×`height` pixels showing the part of a larger drawing
+    /// from (`offsetX`, `offsetY`) on (device pixels): drawing uses the larger drawing's
+    /// coordinates, so its pixels equal that drawing's to the bit.
+    package convenience init(width: Int, height: Int, offsetX: Int, offsetY: Int) {
+        self.init(width: width, height: height)
+        cairo_surface_set_device_offset(surface, Double(-offsetX), Double(-offsetY))
+    }
+
     /// A vector canvas that records drawing operations (for PDF pages), `width`×`height` points.
     package init(recordingWidth width: Double, height: Double) {
         self.width = Int(width.rounded())

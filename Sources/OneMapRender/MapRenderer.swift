@@ -184,7 +184,7 @@ public final class MapRenderer: Sendable {
             for x in x0...x1 { for y in y0...y1 { touched[y * grid + x] = true } }
         }
         // One query per source layer for the whole viewport, with the attributes the style reads.
-        let box = vp.bbox(margin: 24)
+        let box = vp.drawnBBox(margin: 24)
         var cache: [String: [Feature]] = [:]
         func features(_ src: String) throws -> [Feature] {
             if let f = cache[src] { return f }
@@ -202,8 +202,9 @@ public final class MapRenderer: Sendable {
             case .symbol: break
             }
         }
-        // Labels: those whose box touches the viewport, drawn whole.
-        let left = vp.originX - 8, top = vp.originY - 8, right = vp.originX + vp.width + 8, bottom = vp.originY + vp.height + 8
+        // Labels: those whose box touches the drawn area, drawn whole.
+        let a = vp.drawnArea
+        let left = a.x - 8, top = a.y - 8, right = a.x + a.width + 8, bottom = a.y + a.height + 8
         for var l in try labels(style, zoom: vp.zoom, in: (left, top, right, bottom), text: text) where !(l.box.2 < left || l.box.0 > right || l.box.3 < top || l.box.1 > bottom) {
             if let keep {
                 switch keep(MapLabel(l, vp)) {

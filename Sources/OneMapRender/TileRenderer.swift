@@ -63,9 +63,27 @@ public final class TileRenderer: Sendable {
         return DrawnMetatile(metatile: m, scale: scale, canvas: canvas, touched: touched, empty: empty)
     }
 
-    /// One tile (renders its whole metatile; callers that serve many tiles should cache).
-    public func renderTile(style: String, tile: TileID, scale: Int) throws -> [UInt8] {
-        try renderMetatile(style: style, metatile: MetatileID(containing: tile), scale: scale, only: tile)[tile]!
+    /// One tile, drawn alone, for about 1/64 of a metatile's drawing: what its metatile's tile
+    /// shows (the same features and labels — labels are placed per 512-px cell by one
+    /// deterministic rule whatever is drawn — with the metatile's pixel arithmetic, on a 256-px
+    /// canvas offset to the tile). Not always the same bytes: Cairo's antialiasing varies by a
+    /// shade with the surface, on at most a few edge pixels (`aTileDrawnAloneShowsItsMetatilesTile`).
+    /// For `onemap render --tile`; servers and seeding render metatiles and cache them.
+    /// Throws as `draw(style:metatile:scale:)`.
+    public func renderTile(style name: String, tile t: TileID, scale: Int) throws -> [UInt8] {
+        let style = try map.style(name)
+        guard scale == 1 || scale == 2 else { throw RenderError("scale must be 1 or 2, got \(scale)") }
+        let m = MetatileID(containing: t)
+        let empty = try emptyTile(style: name, scale: scale)
+        if try !dataExtent(style).intersects(m.bbox.expanded(by: 0.01)) { return empty }
+        let span = m.span, ts = 256 * scale
+        let dx = t.x - m.x * MetatileID.size, dy = t.y - m.y * MetatileID.size
+        var vp = Viewport(zoom: m.z, originX: Double(m.x * MetatileID.size * 256), originY: Double(m.y * MetatileID.size * 256),
+                          width: Double(span * 256), height: Double(span * 256), scale: Double(scale))
+        vp.area = (Double(t.x * 256), Double(t.y * 256), 256, 256)
+        let canvas = Canvas(width: ts, height: ts, offsetX: dx * ts, offsetY: dy * ts)
+        let touched = try map.draw(style: style, viewport: vp, canvas: canvas, text: TextEngine(), grid: span)
+        return touched[dy * span + dx] ? try canvas.png(x: 0, y: 0, w: ts, h: ts) : empty
     }
 
     /// The background-only tile of a style, encoded once per scale.

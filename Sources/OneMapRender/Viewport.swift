@@ -14,10 +14,17 @@ public struct Viewport: Sendable {
     public var width: Double
     public var height: Double
     public var scale: Double
+    /// The part actually drawn, in global @1x pixels (x, y, width, height); nil: all of it.
+    /// Drawing a metatile's one tile keeps the metatile's pixel arithmetic (so its pixels are
+    /// the metatile's to the bit) but reads and draws only what touches the tile.
+    public var area: (x: Double, y: Double, width: Double, height: Double)?
 
     public init(zoom: Int, originX: Double, originY: Double, width: Double, height: Double, scale: Double) {
         self.zoom = zoom; self.originX = originX; self.originY = originY; self.width = width; self.height = height; self.scale = scale
     }
+
+    /// The drawn part: `area`, or the whole viewport.
+    public var drawnArea: (x: Double, y: Double, width: Double, height: Double) { area ?? (originX, originY, width, height) }
 
     /// A viewport of `width`×`height` @1x pixels centred on a box at the zoom that fits it.
     public static func fitting(_ b: BBox, width: Double, height: Double, scale: Double, maxZoom: Int = 18) -> Viewport {
@@ -50,6 +57,13 @@ public struct Viewport: Sendable {
         let nw = WebMercator.lonLat(tileX: (originX - margin) / 256, tileY: (originY - margin) / 256, zoom: zoom)
         let se = WebMercator.lonLat(tileX: (originX + width + margin) / 256, tileY: (originY + height + margin) / 256, zoom: zoom)
         return BBox(minLon: max(-180, nw.lon), minLat: max(-85.0511, se.lat), maxLon: min(180, se.lon), maxLat: min(85.0511, nw.lat))
+    }
+
+    /// The lon/lat box of the drawn part (`drawnArea`) grown by `margin` @1x pixels.
+    public func drawnBBox(margin: Double = 0) -> BBox {
+        var v = self
+        (v.originX, v.originY, v.width, v.height) = drawnArea
+        return v.bbox(margin: margin)
     }
 
     /// Metres per @1x pixel at a latitude.

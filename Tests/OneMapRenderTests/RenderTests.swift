@@ -299,6 +299,33 @@ typealias Pixels = PNGPixels
         }
     }
 
+    /// A tile drawn alone (`onemap render --tile`) shows what its metatile's tile shows (what
+    /// the server and `onemap seed` serve): every tile of metatiles at z10–z17 around the seat,
+    /// both scales and three styles, edge tiles included. Not to the bit: Cairo's antialiasing
+    /// of a path depends a little on the surface it is drawn on (a device offset did not make it
+    /// exact), so a few edge pixels differ by a shade; at most 0.05% of a tile's pixels may
+    /// differ visibly (by more than 24 in a channel, the reference-image rule).
+    @Test func aTileDrawnAloneShowsItsMetatilesTile() throws {
+        let r = TileRenderer(map: sharedMap)
+        var compared = 0, drawn = 0, exact = 0
+        for (style, z, scale) in [("command", 10, 1), ("command", 12, 1), ("command", 13, 2), ("command", 14, 1), ("command-dark", 15, 1), ("print", 16, 1), ("command", 17, 1)] {
+            let seat = TileID.containing(Coord(82.98, 46.20), zoom: z)
+            let meta = MetatileID(containing: try TileID(z: z, x: seat.x, y: seat.y))
+            let whole = try r.renderMetatile(style: style, metatile: meta, scale: scale)
+            for t in meta.tiles {
+                let alone = try r.renderTile(style: style, tile: t, scale: scale)
+                compared += 1
+                if !r.isEmptyTile(alone, style: style, scale: scale) { drawn += 1 }
+                if alone == whole[t] { exact += 1; continue }
+                #expect(r.isEmptyTile(alone, style: style, scale: scale) == r.isEmptyTile(whole[t]!, style: style, scale: scale), "\(style) \(t)@\(scale)x: empty in one render only")
+                let d = Pixels(png: alone).difference(Pixels(png: whole[t]!))
+                #expect(d <= 0.0005, "\(style) \(t)@\(scale)x: drawn alone, \(String(format: "%.3f", d * 100))% of its pixels differ visibly from its metatile's tile")
+            }
+        }
+        #expect(compared == 7 * 64 && drawn > 100, "only \(drawn) of \(compared) tiles had anything drawn")
+        print("aTileDrawnAloneShowsItsMetatilesTile: \(compared) tiles, \(drawn) drawn, \(exact) identical to the bit")
+    }
+
     @Test func tilesOutsideTheDataShareOneEmptyTile() throws {
         let r = TileRenderer(map: sharedMap)
         let far = try r.renderTile(style: "command", tile: TileID(z: 12, x: 100, y: 100), scale: 1)

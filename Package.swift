@@ -42,7 +42,9 @@ let package = Package(
             name: "CProj", path: "Sources/CProj", pkgConfig: "proj",
             providers: [.apt(["libproj-dev", "proj-data"])]),
         .systemLibrary(
-            name: "CGDAL", path: "Sources/CGDAL", pkgConfig: "gdal", providers: [.apt(["libgdal-dev"])]),
+            // No pkgConfig: its `-lgdal` would link GDAL into every process; shim.h loads it when an
+            // import needs it (the headers come from libgdal-dev all the same).
+            name: "CGDAL", path: "Sources/CGDAL", providers: [.apt(["libgdal-dev"])]),
 
         .target(name: "OneMapCore", swiftSettings: strict),
         .target(

@@ -11,23 +11,45 @@ public struct SourceError: OneMapError {
     public init(_ description: String) { self.init(.badInput, description) }
 }
 
+/// GDAL's functions, loaded at first use (see CGDAL/shim.h for why it is not linked). Only after
+/// `GDAL.ready()` (every `GDALSource` and `CRS` calls it first).
+let gdal: onemap_gdal_api = {
+    switch GDAL.loaded {
+    case .success(let api): return api
+    case .failure(let e): preconditionFailure("GDAL used before GDAL.ready(): \(e)")
+    }
+}()
+
 /// GDAL, registered once per process. GDAL's own messages are silenced; each failing call is
 /// turned into a `SourceError` that quotes `CPLGetLastErrorMsg` (GDAL keeps it per thread).
 enum GDAL {
-    static let registered: Void = {
-        GDALAllRegister()
-        CPLSetErrorHandler(CPLQuietErrorHandler)
+    /// The library's functions, or why it could not be loaded (CGDAL/shim.h).
+    static let loaded: Result<onemap_gdal_api, SourceError> = {
+        // Filled field by field by the loader (the struct has no default value in Swift).
+        let api = UnsafeMutablePointer<onemap_gdal_api>.allocate(capacity: 1)
+        defer { api.deallocate() }
+        if let why = onemap_gdal_load(api) { return .failure(SourceError(.unavailable, String(cString: why))) }
+        return .success(api.pointee)
     }()
 
+    static let registered: Result<Void, SourceError> = loaded.map { api in
+        api.GDALAllRegister()
+        api.CPLSetErrorHandler(api.CPLQuietErrorHandler)
+    }
+
+    /// Loads and registers GDAL once per process; call before any `gdal.` function.
+    /// - Throws: `SourceError(.unavailable)` when libgdal is missing or too old.
+    static func ready() throws(SourceError) { try registered.get() }
+
     static var lastError: String {
-        let m = String(cString: CPLGetLastErrorMsg())
+        let m = String(cString: gdal.CPLGetLastErrorMsg()!)
         return m.isEmpty ? "GDAL gave no reason" : m
     }
 
     /// A GDAL string list (`char **`) for open options; free with `CSLDestroy`.
     static func stringList(_ items: [String]) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? {
         var list: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = nil
-        for i in items { list = CSLAddString(list, i) }
+        for i in items { list = gdal.CSLAddString(list, i) }
         return list
     }
 
@@ -55,7 +77,7 @@ final class VectorDataset {
     /// WKT columns by their usual names.
     /// - Throws: `SourceError` when the file is missing or GDAL cannot read it as vector data.
     init(path: String) throws(SourceError) {
-        _ = GDAL.registered
+        try GDAL.ready()
         self.path = path
         guard FileManager.default.fileExists(atPath: path) else { throw SourceError(.notFound, "no such file or directory: \(path)") }
         let ext = (path as NSString).pathExtension.lowercased()
@@ -90,23 +112,23 @@ final class VectorDataset {
         default: break
         }
         var opts = GDAL.stringList(options)
-        for raw in rawOptions { opts = (raw + [0]).withUnsafeBufferPointer { b in b.withMemoryRebound(to: CChar.self) { CSLAddString(opts, $0.baseAddress) } } }
-        defer { CSLDestroy(opts) }
+        for raw in rawOptions { opts = (raw + [0]).withUnsafeBufferPointer { b in b.withMemoryRebound(to: CChar.self) { gdal.CSLAddString(opts, $0.baseAddress) } } }
+        defer { gdal.CSLDestroy(opts) }
         let allowed = drivers.map { GDAL.stringList($0) } ?? nil
-        defer { CSLDestroy(allowed) }
-        CPLErrorReset()
-        guard let h = GDALOpenEx(path, UInt32(GDAL_OF_VECTOR | GDAL_OF_READONLY), GDAL.constList(allowed), GDAL.constList(opts), nil) else {
-            let why = String(cString: CPLGetLastErrorMsg())
+        defer { gdal.CSLDestroy(allowed) }
+        gdal.CPLErrorReset()
+        guard let h = gdal.GDALOpenEx(path, UInt32(GDAL_OF_VECTOR | GDAL_OF_READONLY), GDAL.constList(allowed), GDAL.constList(opts), nil) else {
+            let why = String(cString: gdal.CPLGetLastErrorMsg()!)
             throw SourceError("GDAL cannot read \(path) as vector data (Shapefile, GeoPackage, FileGDB, KML, GPX, CSV, GeoJSON or OpenStreetMap)\(why.isEmpty ? "" : ": " + why)")
         }
         handle = h
-        driver = String(cString: GDALGetDriverShortName(GDALGetDatasetDriver(h)))
+        driver = String(cString: gdal.GDALGetDriverShortName(gdal.GDALGetDatasetDriver(h))!)
     }
 
-    deinit { GDALClose(handle) }
+    deinit { gdal.GDALClose(handle) }
 
     var layers: [VectorLayer] {
-        (0..<GDALDatasetGetLayerCount(handle)).compactMap { i in GDALDatasetGetLayer(handle, i).map { VectorLayer(dataset: self, handle: $0) } }
+        (0..<gdal.GDALDatasetGetLayerCount(handle)).compactMap { i in gdal.GDALDatasetGetLayer(handle, i).map { VectorLayer(dataset: self, handle: $0) } }
     }
 
     /// Whether features must be read through the dataset in file order (OpenStreetMap: GDAL reads
@@ -116,7 +138,7 @@ final class VectorDataset {
     /// The next feature in file order and its layer, for interleaved drivers; nil at the end.
     func nextInterleaved() -> (OGRFeatureH, OGRLayerH)? {
         var layer: OGRLayerH? = nil
-        guard let f = GDALDatasetGetNextFeature(handle, &layer, nil, nil, nil), let layer else { return nil }
+        guard let f = gdal.GDALDatasetGetNextFeature(handle, &layer, nil, nil, nil), let layer else { return nil }
         return (f, layer)
     }
 }
@@ -133,7 +155,7 @@ struct SourceField {
         case OFTDate: "date"
         case OFTDateTime: "datetime"
         case OFTTime: "time"
-        default: String(cString: OGR_GetFieldTypeName(type))
+        default: String(cString: gdal.OGR_GetFieldTypeName(type)!)
         }
     }
 }
@@ -152,23 +174,23 @@ struct VectorLayer {
     let dataset: VectorDataset
     let handle: OGRLayerH
 
-    var name: String { String(cString: OGR_L_GetName(handle)) }
+    var name: String { String(cString: gdal.OGR_L_GetName(handle)!) }
     /// Features GDAL counts (may scan the file; -1 when unknown).
-    var featureCount: Int64 { OGR_L_GetFeatureCount(handle, 1) }
-    var geometryTypeName: String { String(cString: OGRGeometryTypeToName(OGR_L_GetGeomType(handle))) }
+    var featureCount: Int64 { gdal.OGR_L_GetFeatureCount(handle, 1) }
+    var geometryTypeName: String { String(cString: gdal.OGRGeometryTypeToName(gdal.OGR_L_GetGeomType(handle))!) }
     var fields: [SourceField] {
-        let defn = OGR_L_GetLayerDefn(handle)
-        return (0..<OGR_FD_GetFieldCount(defn)).map { i in
-            let fd = OGR_FD_GetFieldDefn(defn, i)
-            return SourceField(rawName: GDAL.bytes(OGR_Fld_GetNameRef(fd)), type: OGR_Fld_GetType(fd))
+        let defn = gdal.OGR_L_GetLayerDefn(handle)
+        return (0..<gdal.OGR_FD_GetFieldCount(defn)).map { i in
+            let fd = gdal.OGR_FD_GetFieldDefn(defn, i)
+            return SourceField(rawName: GDAL.bytes(gdal.OGR_Fld_GetNameRef(fd)), type: gdal.OGR_Fld_GetType(fd))
         }
     }
     /// Whether the driver promises UTF-8 text (GeoPackage, GeoJSON, KML, FileGDB, OSM do).
-    var stringsAreUTF8: Bool { OGR_L_TestCapability(handle, OLCStringsAsUTF8) != 0 }
-    var spatialReference: OGRSpatialReferenceH? { OGR_L_GetSpatialRef(handle) }
+    var stringsAreUTF8: Bool { gdal.OGR_L_TestCapability(handle, OLCStringsAsUTF8) != 0 }
+    var spatialReference: OGRSpatialReferenceH? { gdal.OGR_L_GetSpatialRef(handle) }
 
     func metadata(_ key: String, domain: String) -> String? {
-        guard let p = GDALGetMetadataItem(handle, key, domain) else { return nil }
+        guard let p = gdal.GDALGetMetadataItem(handle, key, domain) else { return nil }
         let s = String(cString: p)
         return s.isEmpty ? nil : s
     }
@@ -176,7 +198,7 @@ struct VectorLayer {
     /// The layer's extent in its own coordinates, or nil when empty or unknown.
     var extent: (minX: Double, minY: Double, maxX: Double, maxY: Double)? {
         var e = OGREnvelope()
-        guard OGR_L_GetExtent(handle, &e, 1) == OGRERR_NONE, e.MinX <= e.MaxX else { return nil }
+        guard gdal.OGR_L_GetExtent(handle, &e, 1) == OGRERR_NONE, e.MinX <= e.MaxX else { return nil }
         return (e.MinX, e.MinY, e.MaxX, e.MaxY)
     }
 
@@ -188,30 +210,30 @@ struct VectorLayer {
         var ys = [e.minY, e.minY, e.maxY, e.maxY, (e.minY + e.maxY) / 2]
         if let t = transform {
             var zs = [Double](repeating: 0, count: 5)
-            guard OCTTransform(t.handle, 5, &xs, &ys, &zs) != 0 else { return nil }
+            guard gdal.OCTTransform(t.handle, 5, &xs, &ys, &zs) != 0 else { return nil }
         }
         let cs = zip(xs, ys).map { Coord($0, $1) }
         guard cs.allSatisfy({ $0.lon.isFinite && $0.lat.isFinite && abs($0.lon) <= 180 && abs($0.lat) <= 90 }) else { return nil }
         return BBox(covering: cs)
     }
 
-    func reset() { OGR_L_ResetReading(handle) }
-    func next() -> OGRFeatureH? { OGR_L_GetNextFeature(handle) }
+    func reset() { gdal.OGR_L_ResetReading(handle) }
+    func next() -> OGRFeatureH? { gdal.OGR_L_GetNextFeature(handle) }
 }
 
 /// Reading one feature GDAL handed over (the caller destroys it with `OGR_F_Destroy`).
 enum SourceFeature {
-    static func fid(_ f: OGRFeatureH) -> Int64 { OGR_F_GetFID(f) }
+    static func fid(_ f: OGRFeatureH) -> Int64 { gdal.OGR_F_GetFID(f) }
 
     static func value(_ f: OGRFeatureH, _ i: Int32, _ type: OGRFieldType) -> SourceValue? {
-        guard OGR_F_IsFieldSetAndNotNull(f, i) != 0 else { return nil }
+        guard gdal.OGR_F_IsFieldSetAndNotNull(f, i) != 0 else { return nil }
         switch type {
-        case OFTInteger, OFTInteger64: return .integer(OGR_F_GetFieldAsInteger64(f, i))
-        case OFTReal: return .real(OGR_F_GetFieldAsDouble(f, i))
+        case OFTInteger, OFTInteger64: return .integer(gdal.OGR_F_GetFieldAsInteger64(f, i))
+        case OFTReal: return .real(gdal.OGR_F_GetFieldAsDouble(f, i))
         case OFTDate, OFTDateTime:
             var y: Int32 = 0, mo: Int32 = 0, d: Int32 = 0, h: Int32 = 0, mi: Int32 = 0, tz: Int32 = 0
             var s: Float = 0
-            guard OGR_F_GetFieldAsDateTimeEx(f, i, &y, &mo, &d, &h, &mi, &s, &tz) != 0 else { return .text(GDAL.bytes(OGR_F_GetFieldAsString(f, i))) }
+            guard gdal.OGR_F_GetFieldAsDateTimeEx(f, i, &y, &mo, &d, &h, &mi, &s, &tz) != 0 else { return .text(GDAL.bytes(gdal.OGR_F_GetFieldAsString(f, i))) }
             if type == OFTDate { return .date(String(format: "%04d-%02d-%02d", y, mo, d)) }
             var iso = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, h, mi, Int(s))
             // GDAL's TZ flag: 100 = UTC, 100±4n = offset in quarter hours; 0/1 unknown/local.
@@ -221,7 +243,7 @@ enum SourceFeature {
             }
             return .date(iso)
         default:
-            return .text(GDAL.bytes(OGR_F_GetFieldAsString(f, i)))
+            return .text(GDAL.bytes(gdal.OGR_F_GetFieldAsString(f, i)))
         }
     }
 
@@ -229,25 +251,25 @@ enum SourceFeature {
     /// with `transform` (nil when the source is already lon/lat). Every position must be finite
     /// and inside ±180/±90 after the transform.
     static func geometry(_ f: OGRFeatureH, transform: OGRCoordinateTransformationH?, crsName: String) -> Result<Geometry, SourceGeometryProblem> {
-        guard let g0 = OGR_F_GetGeometryRef(f) else { return .failure(.init("missing geometry")) }
+        guard let g0 = gdal.OGR_F_GetGeometryRef(f) else { return .failure(.init("missing geometry")) }
         var g = g0
         var owned: OGRGeometryH? = nil
-        defer { if let owned { OGR_G_DestroyGeometry(owned) } }
-        if OGR_GT_IsNonLinear(OGR_G_GetGeometryType(g)) != 0, let lin = OGR_G_GetLinearGeometry(g, 0, nil) {
+        defer { if let owned { gdal.OGR_G_DestroyGeometry(owned) } }
+        if gdal.OGR_GT_IsNonLinear(gdal.OGR_G_GetGeometryType(g)) != 0, let lin = gdal.OGR_G_GetLinearGeometry(g, 0, nil) {
             owned = lin
             g = lin
         }
-        if OGR_G_IsEmpty(g) != 0 { return .failure(.init("empty geometry")) }
-        if let transform, OGR_G_Transform(g, transform) != OGRERR_NONE {
+        if gdal.OGR_G_IsEmpty(g) != 0 { return .failure(.init("empty geometry")) }
+        if let transform, gdal.OGR_G_Transform(g, transform) != OGRERR_NONE {
             return .failure(.init("cannot transform from \(crsName) to WGS84: \(GDAL.lastError)"))
         }
-        OGR_G_FlattenTo2D(g)
-        let n = Int(OGR_G_WkbSize(g))
+        gdal.OGR_G_FlattenTo2D(g)
+        let n = Int(gdal.OGR_G_WkbSize(g))
         var buf = [UInt8](repeating: 0, count: n)
-        guard OGR_G_ExportToIsoWkb(g, wkbNDR, &buf) == OGRERR_NONE else { return .failure(.init("GDAL cannot export the geometry: \(GDAL.lastError)")) }
+        guard gdal.OGR_G_ExportToIsoWkb(g, wkbNDR, &buf) == OGRERR_NONE else { return .failure(.init("GDAL cannot export the geometry: \(GDAL.lastError)")) }
         let geom: Geometry
         do { geom = try WKB.decode(buf) } catch {
-            return .failure(.init("unsupported geometry \(String(cString: OGRGeometryTypeToName(OGR_G_GetGeometryType(g)))) (\(error.description))"))
+            return .failure(.init("unsupported geometry \(String(cString: gdal.OGRGeometryTypeToName(gdal.OGR_G_GetGeometryType(g))!)) (\(error.description))"))
         }
         if geom.kind == .lineString || geom.kind == .multiLineString, geom.paths.contains(where: { Set($0).count < 2 }) {
             return .failure(.init("a line needs at least two distinct positions"))
@@ -263,13 +285,13 @@ enum SourceFeature {
         let wkb = WKB.encode(g)
         var geom: OGRGeometryH? = nil
         let rc = wkb.withUnsafeBufferPointer { b -> OGRErr in
-            OGR_G_CreateFromWkbEx(b.baseAddress, nil, &geom, b.count)
+            gdal.OGR_G_CreateFromWkbEx(b.baseAddress, nil, &geom, b.count)
         }
         guard rc == OGRERR_NONE, let geom else { return nil }
-        defer { OGR_G_DestroyGeometry(geom) }
-        guard let p = OGR_G_PointOnSurface(geom) else { return nil }
-        defer { OGR_G_DestroyGeometry(p) }
-        return Coord(OGR_G_GetX(p, 0), OGR_G_GetY(p, 0))
+        defer { gdal.OGR_G_DestroyGeometry(geom) }
+        guard let p = gdal.OGR_G_PointOnSurface(geom) else { return nil }
+        defer { gdal.OGR_G_DestroyGeometry(p) }
+        return Coord(gdal.OGR_G_GetX(p, 0), gdal.OGR_G_GetY(p, 0))
     }
 }
 
@@ -285,42 +307,42 @@ final class CRS {
     /// Parses anything GDAL understands: "EPSG:4537", a WKT, a PROJ string, "urn:ogc:def:crs:EPSG::4490".
     /// - Throws: `SourceError` naming the text when GDAL does not know it.
     init(_ text: String) throws(SourceError) {
-        _ = GDAL.registered
-        let h = OSRNewSpatialReference(nil)!
+        try GDAL.ready()
+        let h = gdal.OSRNewSpatialReference(nil)!
         // Only a parsed CRS becomes `handle` (deinit destroys it; a failed init must not leave it twice).
-        guard OSRSetFromUserInput(h, text) == OGRERR_NONE else {
-            OSRDestroySpatialReference(h)
+        guard gdal.OSRSetFromUserInput(h, text) == OGRERR_NONE else {
+            gdal.OSRDestroySpatialReference(h)
             throw SourceError("unknown coordinate reference system \"\(text)\"; give it as EPSG:N, e.g. EPSG:4490 (CGCS2000) or EPSG:4537 (CGCS2000 3-degree Gauss–Krüger CM 84°E)")
         }
         handle = h
-        OSRSetAxisMappingStrategy(handle, OAMS_TRADITIONAL_GIS_ORDER)
+        gdal.OSRSetAxisMappingStrategy(handle, OAMS_TRADITIONAL_GIS_ORDER)
     }
 
     /// A copy of a layer's CRS (GDAL owns the original).
     init(copying h: OGRSpatialReferenceH) {
-        handle = OSRClone(h)
-        OSRSetAxisMappingStrategy(handle, OAMS_TRADITIONAL_GIS_ORDER)
+        handle = gdal.OSRClone(h)!
+        gdal.OSRSetAxisMappingStrategy(handle, OAMS_TRADITIONAL_GIS_ORDER)
     }
 
-    deinit { OSRDestroySpatialReference(handle) }
+    deinit { gdal.OSRDestroySpatialReference(handle) }
 
     /// WGS84 lon/lat (EPSG:4326, traditional axis order). A new object each time: GDAL objects are not shared across threads.
     static var wgs84: CRS { try! CRS("EPSG:4326") }
 
-    var name: String { OSRGetName(handle).map { String(cString: $0) } ?? "unnamed CRS" }
-    var isGeographic: Bool { OSRIsGeographic(handle) != 0 }
+    var name: String { gdal.OSRGetName(handle).map { String(cString: $0) } ?? "unnamed CRS" }
+    var isGeographic: Bool { gdal.OSRIsGeographic(handle) != 0 }
 
     /// "EPSG:4537" when the CRS is (or closely matches, as a .prj written by ArcGIS does) an EPSG one.
     var epsg: String? {
-        if let a = OSRGetAuthorityName(handle, nil), String(cString: a) == "EPSG", let c = OSRGetAuthorityCode(handle, nil) {
+        if let a = gdal.OSRGetAuthorityName(handle, nil), String(cString: a) == "EPSG", let c = gdal.OSRGetAuthorityCode(handle, nil) {
             return "EPSG:" + String(cString: c)
         }
         var count: Int32 = 0
         var confidences: UnsafeMutablePointer<Int32>? = nil
-        guard let matches = OSRFindMatches(handle, nil, &count, &confidences) else { return nil }
-        defer { OSRFreeSRSArray(matches); VSIFree(confidences) }
+        guard let matches = gdal.OSRFindMatches(handle, nil, &count, &confidences) else { return nil }
+        defer { gdal.OSRFreeSRSArray(matches); gdal.VSIFree(confidences) }
         guard count > 0, let conf = confidences, conf[0] >= 70, let m = matches[0],
-              let a = OSRGetAuthorityName(m, nil), String(cString: a) == "EPSG", let c = OSRGetAuthorityCode(m, nil) else { return nil }
+              let a = gdal.OSRGetAuthorityName(m, nil), String(cString: a) == "EPSG", let c = gdal.OSRGetAuthorityCode(m, nil) else { return nil }
         return "EPSG:" + String(cString: c)
     }
 
@@ -330,14 +352,14 @@ final class CRS {
     /// Whether this CRS is WGS84 lon/lat itself (no transform needed).
     var isWGS84: Bool {
         let w = CRS.wgs84
-        return withExtendedLifetime(w) { OSRIsSame(handle, w.handle) != 0 }
+        return withExtendedLifetime(w) { gdal.OSRIsSame(handle, w.handle) != 0 }
     }
 
     /// A transformation from this CRS to WGS84 lon/lat.
     /// - Throws: `SourceError` when PROJ has no way between them.
     func transformToWGS84() throws(SourceError) -> Transform {
         let w = CRS.wgs84
-        guard let ct = withExtendedLifetime(w, { OCTNewCoordinateTransformation(handle, w.handle) }) else {
+        guard let ct = withExtendedLifetime(w, { gdal.OCTNewCoordinateTransformation(handle, w.handle) }) else {
             throw SourceError("cannot transform from \(label) to WGS84: \(GDAL.lastError)")
         }
         return Transform(handle: ct)
@@ -346,6 +368,6 @@ final class CRS {
     final class Transform {
         let handle: OGRCoordinateTransformationH
         init(handle: OGRCoordinateTransformationH) { self.handle = handle }
-        deinit { OCTDestroyCoordinateTransformation(handle) }
+        deinit { gdal.OCTDestroyCoordinateTransformation(handle) }
     }
 }

@@ -76,7 +76,7 @@ extension SourceImport {
                 l.reset()
                 var n = 0
                 while n < 2000, let f = l.next() {
-                    defer { OGR_F_Destroy(f) }
+                    defer { gdal.OGR_F_Destroy(f) }
                     n += 1
                     for i in sf.indices {
                         guard let v = SourceFeature.value(f, Int32(i), sf[i].type) else { continue }

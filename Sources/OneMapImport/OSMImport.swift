@@ -51,23 +51,23 @@ final class OSMImport {
         var fieldCache: [OGRLayerH: [(String, Int32)]] = [:]
         var objects = 0
         while let (f, l) = dataset.nextInterleaved() {
-            defer { OGR_F_Destroy(f) }
+            defer { gdal.OGR_F_Destroy(f) }
             tick()
             objects += 1
             let names: [(String, Int32)]
             if let c = fieldCache[l] {
                 names = c
             } else {
-                let defn = OGR_L_GetLayerDefn(l)
-                names = (0..<OGR_FD_GetFieldCount(defn)).map { (String(cString: OGR_Fld_GetNameRef(OGR_FD_GetFieldDefn(defn, $0))), $0) }
+                let defn = gdal.OGR_L_GetLayerDefn(l)
+                names = (0..<gdal.OGR_FD_GetFieldCount(defn)).map { (String(cString: gdal.OGR_Fld_GetNameRef(gdal.OGR_FD_GetFieldDefn(defn, $0))!), $0) }
                 fieldCache[l] = names
             }
             var tags: [String: String] = [:]
-            for (name, i) in names where OGR_F_IsFieldSetAndNotNull(f, i) != 0 {
-                let v = String(cString: OGR_F_GetFieldAsString(f, i))
+            for (name, i) in names where gdal.OGR_F_IsFieldSetAndNotNull(f, i) != 0 {
+                let v = String(cString: gdal.OGR_F_GetFieldAsString(f, i)!)
                 if name == "other_tags" { OSMImport.parseHstore(v, into: &tags) } else { tags[name] = v }
             }
-            let layerName = String(cString: OGR_L_GetName(l))
+            let layerName = String(cString: gdal.OGR_L_GetName(l)!)
             guard let (spec, id, props) = classify(layerName: layerName, tags: tags) else { continue }
             var geometry = SourceFeature.geometry(f, transform: nil, crsName: "WGS84").mapError { Validator.GeometryProblem($0.reason) }
             if case .failure(let p) = geometry {

@@ -298,7 +298,7 @@ final class LayerPlan {
         let spec = mapping.layer
         let compiled = CompiledMapping(mapping, fieldNames: fieldNames)
         while let f = layer.next() {
-            defer { OGR_F_Destroy(f) }
+            defer { gdal.OGR_F_Destroy(f) }
             tick()
             let fid = SourceFeature.fid(f)
             let index = Int(fid)

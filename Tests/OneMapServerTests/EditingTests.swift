@@ -159,7 +159,7 @@ let shelterAtSeat = #"{"type":"Feature","id":"sh-test","geometry":{"type":"Point
             return try await g.reduce(into: [TileID: [UInt8]]()) { $0[$1.0] = $1.1 }
         }
         #expect(s.metrics.text().contains("onemap_metatiles_rendered_total 1\n"), "the metatile was drawn more than once")
-        for _ in 0..<1000 where try service.cache.count(style: "command") < meta.tiles.count { try await Task.sleep(for: .milliseconds(10)) }
+        await service.settle()
         #expect(try service.cache.count(style: "command") == meta.tiles.count, "the metatile's tiles did not all reach the cache file")
         let fresh = try service.tiles.renderMetatile(style: "command", metatile: meta, scale: 1)
         #expect(first == fresh[asked], "the first answer is not the fresh render")

@@ -138,6 +138,7 @@ import Testing
             // The open state is now in the tile-cache file, at the journal position after the reopen.
             reopenedTile = try await Array(s.tiles.tile(style: "command", tile: scene.tile, scale: 1).body.readableBytesView)
             #expect(reopenedTile != closedTile)
+            await s.tiles.settle()
             #expect(try s.tiles.cache.get(style: "command", tile: scene.tile, scale: 1)?.data == reopenedTile)
         }
         // The server is gone: its lock with it (once its background expiry round, which may hold
@@ -432,6 +433,7 @@ final class SmallDisk: Sendable {
         let base = try #require(try s.store.feature(in: "shelters", id: "sh-001")).feature.geometry.representativePoint
         // Tiles far outside the data: one metatile of 64 empty tiles, stored once.
         _ = try await s.tiles.tile(style: "command", tile: try TileID(z: 16, x: 100, y: 100), scale: 1)
+        await s.tiles.settle()  // the metatile's tiles are stored after the answer
         do {
             let c = try Connection(path: dir.file("onemap.tiles.sqlite"))
             func int(_ sql: String) throws -> Int { if case .int(let n)? = try c.scalar(sql) { Int(n) } else { -1 } }
@@ -442,6 +444,7 @@ final class SmallDisk: Sendable {
         for k in 0..<36 {
             let t = TileID.containing(Coord(base.lon - 0.15 + 0.045 * Double(k % 6), base.lat - 0.1 + 0.03 * Double(k / 6)), zoom: 16)
             _ = try await s.tiles.tile(style: "command", tile: try TileID(z: 16, x: t.x, y: t.y), scale: 1)
+            await s.tiles.settle()
             rendered += 1
             #expect(s.tiles.cache.dataBytes <= budget, "after \(rendered) metatiles the cache holds \(s.tiles.cache.dataBytes) bytes")
         }

@@ -305,41 +305,36 @@ public final class TileService: Sendable {
                                headers: [.retryAfter: String(max(1, Int(wait.rounded(.up))))])
             }
             self.metrics.queueDepth.set(Double(self.queue.depth))
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            let leave = { @Sendable in
-                self.queue.leave(zoom: meta.z, expected: expected, rendered: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            let took = Mutex<Double?>(nil)
+            // The queue counts a metatile until it is drawn and the asked tile encoded: the other
+            // tiles' encoding follows on the pool, uncounted (about a third of a render), so a
+            // client asking tile after tile is not told the renderer is busy with its own work.
+            defer {
+                self.queue.leave(zoom: meta.z, expected: expected, rendered: took.withLock { $0 })
                 self.metrics.queueDepth.set(Double(self.queue.depth))
             }
-            let drawn: DrawnMetatile
-            do {
-                drawn = try await self.renderPool.runIfActive {
-                    let d = try self.tiles.draw(style: style, metatile: meta, scale: scale)
-                    if self.holdRendersForTesting.load(ordering: .acquiring) {
-                        self.rendersHeldForTesting.add(1, ordering: .releasing)
-                        while self.holdRendersForTesting.load(ordering: .acquiring) { usleep(2000) }
-                        self.rendersHeldForTesting.subtract(1, ordering: .releasing)
-                    }
-                    // The tile asked for first: its answer does not wait for the other 63.
-                    _ = try d.png(tile)
-                    return d
+            let drawn = try await self.renderPool.runIfActive {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let d = try self.tiles.draw(style: style, metatile: meta, scale: scale)
+                if self.holdRendersForTesting.load(ordering: .acquiring) {
+                    self.rendersHeldForTesting.add(1, ordering: .releasing)
+                    while self.holdRendersForTesting.load(ordering: .acquiring) { usleep(2000) }
+                    self.rendersHeldForTesting.subtract(1, ordering: .releasing)
                 }
-            } catch {
-                leave()
-                throw error
+                // The tile asked for first: its answer does not wait for the other 63.
+                _ = try d.png(tile)
+                took.withLock { $0 = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 }
+                return d
             }
             self.metrics.metatilesRendered.increment()
-            // The other tiles are encoded and stored after the answer, on the render pool (the
-            // queue counts the metatile until then). Meanwhile requests for them take them from
-            // `settling` rather than drawing the metatile again.
+            // The other tiles are encoded and stored after the answer, on the render pool.
+            // Meanwhile requests for them take them from `settling` rather than drawing the
+            // metatile again.
             let entry = Settling(metatile: drawn, epoch: epoch)
             self.settling.withLock { $0[flightKey] = entry }
             Task.detached {
-                defer {
-                    self.settling.withLock { if $0[flightKey] === entry { $0[flightKey] = nil } }
-                    leave()
-                }
-                let all = try? await self.renderPool.runIfActive { try drawn.all() }
-                guard let all else { return }
+                defer { self.settling.withLock { if $0[flightKey] === entry { $0[flightKey] = nil } } }
+                guard let all = try? await self.renderPool.runIfActive({ try drawn.all() }) else { return }
                 // A render that overlapped an expiry may have read the state before the edit:
                 // it is served once but never stored. Checked under the sync lock, so an expiry
                 // is either seen here or comes after the store and deletes what was stored.
@@ -356,6 +351,12 @@ public final class TileService: Sendable {
         // Kept only when no expiry ran since the render started (not just since this request).
         if let key { remember(key, h, epoch: drawn.epoch) }
         return h
+    }
+
+    /// Waits until every metatile drawn so far has all its tiles encoded and stored in the
+    /// cache file (they are stored after the asked tile is answered).
+    public func settle() async {
+        while !settling.withLock({ $0.isEmpty }) { try? await Task.sleep(for: .milliseconds(5)) }
     }
 
     /// Keeps a tile in memory unless an expiry ran since `epoch` (when it was read or rendered).

@@ -432,8 +432,8 @@ final class LabelIndex: Sendable {
 
     /// The placed labels whose boxes meet `box` (@1x global pixels at this zoom).
     func labels(in box: (Double, Double, Double, Double), text: TextEngine) throws -> [PlacedLabel] {
-        try state.withLock { st in
-            if st.cells.count > maxCells { st = State() }
+        try prefetch(around: box, text: text)
+        return try state.withLock { st in
             let r = LabelPlacer.reach
             try load(LabelIndex.cells((box.0 - r, box.1 - r, box.2 + r, box.3 + r)), &st, text)
             var out: [(LabelPlacer.Candidate, Outcome)] = []
@@ -464,26 +464,45 @@ final class LabelIndex: Sendable {
         return l
     }
 
-    /// Reads the candidates of the cells not read yet: features whose envelope meets the cell,
-    /// kept when their anchor lies in it (half-open), so each candidate lives in exactly one cell.
+    /// Reads the candidates of the cells not read yet (under the lock).
     private func load(_ keys: [Int64], _ st: inout State, _ text: TextEngine) throws {
-        let missing = keys.filter { st.cells[$0] == nil }
+        for k in keys where st.cells[k] == nil { st.cells[k] = try read(k, text) }
+    }
+
+    /// Reads, outside the lock, the cells a request surely needs — its box grown by the reach;
+    /// the neighbours' cells beyond are read under the lock as deciding finds them (reading a
+    /// wider ring up front made a single cold tile read four times the cells).
+    /// Reading is what costs (a store query per symbol layer and the text layout of every
+    /// candidate): with it under the lock, seeding threads at one zoom took turns. Two threads
+    /// may read the same cell at once; they read the same source, and the first stored wins.
+    private func prefetch(around box: (Double, Double, Double, Double), text: TextEngine) throws {
+        let r = LabelPlacer.reach
+        let keys = LabelIndex.cells((box.0 - r, box.1 - r, box.2 + r, box.3 + r))
+        let missing = state.withLock { st in
+            if st.cells.count > maxCells { st = State() }
+            return keys.filter { st.cells[$0] == nil }
+        }
         guard !missing.isEmpty else { return }
+        let read = try missing.map { k in (k, try self.read(k, text)) }
+        state.withLock { st in for (k, entries) in read where st.cells[k] == nil { st.cells[k] = entries } }
+    }
+
+    /// One cell's candidates: features whose envelope meets the cell, kept when their anchor
+    /// lies in it (half-open), so each candidate lives in exactly one cell.
+    private func read(_ k: Int64, _ text: TextEngine) throws -> [Entry] {
         let z = Double(zoom)
         let sources = Set(style.layers.filter { $0.type == .symbol && $0.visible(atZoom: z) }.compactMap(\.sourceLayer))
-        for k in missing {
-            let cx = Int(Int32(truncatingIfNeeded: k >> 32)), cy = Int(Int32(truncatingIfNeeded: k))
-            let x0 = Double(cx) * LabelIndex.cell, y0 = Double(cy) * LabelIndex.cell
-            let box = Viewport(zoom: zoom, originX: x0, originY: y0, width: LabelIndex.cell, height: LabelIndex.cell, scale: 1).bbox()
-            var features: [String: [Feature]] = [:]
-            for src in sources {
-                features[src] = Array(try source.features(FeatureQuery(layer: src, bbox: box, predicate: .envelope, attributes: style.attributes(of: src))))
-            }
-            let mine = LabelPlacer.candidates(style: style, zoom: zoom, features: features, text: text).filter {
-                $0.label.x >= x0 && $0.label.x < x0 + LabelIndex.cell && $0.label.y >= y0 && $0.label.y < y0 + LabelIndex.cell
-            }
-            st.cells[k] = mine.map { Entry(c: $0, bounds: LabelIndex.bounds($0)) }
+        let cx = Int(Int32(truncatingIfNeeded: k >> 32)), cy = Int(Int32(truncatingIfNeeded: k))
+        let x0 = Double(cx) * LabelIndex.cell, y0 = Double(cy) * LabelIndex.cell
+        let box = Viewport(zoom: zoom, originX: x0, originY: y0, width: LabelIndex.cell, height: LabelIndex.cell, scale: 1).bbox()
+        var features: [String: [Feature]] = [:]
+        for src in sources {
+            features[src] = Array(try source.features(FeatureQuery(layer: src, bbox: box, predicate: .envelope, attributes: style.attributes(of: src))))
         }
+        let mine = LabelPlacer.candidates(style: style, zoom: zoom, features: features, text: text).filter {
+            $0.label.x >= x0 && $0.label.x < x0 + LabelIndex.cell && $0.label.y >= y0 && $0.label.y < y0 + LabelIndex.cell
+        }
+        return mine.map { Entry(c: $0, bounds: LabelIndex.bounds($0)) }
     }
 
     /// Higher-priority candidates that can affect `ref`: boxes that may meet its boxes, or the
@@ -551,8 +570,8 @@ extension LabelIndex {
 
     /// Every candidate whose bounds meet `box` (@1x global pixels), decided (`.none` included).
     func decided(meeting box: (Double, Double, Double, Double), text: TextEngine) throws -> [Key: (LabelPlacer.Candidate, Outcome)] {
-        try state.withLock { st in
-            if st.cells.count > maxCells { st = State() }
+        try prefetch(around: box, text: text)
+        return try state.withLock { st in
             let r = LabelPlacer.reach
             let keys = LabelIndex.cells((box.0 - r, box.1 - r, box.2 + r, box.3 + r))
             try load(keys, &st, text)

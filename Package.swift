@@ -37,7 +37,7 @@ let package = Package(
             name: "CCairo", path: "Sources/CCairo", pkgConfig: "pangocairo",
             providers: [.apt(["libcairo2-dev", "libpango1.0-dev"])]),
         .systemLibrary(
-            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+            name: "CDeflate", path: "Sources/CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(
             name: "CProj", path: "Sources/CProj", pkgConfig: "proj",
             providers: [.apt(["libproj-dev", "proj-data"])]),
@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "OneMapStyle", dependencies: ["OneMapCore"], swiftSettings: strict),
         // Foreign formats in (Shapefile, GeoPackage, FileGDB, KML, GPX, CSV, OpenStreetMap) through GDAL.
         .target(name: "OneMapImport", dependencies: ["OneMapCore", "OneMapStore", "CGDAL"], swiftSettings: strict),
-        .target(name: "OneMapRender", dependencies: ["OneMapCore", "OneMapStore", "OneMapStyle", "CCairo", "CZlib"], swiftSettings: strict),
+        .target(name: "OneMapRender", dependencies: ["OneMapCore", "OneMapStore", "OneMapStyle", "CCairo", "CDeflate"], swiftSettings: strict),
         .target(name: "OneMapRouting", dependencies: ["OneMapCore", "OneMapStore"], swiftSettings: strict),
         .target(
             name: "OneMapPrint", dependencies: ["OneMapCore", "OneMapStore", "OneMapStyle", "OneMapRender", "OneMapRouting"],
@@ -80,7 +80,7 @@ let package = Package(
 
         .target(name: "OneMapTestSupport", dependencies: ["CCairo"], path: "Sources/OneMapTestSupport", swiftSettings: strict),
         .executableTarget(
-            name: "onemap-bench", dependencies: ["OneMapCore", "OneMapStore", "OneMapImport", "OneMapRouting", "OneMapRender", "OneMapPrint", "CCairo", "CZlib"],
+            name: "onemap-bench", dependencies: ["OneMapCore", "OneMapStore", "OneMapImport", "OneMapRouting", "OneMapRender", "OneMapPrint", "CCairo", "CDeflate"],
             path: "Benchmarks/OneMapBench", swiftSettings: strict),
 
         .testTarget(name: "OneMapCoreTests", dependencies: ["OneMapTestSupport", "OneMapCore"], swiftSettings: strict),

@@ -1,5 +1,5 @@
 import CCairo
-import CZlib
+import CDeflate
 import Foundation
 
 /// PNG encoding of Cairo ARGB32 (premultiplied) pixels.
@@ -64,7 +64,7 @@ enum PNGEncoder {
                 while last >= 0 && palette[last] & 0xFF == 0xFF { last -= 1 }
                 chunk(&out, "tRNS", palette.prefix(last + 1).map { UInt8($0 & 0xFF) })
             }
-            chunk(&out, "IDAT", deflate(indices, level: 4, strategy: Z_DEFAULT_STRATEGY))
+            chunk(&out, "IDAT", deflate(indices, level: 4))
         } else {
             let bpp = opaque ? 3 : 4
             var raw = [UInt8](repeating: 0, count: (w * bpp + 1) * h)
@@ -85,7 +85,7 @@ enum PNGEncoder {
                 }
             }
             chunk(&out, "IHDR", ihdr(w, h, bitDepth: 8, colourType: opaque ? 2 : 6))
-            chunk(&out, "IDAT", deflate(raw, level: 1, strategy: Z_DEFAULT_STRATEGY))
+            chunk(&out, "IDAT", deflate(raw, level: 1))
         }
         chunk(&out, "IEND", [])
         return out
@@ -113,20 +113,47 @@ enum PNGEncoder {
         let t = Array(type.utf8)
         out += t
         out += data
-        var crc = crc32(0, t, 4)
-        data.withUnsafeBufferPointer { crc = crc32(crc, $0.baseAddress, UInt32($0.count)) }
+        var crc = libdeflate_crc32(0, t, 4)
+        data.withUnsafeBufferPointer { crc = libdeflate_crc32(crc, $0.baseAddress, $0.count) }
         out += be32(UInt32(crc))
     }
 
-    static func deflate(_ data: [UInt8], level: Int32, strategy: Int32) -> [UInt8] {
-        let cap = data.count + data.count / 100 + 1024
+    /// `data` in the zlib format (what IDAT holds), by libdeflate at `level` (1–12).
+    static func deflate(_ data: [UInt8], level: Int32) -> [UInt8] {
+        let c = Compressors.shared.take(level)
+        defer { Compressors.shared.give(c, level) }
+        let cap = libdeflate_zlib_compress_bound(c, data.count)
         var out = [UInt8](repeating: 0, count: cap)
-        let n = data.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                onemap_deflate(src.baseAddress, UInt(src.count), dst.baseAddress, UInt(cap), level, strategy)
-            }
+        let n = data.withUnsafeBytes { src in
+            out.withUnsafeMutableBytes { dst in libdeflate_zlib_compress(c, src.baseAddress, src.count, dst.baseAddress, cap) }
         }
-        precondition(n >= 0, "zlib deflate failed")
+        precondition(n > 0, "libdeflate failed within its own bound")
         return Array(out.prefix(n))
+    }
+}
+
+/// libdeflate compressors kept for reuse, by level: making one allocates its hash tables (some
+/// hundreds of KB), more than compressing a tile costs. One user at a time each.
+///
+/// `@unchecked Sendable`: `idle` is only touched under `lock`; a compressor is either idle or
+/// held by exactly one caller.
+final class Compressors: @unchecked Sendable {
+    static let shared = Compressors()
+    private let lock = NSLock()
+    private var idle: [Int32: [OpaquePointer]] = [:]
+
+    func take(_ level: Int32) -> OpaquePointer {
+        lock.lock()
+        let c = idle[level]?.popLast()
+        lock.unlock()
+        if let c { return c }
+        guard let made = libdeflate_alloc_compressor(level) else { fatalError("libdeflate could not allocate a level-\(level) compressor (out of memory)") }
+        return made
+    }
+
+    func give(_ c: OpaquePointer, _ level: Int32) {
+        lock.lock()
+        defer { lock.unlock() }
+        if idle[level, default: []].count < 16 { idle[level, default: []].append(c) } else { libdeflate_free_compressor(c) }
     }
 }

@@ -22,6 +22,7 @@
     X(CSLAddString) \
     X(CSLDestroy) \
     X(CPLGetLastErrorMsg) \
+    X(CPLGetLastErrorType) \
     X(CPLSetErrorHandler) \
     X(CPLQuietErrorHandler) \
     X(GDALAllRegister) \

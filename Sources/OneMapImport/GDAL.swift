@@ -41,6 +41,14 @@ enum GDAL {
     /// - Throws: `SourceError(.unavailable)` when libgdal is missing or too old.
     static func ready() throws(SourceError) { try registered.get() }
 
+    /// Throws when the last GDAL call on this thread failed (after `CPLErrorReset`): a read
+    /// that ended on an error, which GDAL reports as the end of the data.
+    static func checkRead(_ path: String, layer: String?) throws(SourceError) {
+        guard gdal.CPLGetLastErrorType().rawValue >= CE_Failure.rawValue else { return }
+        let which = layer.map { " (layer \($0))" } ?? ""
+        throw SourceError("\(path)\(which) is damaged or cut short: GDAL stopped reading it (\(lastError)); nothing was imported — copy the file again (a Shapefile's .shp, .shx and .dbf together) and retry")
+    }
+
     static var lastError: String {
         let m = String(cString: gdal.CPLGetLastErrorMsg()!)
         return m.isEmpty ? "GDAL gave no reason" : m
@@ -136,9 +144,15 @@ final class VectorDataset {
     var interleaved: Bool { driver == "OSM" }
 
     /// The next feature in file order and its layer, for interleaved drivers; nil at the end.
-    func nextInterleaved() -> (OGRFeatureH, OGRLayerH)? {
+    /// The next feature of any layer (OpenStreetMap files interleave them), or nil at the end.
+    /// - Throws: `SourceError` when GDAL stopped on a read error (a truncated file).
+    func nextInterleaved() throws(SourceError) -> (OGRFeatureH, OGRLayerH)? {
         var layer: OGRLayerH? = nil
-        guard let f = gdal.GDALDatasetGetNextFeature(handle, &layer, nil, nil, nil), let layer else { return nil }
+        gdal.CPLErrorReset()
+        guard let f = gdal.GDALDatasetGetNextFeature(handle, &layer, nil, nil, nil), let layer else {
+            try GDAL.checkRead(path, layer: nil)
+            return nil
+        }
         return (f, layer)
     }
 }
@@ -218,7 +232,15 @@ struct VectorLayer {
     }
 
     func reset() { gdal.OGR_L_ResetReading(handle) }
-    func next() -> OGRFeatureH? { gdal.OGR_L_GetNextFeature(handle) }
+    /// The next feature, or nil at the end of the layer.
+    /// - Throws: `SourceError` when GDAL stopped on a read error rather than at the end: a
+    ///   truncated .dbf or .shp ends the layer early, and its features must not import in part.
+    func next() throws(SourceError) -> OGRFeatureH? {
+        gdal.CPLErrorReset()
+        if let f = gdal.OGR_L_GetNextFeature(handle) { return f }
+        try GDAL.checkRead(dataset.path, layer: name)
+        return nil
+    }
 }
 
 /// Reading one feature GDAL handed over (the caller destroys it with `OGR_F_Destroy`).

@@ -75,7 +75,7 @@ extension SourceImport {
                 var undecodable = 0
                 l.reset()
                 var n = 0
-                while n < 2000, let f = l.next() {
+                while n < 2000, let f = try l.next() {
                     defer { gdal.OGR_F_Destroy(f) }
                     n += 1
                     for i in sf.indices {

@@ -50,7 +50,7 @@ final class OSMImport {
         let file = (dataset.path as NSString).lastPathComponent
         var fieldCache: [OGRLayerH: [(String, Int32)]] = [:]
         var objects = 0
-        while let (f, l) = dataset.nextInterleaved() {
+        while let (f, l) = try dataset.nextInterleaved() {
             defer { gdal.OGR_F_Destroy(f) }
             tick()
             objects += 1

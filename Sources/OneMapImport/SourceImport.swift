@@ -297,7 +297,7 @@ final class LayerPlan {
         layer.reset()
         let spec = mapping.layer
         let compiled = CompiledMapping(mapping, fieldNames: fieldNames)
-        while let f = layer.next() {
+        while let f = try layer.next() {
             defer { gdal.OGR_F_Destroy(f) }
             tick()
             let fid = SourceFeature.fid(f)

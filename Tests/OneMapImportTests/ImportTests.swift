@@ -162,6 +162,16 @@ func demoStore(_ dir: TempDir, _ name: String = "demo.sqlite") throws -> Store {
         let m1 = try refused(store, noDBF + "/道路.shp", SourceImportOptions(mappings: roads))
         #expect(m1.contains("has no 道路.dbf beside it"), "\(m1)")
 
+        // A .dbf cut short (a copy that stopped): GDAL ends the layer on a read error, which
+        // must refuse the whole file, not import the features before the cut (a trial imported 8
+        // of 73 shelters and said nothing).
+        let cut = dir.file("cutdbf")
+        try FileManager.default.copyItem(atPath: sample, toPath: cut)
+        let dbf = try Data(contentsOf: URL(fileURLWithPath: cut + "/道路.dbf"))
+        try dbf.prefix(dbf.count / 3).write(to: URL(fileURLWithPath: cut + "/道路.dbf"))
+        let m0 = try refused(store, cut + "/道路.shp", SourceImportOptions(mappings: roads))
+        #expect(m0.contains("is damaged or cut short") && m0.contains("DBF"), "\(m0)")
+
         // GBK bytes under a .cpg that says UTF-8: refused with the field and a hint, never stored mangled.
         let wrongCPG = dir.file("wrongcpg")
         try FileManager.default.copyItem(atPath: sample, toPath: wrongCPG)

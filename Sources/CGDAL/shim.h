@@ -98,13 +98,17 @@ typedef struct onemap_gdal_api {
 static inline const char * _Nullable onemap_gdal_load(onemap_gdal_api * _Nonnull api) {
     static char why[512];
     void *h = dlopen("libgdal.so", RTLD_NOW | RTLD_LOCAL);
+    // The reason for the development link, the name a user would look for (not the last
+    // soname tried).
+    char first[256];
+    snprintf(first, sizeof first, "%s", h == NULL ? dlerror() : "");
     for (int v = 40; h == NULL && v >= 20; v--) {
         char name[32];
         snprintf(name, sizeof name, "libgdal.so.%d", v);
         h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
     }
     if (h == NULL) {
-        snprintf(why, sizeof why, "GDAL is not installed (libgdal.so cannot be opened: %s); run scripts/bootstrap", dlerror());
+        snprintf(why, sizeof why, "GDAL is not installed (%s, nor libgdal.so.20 to .40); install it (Debian: apt install libgdal32, or run scripts/bootstrap in a source checkout)", first);
         return why;
     }
 #define ONEMAP_GDAL_SYMBOL(name) \

@@ -43,7 +43,10 @@ final class TextPolicy {
         case .forced: return "from --encoding"
         case .declared(let from): return "from the \(from)"
         case .utf8Format(let driver): return "\(driver) text is UTF-8"
-        case .undecided: return guessNotice == nil ? "not declared; all text seen is ASCII" : "not declared; guessed from the text"
+        case .undecided:
+            // The decoder is set by the first non-ASCII text (UTF-8 when valid, else GB18030).
+            if decoder == nil { return "not declared; all text seen is ASCII" }
+            return guessNotice == nil ? "not declared; the text is valid UTF-8" : "not declared; guessed from the text"
         }
     }
 

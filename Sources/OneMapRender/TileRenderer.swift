@@ -122,7 +122,7 @@ public final class DrawnMetatile: @unchecked Sendable {
     private let canvas: Canvas?
     private let touched: [Bool]
     private let empty: [UInt8]
-    private let encoded = Mutex<[TileID: [UInt8]]>([:])
+    private let memo = Mutex<[TileID: [UInt8]]>([:])
 
     init(metatile: MetatileID, scale: Int, canvas: Canvas?, touched: [Bool], empty: [UInt8]) {
         self.metatile = metatile; self.scale = scale; self.canvas = canvas; self.touched = touched; self.empty = empty
@@ -135,11 +135,20 @@ public final class DrawnMetatile: @unchecked Sendable {
         let dx = t.x - m.x * MetatileID.size, dy = t.y - m.y * MetatileID.size
         guard t.z == m.z, dx >= 0, dy >= 0, dx < m.span, dy < m.span else { throw RenderError("tile \(t) is not in metatile \(m)") }
         guard let canvas, touched[dy * m.span + dx] else { return empty }
-        if let done = encoded.withLock({ $0[t] }) { return done }
+        if let done = memo.withLock({ $0[t] }) { return done }
         let ts = 256 * scale
         let bytes = try canvas.png(x: dx * ts, y: dy * ts, w: ts, h: ts, flush: false)
-        encoded.withLock { $0[t] = bytes }
+        memo.withLock { $0[t] = bytes }
         return bytes
+    }
+
+    /// The tile's PNG if it needs no encoding (done already, or the empty tile), else nil.
+    public func encoded(_ t: TileID) -> [UInt8]? {
+        let m = metatile
+        let dx = t.x - m.x * MetatileID.size, dy = t.y - m.y * MetatileID.size
+        guard t.z == m.z, dx >= 0, dy >= 0, dx < m.span, dy < m.span else { return nil }
+        guard canvas != nil, touched[dy * m.span + dx] else { return empty }
+        return memo.withLock { $0[t] }
     }
 
     /// Every tile's PNG (up to 64).

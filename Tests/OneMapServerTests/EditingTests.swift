@@ -169,6 +169,32 @@ let shelterAtSeat = #"{"type":"Feature","id":"sh-test","geometry":{"type":"Point
         }
     }
 
+    /// A burst of cold metatiles cannot pile up drawn canvases waiting to be encoded (16 MB
+    /// each, 64 MB at @2x): past two per render thread, a metatile is encoded whole before its
+    /// answer. Every tile served and stored is still the fresh render.
+    @Test func drawnMetatilesWaitingForEncodingAreBounded() async throws {
+        let dir = TempDir()
+        let s = try makeServices(dir) { $0.renderMaxWaitSeconds = 3600 }
+        let service = s.tiles
+        let p = try #require(try s.store.feature(in: "shelters", id: "sh-001")).feature.geometry.representativePoint
+        let seat = TileID.containing(p, zoom: 15)
+        // Twelve metatiles side by side, all asked for at once.
+        let asked = try (0..<12).map { k in try TileID(z: 15, x: seat.x + 8 * (k % 4 - 2), y: seat.y + 8 * (k / 4 - 1)) }
+        let served = try await withThrowingTaskGroup(of: (TileID, [UInt8]).self) { g in
+            for t in asked { g.addTask { (t, try await Array(service.tile(style: "command", tile: t, scale: 1).body.readableBytesView)) } }
+            return try await g.reduce(into: [TileID: [UInt8]]()) { $0[$1.0] = $1.1 }
+        }
+        await service.settle()
+        let peak = service.peakPendingEncodes.load(ordering: .relaxed)
+        #expect(peak >= 1 && peak <= service.maxPendingEncodes, "\(peak) drawn metatiles waited for encoding at once (bound \(service.maxPendingEncodes))")
+        #expect(try service.cache.count(style: "command") == 12 * 64, "not every tile of the 12 metatiles reached the cache file")
+        for t in asked {
+            let fresh = try service.tiles.renderMetatile(style: "command", metatile: MetatileID(containing: t), scale: 1)
+            #expect(served[t] == fresh[t], "tile \(t) served differs from a fresh render")
+            #expect(try service.cache.get(style: "command", tile: t, scale: 1)?.data == fresh[t], "tile \(t) stored differs from a fresh render")
+        }
+    }
+
     /// Edits whose labels reach, or knock other labels, beyond the edited feature's own tiles —
     /// next to metatile edges — leave no stale tile: after each edit every tile of a window
     /// around it is served exactly as a fresh renderer draws it now. And the edits do reach

@@ -92,6 +92,11 @@ public final class TileService: Sendable {
     let flights = MetatileFlights()
     /// Metatiles drawn whose tiles are still being encoded and stored, by flight key.
     private let settling = Mutex<[String: Settling]>([:])
+    /// Drawn metatiles whose encoding was put after the answer, and how many may be at once.
+    private let pendingEncodes = Atomic<Int>(0)
+    let maxPendingEncodes: Int
+    /// The most metatiles ever waiting to be encoded at once (tests check the bound).
+    let peakPendingEncodes = Atomic<Int>(0)
     let queue: RenderQueue
     let renderPool: NIOThreadPool
     /// Style name → index in tile keys.
@@ -116,6 +121,7 @@ public final class TileService: Sendable {
         styleIndex = Dictionary(uniqueKeysWithValues: map.styleNames.enumerated().map { ($0.element, $0.offset) })
         styleBytes = map.styleNames.map { Array($0.utf8) }
         queue = RenderQueue(limit: queueLimit, workers: renderThreads, maxWait: maxWait)
+        maxPendingEncodes = 2 * max(1, renderThreads)
         renderPool = NIOThreadPool(numberOfThreads: max(1, renderThreads))
         renderPool.start()
         try syncNow()
@@ -284,7 +290,9 @@ public final class TileService: Sendable {
         let flightKey = "\(style)@\(scale)/\(meta.z)/\(meta.x)/\(meta.y)"
         // A metatile drawn a moment ago whose tiles are still being encoded and stored.
         if let drawn = settling.withLock({ $0[flightKey] }), drawn.epoch == epoch {
-            let bytes = try await blocking { try drawn.metatile.png(tile) }
+            // Already encoded (or the empty tile): no hop to the blocking pool.
+            let bytes: [UInt8]
+            if let ready = drawn.metatile.encoded(tile) { bytes = ready } else { bytes = try await blocking { try drawn.metatile.png(tile) } }
             metrics.tilesFromCache.increment()
             let h = TileMemory.Hit(body: ByteBuffer(bytes: bytes), etag: TileCache.etag(bytes))
             if let key { remember(key, h, epoch: epoch) }
@@ -313,7 +321,7 @@ public final class TileService: Sendable {
                 self.queue.leave(zoom: meta.z, expected: expected, rendered: took.withLock { $0 })
                 self.metrics.queueDepth.set(Double(self.queue.depth))
             }
-            let drawn = try await self.renderPool.runIfActive {
+            let (drawn, deferred) = try await self.renderPool.runIfActive { () -> (DrawnMetatile, Bool) in
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 let d = try self.tiles.draw(style: style, metatile: meta, scale: scale)
                 if self.holdRendersForTesting.load(ordering: .acquiring) {
@@ -321,10 +329,20 @@ public final class TileService: Sendable {
                     while self.holdRendersForTesting.load(ordering: .acquiring) { usleep(2000) }
                     self.rendersHeldForTesting.subtract(1, ordering: .releasing)
                 }
-                // The tile asked for first: its answer does not wait for the other 63.
-                _ = try d.png(tile)
+                // The tile asked for first: its answer does not wait for the other 63 — unless
+                // too many drawn metatiles already wait to be encoded (each holds its canvas,
+                // 16 MB, 64 MB at @2x): then all of this one now, so memory stays bounded.
+                let pending = self.pendingEncodes.add(1, ordering: .relaxed).newValue
+                let deferred = pending <= self.maxPendingEncodes
+                if deferred {
+                    self.peakPendingEncodes.max(pending, ordering: .relaxed)
+                    _ = try d.png(tile)
+                } else {
+                    self.pendingEncodes.subtract(1, ordering: .relaxed)
+                    _ = try d.all()
+                }
                 took.withLock { $0 = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 }
-                return d
+                return (d, deferred)
             }
             self.metrics.metatilesRendered.increment()
             // The other tiles are encoded and stored after the answer, on the render pool.
@@ -333,7 +351,10 @@ public final class TileService: Sendable {
             let entry = Settling(metatile: drawn, epoch: epoch)
             self.settling.withLock { $0[flightKey] = entry }
             Task.detached {
-                defer { self.settling.withLock { if $0[flightKey] === entry { $0[flightKey] = nil } } }
+                defer {
+                    self.settling.withLock { if $0[flightKey] === entry { $0[flightKey] = nil } }
+                    if deferred { self.pendingEncodes.subtract(1, ordering: .relaxed) }
+                }
                 guard let all = try? await self.renderPool.runIfActive({ try drawn.all() }) else { return }
                 // A render that overlapped an expiry may have read the state before the edit:
                 // it is served once but never stored. Checked under the sync lock, so an expiry
@@ -346,7 +367,9 @@ public final class TileService: Sendable {
             return entry
         }
         metrics.tilesRendered.increment()
-        let bytes = try await blocking { try drawn.metatile.png(tile) }
+        // Already encoded (or the empty tile): no hop to the blocking pool.
+        let bytes: [UInt8]
+        if let ready = drawn.metatile.encoded(tile) { bytes = ready } else { bytes = try await blocking { try drawn.metatile.png(tile) } }
         let h = TileMemory.Hit(body: ByteBuffer(bytes: bytes), etag: TileCache.etag(bytes))
         // Kept only when no expiry ran since the render started (not just since this request).
         if let key { remember(key, h, epoch: drawn.epoch) }

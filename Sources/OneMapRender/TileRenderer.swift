@@ -34,12 +34,22 @@ public final class TileRenderer: Sendable {
 
     public init(map: MapRenderer) { self.map = map }
 
-    /// The tiles of a metatile as PNG bytes (tiles where nothing is drawn share the empty tile);
-    /// with `only`, just that tile is encoded (a single-tile render skips 63 PNG encodings).
-    public func renderMetatile(style name: String, metatile m: MetatileID, scale: Int, only: TileID? = nil) throws -> [TileID: [UInt8]] {
-        let drawn = try draw(style: name, metatile: m, scale: scale)
-        if let only { return [only: try drawn.png(only)] }
-        return try drawn.all()
+    /// The tiles of a metatile as PNG bytes (tiles where nothing is drawn share the empty tile).
+    public func renderMetatile(style name: String, metatile m: MetatileID, scale: Int) throws -> [TileID: [UInt8]] {
+        try draw(style: name, metatile: m, scale: scale).all()
+    }
+
+    /// What drawing metatile `m` needs: the style, its empty tile, and the metatile's viewport —
+    /// nil when no data lies near it (every tile is the empty tile, nothing to draw).
+    private func prepare(_ name: String, _ m: MetatileID, _ scale: Int) throws -> (style: Style, empty: [UInt8], viewport: Viewport?) {
+        let style = try map.style(name)
+        guard scale == 1 || scale == 2 else { throw RenderError("scale must be 1 or 2, got \(scale)") }
+        let empty = try emptyTile(style: name, scale: scale)
+        guard try dataExtent(style).intersects(m.bbox.expanded(by: 0.01)) else { return (style, empty, nil) }
+        let side = Double(m.span * 256)
+        let vp = Viewport(zoom: m.z, originX: Double(m.x * MetatileID.size * 256), originY: Double(m.y * MetatileID.size * 256),
+                          width: side, height: side, scale: Double(scale))
+        return (style, empty, vp)
     }
 
     /// Draws a metatile; its tiles are encoded afterwards, on demand (`DrawnMetatile.png`), so a
@@ -47,18 +57,10 @@ public final class TileRenderer: Sendable {
     /// Throws `StyleError` for an unknown style, `RenderError` for a scale other than 1 or 2,
     /// and the store's and Cairo's errors.
     public func draw(style name: String, metatile m: MetatileID, scale: Int) throws -> DrawnMetatile {
-        let style = try map.style(name)
-        guard scale == 1 || scale == 2 else { throw RenderError("scale must be 1 or 2, got \(scale)") }
-        let span = m.span
-        let empty = try emptyTile(style: name, scale: scale)
-        // Nothing of the data near this metatile: every tile is the empty tile, no drawing at all.
-        if try !dataExtent(style).intersects(m.bbox.expanded(by: 0.01)) {
-            return DrawnMetatile(metatile: m, scale: scale, canvas: nil, touched: [], empty: empty)
-        }
-        let vp = Viewport(zoom: m.z, originX: Double(m.x * MetatileID.size * 256), originY: Double(m.y * MetatileID.size * 256),
-                          width: Double(span * 256), height: Double(span * 256), scale: Double(scale))
-        let canvas = Canvas(width: span * 256 * scale, height: span * 256 * scale)
-        let touched = try map.draw(style: style, viewport: vp, canvas: canvas, text: TextEngine(), grid: span)
+        let (style, empty, viewport) = try prepare(name, m, scale)
+        guard let vp = viewport else { return DrawnMetatile(metatile: m, scale: scale, canvas: nil, touched: [], empty: empty) }
+        let canvas = Canvas(width: m.span * 256 * scale, height: m.span * 256 * scale)
+        let touched = try map.draw(style: style, viewport: vp, canvas: canvas, text: TextEngine(), grid: m.span)
         try canvas.finish()
         return DrawnMetatile(metatile: m, scale: scale, canvas: canvas, touched: touched, empty: empty)
     }
@@ -71,15 +73,11 @@ public final class TileRenderer: Sendable {
     /// For `onemap render --tile`; servers and seeding render metatiles and cache them.
     /// Throws as `draw(style:metatile:scale:)`.
     public func renderTile(style name: String, tile t: TileID, scale: Int) throws -> [UInt8] {
-        let style = try map.style(name)
-        guard scale == 1 || scale == 2 else { throw RenderError("scale must be 1 or 2, got \(scale)") }
         let m = MetatileID(containing: t)
-        let empty = try emptyTile(style: name, scale: scale)
-        if try !dataExtent(style).intersects(m.bbox.expanded(by: 0.01)) { return empty }
+        let (style, empty, viewport) = try prepare(name, m, scale)
+        guard var vp = viewport else { return empty }
         let span = m.span, ts = 256 * scale
         let dx = t.x - m.x * MetatileID.size, dy = t.y - m.y * MetatileID.size
-        var vp = Viewport(zoom: m.z, originX: Double(m.x * MetatileID.size * 256), originY: Double(m.y * MetatileID.size * 256),
-                          width: Double(span * 256), height: Double(span * 256), scale: Double(scale))
         vp.area = (Double(t.x * 256), Double(t.y * 256), 256, 256)
         let canvas = Canvas(width: ts, height: ts, offsetX: dx * ts, offsetY: dy * ts)
         let touched = try map.draw(style: style, viewport: vp, canvas: canvas, text: TextEngine(), grid: span)
@@ -131,10 +129,8 @@ public final class DrawnMetatile: @unchecked Sendable {
     /// The PNG of one tile of this metatile. Throws `RenderError` for a tile outside it and
     /// `CanvasError` when Cairo fails.
     public func png(_ t: TileID) throws -> [UInt8] {
-        let m = metatile
-        let dx = t.x - m.x * MetatileID.size, dy = t.y - m.y * MetatileID.size
-        guard t.z == m.z, dx >= 0, dy >= 0, dx < m.span, dy < m.span else { throw RenderError("tile \(t) is not in metatile \(m)") }
-        guard let canvas, touched[dy * m.span + dx] else { return empty }
+        guard let (dx, dy) = offset(t) else { throw RenderError("tile \(t) is not in metatile \(metatile)") }
+        guard let canvas, touched[dy * metatile.span + dx] else { return empty }
         if let done = memo.withLock({ $0[t] }) { return done }
         let ts = 256 * scale
         let bytes = try canvas.png(x: dx * ts, y: dy * ts, w: ts, h: ts, flush: false)
@@ -144,11 +140,16 @@ public final class DrawnMetatile: @unchecked Sendable {
 
     /// The tile's PNG if it needs no encoding (done already, or the empty tile), else nil.
     public func encoded(_ t: TileID) -> [UInt8]? {
+        guard let (dx, dy) = offset(t) else { return nil }
+        guard canvas != nil, touched[dy * metatile.span + dx] else { return empty }
+        return memo.withLock { $0[t] }
+    }
+
+    /// The tile's column and row in this metatile, nil when it is not one of its tiles.
+    private func offset(_ t: TileID) -> (Int, Int)? {
         let m = metatile
         let dx = t.x - m.x * MetatileID.size, dy = t.y - m.y * MetatileID.size
-        guard t.z == m.z, dx >= 0, dy >= 0, dx < m.span, dy < m.span else { return nil }
-        guard canvas != nil, touched[dy * m.span + dx] else { return empty }
-        return memo.withLock { $0[t] }
+        return t.z == m.z && dx >= 0 && dy >= 0 && dx < m.span && dy < m.span ? (dx, dy) : nil
     }
 
     /// Every tile's PNG (up to 64).

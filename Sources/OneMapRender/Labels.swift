@@ -343,7 +343,9 @@ enum LabelPlacer {
             c.label.box = box
             c.label.iconBox = c.iconBox
             c.label.textBox = c.textBox
-            if let t = c.dedupeText { placedText[t, default: []].append((c.label.x, c.label.y)) }
+            // Only a shown text repeats: a label placed as its icon alone keeps no one else's
+            // text away (as `LabelIndex.evaluate` decides it).
+            if let t = c.dedupeText, c.textBox != nil { placedText[t, default: []].append((c.label.x, c.label.y)) }
             out.append(c.label)
         }
         return out
@@ -447,8 +449,9 @@ final class LabelIndex: Sendable {
                 }
             }
             // Drawn in placement order, as the greedy rule lists them: where labels may overlap
-            // (icon-allow-overlap), the later one is drawn on top, the same in every tile.
-            return out.sorted { LabelPlacer.before($0.0, $1.0) }.map { LabelIndex.placed($0.0, $0.1) }
+            // (icon-allow-overlap), the later one is drawn on top, the same in every tile. A
+            // label placed as its icon alone may no longer meet the box its text did.
+            return out.sorted { LabelPlacer.before($0.0, $1.0) }.map { LabelIndex.placed($0.0, $0.1) }.filter { LabelPlacer.meets($0.box, box) }
         }
     }
 

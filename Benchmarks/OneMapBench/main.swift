@@ -182,6 +182,18 @@ case "tiles":
         }
         let dt = now() - t0
         let (tiles, bytes) = counter.totals
+        if threads == 1 {
+            // Where one metatile's time goes: drawing (store, labels, Cairo) and PNG encoding.
+            var draw = 0.0, encode = 0.0
+            for m in mine {
+                let t1 = now()
+                let d = try renderer.draw(style: "command", metatile: m, scale: 1)
+                let t2 = now()
+                _ = try d.all()
+                draw += t2 - t1; encode += now() - t2
+            }
+            FileHandle.standardError.write(String(format: "  z%d per metatile: draw %.0f ms, encode %.0f ms\n", z, 1000 * draw / Double(mine.count), 1000 * encode / Double(mine.count)).data(using: .utf8)!)
+        }
         print(String(format: "onemap z%d threads=%d: %d tiles in %.3f s = %.1f tiles/s (avg %.1f KB)", z, threads, tiles, dt, Double(tiles) / dt, Double(bytes) / Double(max(1, tiles)) / 1024))
     }
 

@@ -519,6 +519,33 @@ typealias Pixels = PNGPixels
 }
 
 @Suite struct PNGEncoderTests {
+    /// Every colour count picks its PNG form (1-, 2-, 4- or 8-bit palette, RGB, RGBA) and
+    /// decodes (by libpng, through Cairo) to exactly the canvas's pixels — widths that do not
+    /// fill the last byte of a packed row included, translucent pixels too.
+    @Test(arguments: [1, 2, 3, 4, 5, 16, 17, 256, 257, 900])
+    func eachColourCountRoundTripsAtItsBitDepth(colours: Int) throws {
+        for (w, translucent) in [(13, false), (64, false), (13, true)] {
+            let h = 31
+            let canvas = Canvas(width: w, height: h)
+            for i in 0..<(w * h) {
+                let k = i % colours
+                canvas.rectangle(Double(i % w), Double(i / w), 1, 1)
+                canvas.setSourceRGBA(Double(k % 10) / 9, Double((k / 10) % 10) / 9, Double(k / 100) / 9, translucent && k % 3 == 1 ? 0.5 : 1)
+                canvas.fill()
+            }
+            let png = try canvas.png(x: 0, y: 0, w: w, h: h)
+            let (depth, type) = (png[24], png[25])
+            let want: (UInt8, UInt8) = colours <= 2 ? (1, 3) : colours <= 4 ? (2, 3) : colours <= 16 ? (4, 3) : colours <= 256 ? (8, 3) : (8, translucent ? 6 : 2)
+            if w * h >= colours { #expect(depth == want.0 && type == want.1, "\(colours) colours, \(w) wide: bit depth \(depth), colour type \(type)") }
+            let p = PNGPixels(png: png)
+            #expect(p.width == w && p.height == h)
+            guard p.data.count == w * h else { continue }
+            var wrong = 0
+            for y in 0..<h { for x in 0..<w where p.data[y * w + x] != canvas.pixel(x: x, y: y) { wrong += 1 } }
+            #expect(wrong == 0, "\(colours) colours, \(w) wide, translucent \(translucent): \(wrong) pixels differ")
+        }
+    }
+
     /// Images decode back to their pixels, paletted and not, whatever colour comes first
     /// (opaque white first once lost its palette entry).
     @Test(arguments: [(1.0, 1.0, 1.0), (0.0, 0.0, 0.0), (0.9, 0.89, 0.87)])

@@ -55,6 +55,9 @@ package final class Canvas {
     package let height: Int
     /// A recording (vector, for PDF) canvas: halos are written as simplified outlines.
     let vector: Bool
+    /// Text halos on an image canvas are painted from a dilated glyph mask (fast); false strokes
+    /// the glyph outlines, as a vector canvas does (the tests compare the two).
+    package var dilatedHalos = true
 
     /// An ARGB32 image canvas of `width`×`height` pixels, transparent.
     package init(width: Int, height: Int) {
@@ -198,13 +201,15 @@ package final class Canvas {
         if angle != 0 { cairo_rotate(cr, angle) }
         cairo_translate(cr, -w / 2, -h / 2)
         if let halo, haloWidth > 0, halo.a > 0, parts != .fill {
-            cairo_new_path(cr)
-            pango_cairo_layout_path(cr, l.raw)
-            if vector { simplifyHaloPath(tolerance: 0.35 * haloWidth) }
-            cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND)
-            cairo_set_line_width(cr, haloWidth * 2)
-            setColor(halo)
-            cairo_stroke(cr)
+            if vector || !dilatedHalos || !paintDilatedHalo(l, color: halo, width: haloWidth) {
+                cairo_new_path(cr)
+                pango_cairo_layout_path(cr, l.raw)
+                if vector { simplifyHaloPath(tolerance: 0.35 * haloWidth) }
+                cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND)
+                cairo_set_line_width(cr, haloWidth * 2)
+                setColor(halo)
+                cairo_stroke(cr)
+            }
         }
         if parts != .halo {
             cairo_move_to(cr, 0, 0)
@@ -213,6 +218,53 @@ package final class Canvas {
         }
         cairo_new_path(cr)
         cairo_restore(cr)
+    }
+
+    /// Paints a text halo on an image canvas as the glyphs' coverage grown by `width` (user
+    /// units) — what stroking the outlines twice as wide with round joins covers, together with
+    /// the glyphs. The glyphs are drawn (from Cairo's glyph cache) into an A8 mask around the
+    /// layout and the mask is dilated by a disc with antialiased rim (`HaloMask.dilate`).
+    /// Stroking the outlines was measured at about a quarter of a z12 metatile's drawing
+    /// (100-county store: 113 ms with halos stroked, 82 ms without halos); the glyph outlines
+    /// of Chinese names are long curved paths, and the stroker puts a round join on each of
+    /// their flattened vertices. Returns false (nothing painted) when the layout is too large
+    /// to mask, so the caller strokes instead.
+    private func paintDilatedHalo(_ l: TextLayout, color: Color, width: Double) -> Bool {
+        var ink = PangoRectangle(), logical = PangoRectangle()
+        pango_layout_get_pixel_extents(l.raw, &ink, &logical)
+        let ux0 = Double(min(ink.x, logical.x)), uy0 = Double(min(ink.y, logical.y))
+        let ux1 = Double(max(ink.x + ink.width, logical.x + logical.width)), uy1 = Double(max(ink.y + ink.height, logical.y + logical.height))
+        var m = cairo_matrix_t()
+        cairo_get_matrix(cr, &m)
+        // The radius in device pixels (the transform is a rotation and a uniform scale).
+        let r = width * (abs(m.xx * m.yy - m.xy * m.yx)).squareRoot()
+        var bx0 = Double.infinity, by0 = Double.infinity, bx1 = -Double.infinity, by1 = -Double.infinity
+        for (cx, cy) in [(ux0, uy0), (ux1, uy0), (ux0, uy1), (ux1, uy1)] {
+            var dx = cx, dy = cy
+            cairo_user_to_device(cr, &dx, &dy)
+            bx0 = min(bx0, dx); by0 = min(by0, dy); bx1 = max(bx1, dx); by1 = max(by1, dy)
+        }
+        let pad = (r + 2).rounded(.up)
+        let x0 = (bx0 - pad).rounded(.down), y0 = (by0 - pad).rounded(.down)
+        let w = Int((bx1 + pad).rounded(.up) - x0), h = Int((by1 + pad).rounded(.up) - y0)
+        guard r > 0, r < 16, w > 0, h > 0, w * h <= 1 << 20 else { return false }
+        let mask = cairo_image_surface_create(CAIRO_FORMAT_A8, Int32(w), Int32(h))
+        defer { cairo_surface_destroy(mask) }
+        let mcr = cairo_create(mask)
+        m.x0 -= x0; m.y0 -= y0
+        cairo_set_matrix(mcr, &m)
+        pango_cairo_show_layout(mcr, l.raw)
+        cairo_destroy(mcr)
+        cairo_surface_flush(mask)
+        guard cairo_surface_status(mask) == CAIRO_STATUS_SUCCESS, let data = cairo_image_surface_get_data(mask) else { return false }
+        HaloMask.dilate(data, stride: Int(cairo_image_surface_get_stride(mask)), width: w, height: h, radius: r)
+        cairo_surface_mark_dirty(mask)
+        cairo_save(cr)
+        cairo_identity_matrix(cr)
+        setColor(color)
+        cairo_mask_surface(cr, mask, x0, y0)
+        cairo_restore(cr)
+        return true
     }
 
     /// Replaces the current path (glyph outlines for a halo) with a flattened, thinned copy:
@@ -331,5 +383,54 @@ public enum Allocator {
     /// measurable change in render time. Call once at start, before threads allocate.
     public static func tuneForRendering() {
         onemap_tune_malloc(1 << 20, Int32(max(2, ProcessInfo.processInfo.activeProcessorCount)))
+    }
+}
+
+/// Grey-level dilation of an 8-bit coverage mask, for text halos.
+enum HaloMask {
+    /// Grows the shape in the `width`×`height` mask at `data` (`stride` bytes per row) by
+    /// `radius` pixels, antialiased. A pixel of coverage c (0…1) is read as the shape's edge
+    /// lying c − ½ beyond its centre, so a neighbour at distance d covers r + c − d of the pixel
+    /// (clamped to 0…1) — thin, partly covered glyph strokes get a full halo, as a stroked
+    /// outline would give them, instead of a faint one. Pixels within `radius + 1` of the border
+    /// see only the mask's own pixels.
+    static func dilate(_ data: UnsafeMutablePointer<UInt8>, stride: Int, width w: Int, height h: Int, radius r: Double) {
+        // A stroked outline's antialiased rim reaches a little further than the model above:
+        // 0.15 px more matched its bright pixels within 3% (`HaloTests`).
+        let r = r + 0.15
+        let reach = Int((r + 1).rounded(.up))
+        var offsets: [(dx: Int, dy: Int, lift: Int)] = []
+        for dy in -reach...reach {
+            for dx in -reach...reach {
+                let d = Double(dx * dx + dy * dy).squareRoot()
+                // In coverage units: a neighbour of coverage c gives c + lift here.
+                if d < r + 1 { offsets.append((dx, dy, Int(((r - d) * 255).rounded()))) }
+            }
+        }
+        let src = [UInt8](UnsafeBufferPointer(start: data, count: stride * h))
+        src.withUnsafeBufferPointer { s in
+            let sp = s.baseAddress!
+            for y in 0..<h { (data + y * stride).update(repeating: 0, count: w) }
+            for o in offsets {
+                let yFrom = max(0, -o.dy), yTo = min(h, h - o.dy)
+                let xFrom = max(0, -o.dx), xTo = min(w, w - o.dx)
+                guard yFrom < yTo, xFrom < xTo else { continue }
+                let lift = Int16(clamping: o.lift)
+                for y in yFrom..<yTo {
+                    let out = data + y * stride, inp = sp + (y + o.dy) * stride + o.dx
+                    if lift >= 255 {
+                        for x in xFrom..<xTo where inp[x] != 0 { out[x] = 255 }
+                    } else if lift >= 0 {
+                        for x in xFrom..<xTo {
+                            let c = Int16(inp[x])
+                            let v = c == 0 ? 0 : min(255, c &+ lift)
+                            out[x] = max(out[x], UInt8(truncatingIfNeeded: v))
+                        }
+                    } else {
+                        for x in xFrom..<xTo { out[x] = max(out[x], UInt8(truncatingIfNeeded: max(0, Int16(inp[x]) &+ lift))) }
+                    }
+                }
+            }
+        }
     }
 }

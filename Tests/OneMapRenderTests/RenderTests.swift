@@ -518,6 +518,42 @@ typealias Pixels = PNGPixels
     }
 }
 
+@Suite struct HaloTests {
+    /// One covered pixel grown by 1.5 px: full within the radius, the rim antialiased.
+    @Test func aDotGrowsByTheRadius() {
+        var m = [UInt8](repeating: 0, count: 11 * 12)
+        m[5 * 12 + 5] = 255
+        m.withUnsafeMutableBufferPointer { HaloMask.dilate($0.baseAddress!, stride: 12, width: 11, height: 11, radius: 1.5) }
+        func at(_ dx: Int, _ dy: Int) -> Int { Int(m[(5 + dy) * 12 + 5 + dx]) }
+        #expect(at(0, 0) == 255 && at(1, 0) == 255 && at(1, 1) == 255 && at(0, -1) == 255)
+        // 0.15 px beyond the radius (see `HaloMask.dilate`): 255 − 0.35 × 255, 255 − 0.59 × 255.
+        #expect(abs(at(2, 0) - 166) <= 1 && abs(at(2, 1) - 106) <= 2 && at(2, 2) == 0 && at(3, 0) == 0)
+        #expect(m.filter { $0 > 0 }.count == 21)
+    }
+
+    /// Halos painted from the dilated glyph mask stand in for stroked glyph outlines: the same
+    /// labels (Chinese, Latin, Uyghur; straight and rotated; 1 and 2 px) cover the same pixels
+    /// give or take the antialiased rim.
+    @Test func dilatedHalosMatchStrokedOutlines() throws {
+        let text = TextEngine()
+        for (i, (s, size, width, angle)) in [("新地乡专职消防队", 12.0, 1.5, 0.0), ("S201 G219", 11.0, 1.0, 0.4), ("ئۈرۈمچى يولى", 13.0, 2.0, -1.1), ("喀拉托别村", 16.0, 2.0, 2.0)].enumerated() {
+            var images: [[UInt32]] = []
+            for dilated in [true, false] {
+                let c = Canvas(width: 200, height: 80)
+                c.dilatedHalos = dilated
+                c.fillAll(Color(0.2, 0.3, 0.6))
+                c.draw(text.layout(s, size: size, bold: false), x: 30.3, y: 25.6, angle: angle, color: Color(0, 0, 0), halo: Color(1, 1, 1), haloWidth: width)
+                images.append((0..<(200 * 80)).map { c.pixel(x: $0 % 200, y: $0 / 200) })
+            }
+            let bright = images.map { $0.filter { ($0 >> 8) & 0xFF > 200 }.count }
+            let far = zip(images[0], images[1]).filter { PNGPixels.channelDistance($0, $1) > 96 }.count
+            #expect(bright[1] > 100, "label \(i): no halo drawn")
+            #expect(abs(bright[0] - bright[1]) <= bright[1] / 12, "label \(i): halo pixels \(bright[0]) dilated vs \(bright[1]) stroked")
+            #expect(far <= bright[1] / 6, "label \(i): \(far) pixels differ by more than 96 (the rim's antialiasing)")
+        }
+    }
+}
+
 @Suite struct PNGEncoderTests {
     /// Every colour count picks its PNG form (1-, 2-, 4- or 8-bit palette, RGB, RGBA) and
     /// decodes (by libpng, through Cairo) to exactly the canvas's pixels — widths that do not

@@ -156,6 +156,21 @@ case "routing":
     print("  VirtualRouting  p50 \(ms(p50v))  p99 \(ms(p99v))")
     print(String(format: "  ratio (VirtualRouting / onemap): p50 %.1f×  p99 %.1f×", p50v / p50o, p99v / p99o))
 
+case "png":
+    // png DIR: encodes every 256×256 Cairo ARGB32 dump (*.argb, 262,144 bytes) in DIR 20 times;
+    // prints µs and bytes per tile (the encoder alone, without drawing).
+    let dir = args[2]
+    let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".argb") }.sorted()
+    let images = try files.map { [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/" + $0))) }
+    var best = Double.infinity, bytes = 0
+    for _ in 0..<20 {
+        let t0 = now()
+        bytes = 0
+        for im in images { im.withUnsafeBytes { bytes += PNGEncoder.encode(base: $0.baseAddress!, stride: 1024, w: 256, h: 256).count } }
+        best = min(best, now() - t0)
+    }
+    print(String(format: "png: %d tiles, %.0f µs per tile (best of 20), %.1f KB per tile", images.count, best * 1e6 / Double(images.count), Double(bytes) / Double(max(1, images.count)) / 1024))
+
 case "tiles":
     // tiles STORE STYLES METATILES_FILE THREADS: renders every metatile listed (z x y per line),
     // all 64 tiles each, PNG included; prints tiles/s per zoom.
@@ -182,7 +197,7 @@ case "tiles":
         }
         let dt = now() - t0
         let (tiles, bytes) = counter.totals
-        if threads == 1 {
+        if threads == 1, ProcessInfo.processInfo.environment["ONEMAP_BENCH_SPLIT"] != "0" {
             // Where one metatile's time goes: drawing (store, labels, Cairo) and PNG encoding.
             // The best of three passes (this machine's noise is ±30% between runs).
             var draw = Double.infinity, encode = Double.infinity

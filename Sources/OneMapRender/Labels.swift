@@ -469,7 +469,7 @@ final class LabelIndex: Sendable {
 
     /// Reads the candidates of the cells not read yet (under the lock).
     private func load(_ keys: [Int64], _ st: inout State, _ text: TextEngine) throws {
-        for k in keys where st.cells[k] == nil { st.cells[k] = try read(k, text) }
+        for (k, entries) in try read(keys.filter { st.cells[$0] == nil }, text) { st.cells[k] = entries }
     }
 
     /// Reads, outside the lock, the cells a request surely needs — its box grown by the reach;
@@ -486,26 +486,36 @@ final class LabelIndex: Sendable {
             return keys.filter { st.cells[$0] == nil }
         }
         guard !missing.isEmpty else { return }
-        let read = try missing.map { k in (k, try self.read(k, text)) }
+        let read = try self.read(missing, text)
         state.withLock { st in for (k, entries) in read where st.cells[k] == nil { st.cells[k] = entries } }
     }
 
-    /// One cell's candidates: features whose envelope meets the cell, kept when their anchor
-    /// lies in it (half-open), so each candidate lives in exactly one cell.
-    private func read(_ k: Int64, _ text: TextEngine) throws -> [Entry] {
+    /// The candidates of several cells (a cell's are those of the features whose envelope
+    /// meets it with their anchor in it, half-open, so each lives in exactly one cell) from one store query over the box around them and one
+    /// pass over its features, each candidate given to the cell holding its anchor (when that
+    /// cell is asked for). A candidate depends on its feature only, not on the box read, so
+    /// this equals reading cell by cell — where a road crossing n cells was read, decoded and
+    /// laid out n times (measured: label reading was 19% of a cold z12 metatile on the
+    /// 100-county store).
+    private func read(_ keys: [Int64], _ text: TextEngine) throws -> [Int64: [Entry]] {
+        guard !keys.isEmpty else { return [:] }
         let z = Double(zoom)
         let sources = Set(style.layers.filter { $0.type == .symbol && $0.visible(atZoom: z) }.compactMap(\.sourceLayer))
-        let cx = Int(Int32(truncatingIfNeeded: k >> 32)), cy = Int(Int32(truncatingIfNeeded: k))
-        let x0 = Double(cx) * LabelIndex.cell, y0 = Double(cy) * LabelIndex.cell
-        let box = Viewport(zoom: zoom, originX: x0, originY: y0, width: LabelIndex.cell, height: LabelIndex.cell, scale: 1).bbox()
+        let cells = keys.map { (Int(Int32(truncatingIfNeeded: $0 >> 32)), Int(Int32(truncatingIfNeeded: $0))) }
+        let cx0 = cells.map(\.0).min()!, cx1 = cells.map(\.0).max()!, cy0 = cells.map(\.1).min()!, cy1 = cells.map(\.1).max()!
+        let c = LabelIndex.cell
+        let box = Viewport(zoom: zoom, originX: Double(cx0) * c, originY: Double(cy0) * c, width: Double(cx1 - cx0 + 1) * c, height: Double(cy1 - cy0 + 1) * c, scale: 1).bbox()
         var features: [String: [Feature]] = [:]
         for src in sources {
             features[src] = Array(try source.features(FeatureQuery(layer: src, bbox: box, predicate: .envelope, attributes: style.attributes(of: src))))
         }
-        let mine = LabelPlacer.candidates(style: style, zoom: zoom, features: features, text: text).filter {
-            $0.label.x >= x0 && $0.label.x < x0 + LabelIndex.cell && $0.label.y >= y0 && $0.label.y < y0 + LabelIndex.cell
+        var out: [Int64: [Entry]] = [:]
+        for k in keys { out[k] = [] }
+        for cand in LabelPlacer.candidates(style: style, zoom: zoom, features: features, text: text) {
+            let k = LabelIndex.key(Int((cand.label.x / c).rounded(.down)), Int((cand.label.y / c).rounded(.down)))
+            if out[k] != nil { out[k]!.append(Entry(c: cand, bounds: LabelIndex.bounds(cand))) }
         }
-        return mine.map { Entry(c: $0, bounds: LabelIndex.bounds($0)) }
+        return out
     }
 
     /// Higher-priority candidates that can affect `ref`: boxes that may meet its boxes, or the

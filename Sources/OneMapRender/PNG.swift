@@ -15,11 +15,11 @@ import Foundation
 /// strategy were slower and larger. Level 1 also gave paletted tiles the same or smaller size
 /// than level 4. The libpng defaults Cairo uses spend most of a tile's time trying every filter
 /// on every row.
-enum PNGEncoder {
+package enum PNGEncoder {
     static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 
     /// Encodes `w`×`h` pixels (w, h ≥ 1) starting at `base` with `stride` bytes per row.
-    static func encode(base: UnsafeRawPointer, stride: Int, w: Int, h: Int) -> [UInt8] {
+    package static func encode(base: UnsafeRawPointer, stride: Int, w: Int, h: Int) -> [UInt8] {
         precondition(w > 0 && h > 0, "an empty image has no PNG")
         var alpha: UInt32 = 0xFFFF_FFFF
         for y in 0..<h {
@@ -64,11 +64,25 @@ enum PNGEncoder {
                     let o = r.baseAddress! + y * rowBytes
                     o[0] = 0  // filter: none
                     if opaque {
-                        for x in 0..<w {
+                        // Four pixels (0xAARRGGBB) to twelve bytes R G B … in three stores.
+                        let q = UnsafeMutableRawPointer(o + 1)
+                        var x = 0
+                        while x + 4 <= w {
+                            let p0 = row[x], p1 = row[x + 1], p2 = row[x + 2], p3 = row[x + 3]
+                            let w0 = (p0 >> 16 & 0xFF) | (p0 & 0xFF00) | (p0 & 0xFF) << 16 | (p1 >> 16 & 0xFF) << 24
+                            let w1 = (p1 >> 8 & 0xFF) | (p1 & 0xFF) << 8 | (p2 >> 16 & 0xFF) << 16 | (p2 >> 8 & 0xFF) << 24
+                            let w2 = (p2 & 0xFF) | (p3 >> 16 & 0xFF) << 8 | (p3 & 0xFF00) << 8 | (p3 & 0xFF) << 24
+                            q.storeBytes(of: w0.littleEndian, toByteOffset: 3 * x, as: UInt32.self)
+                            q.storeBytes(of: w1.littleEndian, toByteOffset: 3 * x + 4, as: UInt32.self)
+                            q.storeBytes(of: w2.littleEndian, toByteOffset: 3 * x + 8, as: UInt32.self)
+                            x += 4
+                        }
+                        while x < w {
                             let p = row[x]
                             o[1 + 3 * x] = UInt8(truncatingIfNeeded: p >> 16)
                             o[2 + 3 * x] = UInt8(truncatingIfNeeded: p >> 8)
                             o[3 + 3 * x] = UInt8(truncatingIfNeeded: p)
+                            x += 1
                         }
                     } else {
                         for x in 0..<w {
@@ -92,7 +106,8 @@ enum PNGEncoder {
     /// The image's colours (straight RGBA packed 0xRRGGBBAA, in order of first appearance) and
     /// each pixel's index into them, row by row; nil past 256 colours. The lookup is keyed by
     /// the premultiplied pixel, which stands for one straight colour (unpremultiplying is
-    /// one-to-one on valid pixels), and skipped while a run of equal pixels lasts.
+    /// one-to-one on valid pixels), and skipped while a run of equal pixels lasts. Colours are
+    /// numbered in the order the rows are scanned (every eighth row first).
     static func paletted(base: UnsafeRawPointer, stride: Int, w: Int, h: Int) -> ([UInt32], [UInt8])? {
         var palette: [UInt32] = []
         palette.reserveCapacity(256)
@@ -104,7 +119,9 @@ enum PNGEncoder {
                     // 0x00FFFFFF cannot be a premultiplied pixel (colour above alpha), so the
                     // first pixel always takes the lookup.
                     var last: UInt32 = 0x00FF_FFFF, index: UInt8 = 0
-                    for y in 0..<h {
+                    // Every eighth row first: a tile of many colours shows it within the first
+                    // eighth of the work (the true-colour path reads the pixels again anyway).
+                    for y in (0..<8).lazy.flatMap({ Swift.stride(from: $0, to: h, by: 8) }) {
                         let row = (base + y * stride).assumingMemoryBound(to: UInt32.self)
                         let o = ind.baseAddress! + y * w
                         for x in 0..<w {

@@ -194,7 +194,8 @@ package final class Canvas {
 
     package func draw(_ l: TextLayout, x: Double, y: Double, angle: Double = 0, color: Color, halo: Color? = nil, haloWidth: Double = 0, parts: TextParts = .both) {
         pango_cairo_update_context(cr, l.engine.context)
-        pango_layout_context_changed(l.raw)
+        // No pango_layout_context_changed: since Pango 1.32.4 a layout sees a changed context by
+        // its serial and lays itself out again only then (forcing it re-shaped every label twice).
         let (w, h) = l.size
         cairo_save(cr)
         cairo_translate(cr, x + w / 2, y + h / 2)

@@ -2,6 +2,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
+import OneMapCore
 import NIOHTTPTypes
 import Synchronization
 
@@ -163,6 +165,32 @@ final class TileFastLane: ChannelDuplexHandler, RemovableChannelHandler {
                 if !busy && headSince == nil { slot?.touch(busy: false) }
             }
         }
+    }
+
+    /// Bytes the HTTP parser refuses — a raw (not percent-encoded) non-ASCII character or a
+    /// space in the request target, a broken header line — get a 400 whose JSON body says what
+    /// is wrong, like every other bad request, instead of Hummingbird's empty one; then the
+    /// connection is closed (the stream cannot be read past the error). While an earlier
+    /// pipelined request is still being answered the error goes on to Hummingbird, so that no
+    /// answer is interleaved with another.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parse = error as? HTTPParserError, !busy else {
+            context.fireErrorCaught(error)
+            return
+        }
+        let message = "the request is not valid HTTP/1.1 (\(parse)): characters outside ASCII and spaces in the URL must be percent-encoded as UTF-8 (e.g. /api/search?q=%E5%96%80%E6%8B%89 for 喀拉)"
+        var body = context.channel.allocator.buffer(capacity: 256)
+        body.writeString(JSONWriter.string(["error": ["status": .number(400), "message": .string(message)]]))
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8", .connection: "close", .server: "onemap"]
+        headers[.contentLength] = String(body.readableBytes)
+        headers[.date] = HTTPDate.now
+        cors.decorate(&headers, origin: nil, method: .get, path: "")
+        pending = nil
+        headSince = nil
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: .badRequest, headerFields: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

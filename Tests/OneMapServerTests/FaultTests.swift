@@ -572,4 +572,50 @@ final class SmallDisk: Sendable {
             #expect(s.connections.evicted.load(ordering: .relaxed) >= 20, "past the cap of 20 no connection made room")
         }
     }
+
+    /// What the HTTP parser refuses (raw UTF-8 or a space in the URL, a broken header line) is
+    /// answered 400 with a JSON body saying what is wrong, like every other bad request — not an
+    /// empty 400 — and the connection closes; a request pipelined before it is answered first;
+    /// the percent-encoded query works.
+    @Test func requestsTheParserRefusesGetAJSONError() async throws {
+        let dir = TempDir()
+        let s = try makeServices(dir)
+        try await buildApplication(services: s, logger: quiet).test(.live) { client in
+            let port = try #require(client.port)
+            let script = """
+                import socket, sys, json
+                port = int(sys.argv[1])
+                def ask(raw):
+                    c = socket.create_connection(("127.0.0.1", port)); c.settimeout(5)
+                    c.sendall(raw)
+                    data = b""
+                    while True:
+                        d = c.recv(65536)
+                        if not d: break
+                        data += d
+                    return data
+                for raw in [b"GET /api/search?q=\\xe5\\x96\\x80\\xe6\\x8b\\x89 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n",
+                            b"GET /api/search?q=a b HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n",
+                            b"GET /healthz HTTP/1.1\\r\\nHost x\\r\\n\\r\\n"]:
+                    d = ask(raw)
+                    head, _, body = d.partition(b"\\r\\n\\r\\n")
+                    msg = json.loads(body)["error"]["message"] if body else ""
+                    print(head.split(b"\\r\\n")[0].decode(), "|", "json" if b"application/json" in head else "nojson", "|", msg.replace("|", "/"))
+                d = ask(b"GET /healthz HTTP/1.1\\r\\nHost: x\\r\\n\\r\\nGET /api/search?q=\\xe5 HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+                print("pipelined", d.count(b"HTTP/1.1 200"), d.count(b"HTTP/1.1 400"), d.startswith(b"HTTP/1.1 200"))
+                d = ask(b"GET /api/search?q=%E5%96%80%E6%8B%89 HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n")
+                print("encoded", d.split(b"\\r\\n")[0].decode())
+                """
+            let r = try await runProgramCapturingDetached("/usr/bin/python3", ["-c", script, String(port)])
+            let lines = r.out.split(separator: "\n").map(String.init)
+            try #require(lines.count == 5, "\(r.out) \(r.err)")
+            for l in lines.prefix(3) {
+                let parts = l.components(separatedBy: " | ")
+                #expect(parts.count == 3 && parts[0] == "HTTP/1.1 400 Bad Request" && parts[1] == "json", "\(l)")
+                #expect(parts.count == 3 && parts[2].contains("percent-encoded"), "\(l)")
+            }
+            #expect(lines[3].hasPrefix("pipelined 1 1 True"), "\(lines[3])")
+            #expect(lines[4] == "encoded HTTP/1.1 200 OK", "\(lines[4])")
+        }
+    }
 }

@@ -35,7 +35,9 @@ extension Store {
     /// validated first; the import is one transaction, so on any problem nothing changes. Features
     /// whose id already exists are replaced (their version goes up). `layer` names the layer of a
     /// single file whose name does not.
-    public func importGeoJSON(at path: String, actor: String = "import", crs: String? = nil, layer: String? = nil,
+    /// Unless `anywhere`, features far from the rest are refused as a likely wrong CRS or swapped
+    /// lon/lat (`distantFeatures`), as the GDAL import does.
+    public func importGeoJSON(at path: String, actor: String = "import", crs: String? = nil, layer: String? = nil, anywhere: Bool = false,
                               progress: ((ImportPhase, Int, Int) -> Void)? = nil) throws -> ImportReport {
         let files = try Store.geoJSONFiles(at: path)
         let forcedLayer = try layer.map { (l: String) throws(StoreError) -> LayerSpec in try Layers.spec(l) }
@@ -60,7 +62,57 @@ extension Store {
             }
         }
         progress?(.reading, files.count, files.count)
+        if !anywhere {
+            let stored = try layerInfo().compactMap(\.extent).reduce(BBox.empty) { $0.union($1) }
+            for p in Store.distantFeatures(loaded, stored: stored, crs: crs) { problems.add(p) }
+        }
         return try importCollections(loaded, problems: problems, actor: actor, progress: progress)
+    }
+
+    /// Features more than 5° (some 500 km) from where they should be: a file whose features lie
+    /// around a point that far from the largest file's, and features that far from the data
+    /// already in the store (`stored`, empty for a new store). A wrong CRS or swapped lon/lat
+    /// puts features hundreds to thousands of kilometres away; each problem says the distance
+    /// and what to check. Positions are read from the raw GeoJSON (after reprojection).
+    static func distantFeatures(_ files: [LayerFile], stored: BBox, crs: String?) -> [FeatureProblem] {
+        func centre(_ f: JSONValue) -> Coord? {
+            var b = BBox.empty
+            func walk(_ v: JSONValue) {
+                guard let a = v.arrayValue else { return }
+                if a.count >= 2, let x = a[0].doubleValue, let y = a[1].doubleValue, x.isFinite, y.isFinite {
+                    b = b.union(BBox(minLon: x, minLat: y, maxLon: x, maxLat: y))
+                } else {
+                    for e in a { walk(e) }
+                }
+            }
+            f["geometry"]?["coordinates"].map(walk)
+            for g in f["geometry"]?["geometries"]?.arrayValue ?? [] { g["coordinates"].map(walk) }
+            return b.isEmpty ? nil : b.center
+        }
+        let read = crs.map { "read as \($0)" } ?? "read as WGS84 lon/lat"
+        var out: [FeatureProblem] = []
+        let centres = files.map { $0.features.map(centre) }
+        let boxes = centres.map { $0.compactMap { $0 }.reduce(BBox.empty) { $0.union(BBox(minLon: $1.lon, minLat: $1.lat, maxLon: $1.lon, maxLat: $1.lat)) } }
+        if let ref = files.indices.filter({ !boxes[$0].isEmpty }).max(by: { files[$0].features.count < files[$1].features.count }) {
+            for k in files.indices where !boxes[k].isEmpty && !boxes[ref].expanded(by: 5).contains(boxes[k].center) {
+                let c = boxes[k].center, km = Geodesy.distance(c, boxes[ref].center) / 1000
+                out.append(FeatureProblem(file: files[k].file, index: nil, property: "geometry", reason: String(format:
+                    "lies around %.3f, %.3f, %.0f km from %@ (around %.3f, %.3f): if its coordinate reference system is wrong (%@), pass --crs EPSG:N; if lon and lat are swapped, fix the file; if it really is there, pass --anywhere",
+                    c.lon, c.lat, km, (files[ref].file as NSString).lastPathComponent, boxes[ref].center.lon, boxes[ref].center.lat, read)))
+            }
+        }
+        guard !stored.isEmpty else { return out }
+        let allowed = stored.expanded(by: 5)
+        for (k, lf) in files.enumerated() {
+            for (i, c) in centres[k].enumerated() {
+                guard let c, !allowed.contains(c) else { continue }
+                let km = Geodesy.distance(c, stored.center) / 1000
+                out.append(FeatureProblem(file: lf.file, index: i, featureID: lf.features[i]["id"]?.stringValue, property: "geometry", reason: String(format:
+                    "lies at %.5f, %.5f, %.0f km from the data already in the store (%.2f…%.2f°E, %.2f…%.2f°N): if the coordinate reference system is wrong (%@), pass --crs EPSG:N; if lon and lat are swapped, fix the file; if the data really is there, pass --anywhere",
+                    c.lon, c.lat, km, stored.minLon, stored.maxLon, stored.minLat, stored.maxLat, read)))
+            }
+        }
+        return out
     }
 
     /// Imports one GeoJSON document (a FeatureCollection or a Feature) into `layer`.

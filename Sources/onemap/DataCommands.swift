@@ -96,7 +96,7 @@ struct Import: ParsableCommand {
         do {
             let r: ImportReport
             if SourceImport.isNativeGeoJSON(path, options: opts) {
-                r = try s.importGeoJSON(at: path, actor: actor, crs: crs, layer: layer) { phase, done, total in bar.update(done, total, phase.rawValue) }
+                r = try s.importGeoJSON(at: path, actor: actor, crs: crs, layer: layer, anywhere: anywhere) { phase, done, total in bar.update(done, total, phase.rawValue) }
             } else {
                 r = try SourceImport.run(path: path, store: s, options: opts, actor: actor,
                                          progress: { done, total in bar.update(done, total, "features") }, notice: { notes.append($0) })

@@ -146,6 +146,42 @@ func demoStore(_ dir: TempDir) throws -> Store {
         #expect(try s.layerInfo().allSatisfy { $0.count == 0 })
     }
 
+    /// Swapped lon/lat is refused, as the GDAL import refuses it: a feature some 4,000 km from
+    /// the data already in the store, and (in a new store) a file far from the others; the
+    /// store stays as it was; `anywhere` takes them.
+    @Test func swappedCoordinatesAreRefusedUnlessAnywhere() throws {
+        let dir = TempDir()
+        let s = try Store(path: dir.file("w.sqlite"))
+        _ = try s.importGeoJSON(at: geoData)
+        let before = try s.contentDigest()
+        let swapped = #"{"type":"FeatureCollection","features":[{"type":"Feature","id":"sw1","geometry":{"type":"Point","coordinates":[46.2,82.9]},"properties":{"name":"对调","capacity":5}},{"type":"Feature","id":"ok1","geometry":{"type":"Point","coordinates":[82.9,46.2]},"properties":{"name":"正常","capacity":5}}]}"#
+        try swapped.write(toFile: dir.file("shelters.geojson"), atomically: true, encoding: .utf8)
+        do {
+            _ = try s.importGeoJSON(at: dir.file("shelters.geojson"))
+            Issue.record("accepted a point with swapped lon/lat")
+        } catch let f as ImportFailure {
+            #expect(f.problems.count == 1 && f.problems[0].index == 0 && f.problems[0].featureID == "sw1", "\(f.problems)")
+            #expect(f.problems.first?.reason.contains("km from the data already in the store") == true && f.problems.first?.reason.contains("--anywhere") == true, "\(f.problems)")
+        }
+        #expect(try s.contentDigest() == before)
+        _ = try s.importGeoJSON(at: dir.file("shelters.geojson"), anywhere: true)
+        #expect(try s.feature(in: "shelters", id: "sw1") != nil)
+
+        // A new store: the file far from the largest one is refused as a whole.
+        let fresh = try Store(path: dir.file("n.sqlite"))
+        try FileManager.default.createDirectory(atPath: dir.file("in"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: geoData + "/roads.geojson", toPath: dir.file("in/roads.geojson"))
+        try #"{"type":"FeatureCollection","features":[{"type":"Feature","id":"b1","geometry":{"type":"Point","coordinates":[46.1,82.8]},"properties":{"name":"x","operator":"y","height_m":30}}]}"#
+            .write(toFile: dir.file("in/base_stations.geojson"), atomically: true, encoding: .utf8)
+        do {
+            _ = try fresh.importGeoJSON(at: dir.file("in"))
+            Issue.record("accepted a file far from the others")
+        } catch let f as ImportFailure {
+            #expect(f.problems.contains { $0.index == nil && $0.file.hasSuffix("base_stations.geojson") && $0.reason.contains("km from roads.geojson") }, "\(f.problems)")
+        }
+        #expect(try fresh.layerInfo().allSatisfy { $0.count == 0 })
+    }
+
     @Test func unknownLayerFileIsAnError() throws {
         let dir = TempDir()
         let s = try Store(path: dir.file("u.sqlite"))

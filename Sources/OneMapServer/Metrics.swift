@@ -143,11 +143,11 @@ final class RenderQueue: Sendable {
 
 /// Concurrent requests for one metatile share a single render.
 actor MetatileFlights {
-    private var inflight: [String: (epoch: Int, task: Task<Settling, any Error>)] = [:]
+    private var inflight: [String: (epoch: Int, task: Task<Settling?, any Error>)] = [:]
 
     /// Joins the render of `key` if one started in expiry epoch `epoch` or later, else starts
-    /// `body` (and later requests join that one).
-    func run(_ key: String, epoch: Int, _ body: @escaping @Sendable () async throws -> Settling) async throws -> Settling {
+    /// `body` (and later requests join that one). nil: `body` found the tiles stored meanwhile.
+    func run(_ key: String, epoch: Int, _ body: @escaping @Sendable () async throws -> Settling?) async throws -> Settling? {
         if let f = inflight[key], f.epoch >= epoch { return try await f.task.value }
         let t = Task { try await body() }
         inflight[key] = (epoch, t)

@@ -300,7 +300,10 @@ public final class TileService: Sendable {
         }
         // A render started before an expiry this request has seen is not joined: it may show
         // the state before a write this client made.
-        let drawn = try await flights.run(flightKey, epoch: epoch) {
+        let flight = try await flights.run(flightKey, epoch: epoch) { () -> Settling? in
+            // A request that missed the file just before this metatile's tiles were stored (and
+            // its settling entry dropped) would otherwise draw it again: look once more.
+            if cache.readable, (try? await blocking { try cache.get(style: style, tile: tile, scale: scale) }) != nil { return nil }
             let expected: Double
             switch self.queue.enter(zoom: meta.z) {
             case .admitted(let e): expected = e
@@ -366,6 +369,7 @@ public final class TileService: Sendable {
             }
             return entry
         }
+        guard let drawn = flight else { return try await self.tile(style: style, tile: tile, scale: scale) }
         metrics.tilesRendered.increment()
         // Already encoded (or the empty tile): no hop to the blocking pool.
         let bytes: [UInt8]

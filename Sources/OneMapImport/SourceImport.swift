@@ -109,10 +109,7 @@ public enum SourceImport {
         let extents = plans.map { $0.layer.extentWGS84($0.transform) }
         if !options.anywhere, let ref = zip(plans, extents).filter({ $0.1 != nil }).max(by: { $0.0.layer.featureCount < $1.0.layer.featureCount }), let refBox = ref.1 {
             for (p, e) in zip(plans, extents) {
-                guard let e, !refBox.expanded(by: 5).contains(e.center) else { continue }
-                let km = Geodesy.distance(e.center, refBox.center) / 1000
-                throw SourceError(String(format: "%@ lies around %.3f, %.3f, %.0f km from %@ (around %.3f, %.3f): if its coordinate reference system is wrong (read as %@), pass the right one with --crs, or fix swapped lon/lat; if it really is there, pass --anywhere",
-                                         p.label, e.center.lon, e.center.lat, km, ref.0.label, refBox.center.lon, refBox.center.lat, p.crsLabel))
+                if let e, let why = Nearby.apart(e, from: refBox, named: ref.0.label, crs: p.crsLabel) { throw SourceError(p.label + " " + why) }
             }
         }
         // Beside the store's data: a file that does not even touch it (a neighbouring Gauss–Krüger
@@ -154,28 +151,6 @@ public enum SourceImport {
             }
         }
         return report
-    }
-}
-
-/// Where features may land without `--anywhere`: within 5° (some 500 km) of the data already in
-/// the store. A wrong CRS (metres read in the wrong zone, Web Mercator for Gauss–Krüger) or
-/// swapped lon/lat puts features hundreds to thousands of kilometres away; they are refused with
-/// the distance and what to check.
-struct Nearby {
-    let extent: BBox
-    var allowed: BBox { extent.expanded(by: 5) }
-
-    /// The reason `g` is refused, or nil when it is near enough. `crs` nil: OpenStreetMap (lon/lat by definition).
-    func problem(_ g: Geometry, crs: String?) -> String? {
-        let c = g.bbox.center
-        guard !allowed.contains(c) else { return nil }
-        let km = Geodesy.distance(c, extent.center) / 1000
-        guard let crs else {
-            return String(format: "lies at %.5f, %.5f, %.0f km from the data already in the store (%.2f…%.2f°E, %.2f…%.2f°N): an extract of another area; pass --anywhere to import it there",
-                          c.lon, c.lat, km, extent.minLon, extent.maxLon, extent.minLat, extent.maxLat)
-        }
-        return String(format: "lies at %.5f, %.5f, %.0f km from the data already in the store (%.2f…%.2f°E, %.2f…%.2f°N): if the coordinate reference system is wrong (read as %@), pass --crs EPSG:N; if lon and lat are swapped, fix the file; if the data really is there, pass --anywhere",
-                      c.lon, c.lat, km, extent.minLon, extent.maxLon, extent.minLat, extent.maxLat, crs)
     }
 }
 

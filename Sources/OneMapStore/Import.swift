@@ -89,27 +89,22 @@ extension Store {
             for g in f["geometry"]?["geometries"]?.arrayValue ?? [] { g["coordinates"].map(walk) }
             return b.isEmpty ? nil : b.center
         }
-        let read = crs.map { "read as \($0)" } ?? "read as WGS84 lon/lat"
+        let read = crs ?? "WGS84 lon/lat"
         var out: [FeatureProblem] = []
         let centres = files.map { $0.features.map(centre) }
         let boxes = centres.map { $0.compactMap { $0 }.reduce(BBox.empty) { $0.union(BBox(minLon: $1.lon, minLat: $1.lat, maxLon: $1.lon, maxLat: $1.lat)) } }
         if let ref = files.indices.filter({ !boxes[$0].isEmpty }).max(by: { files[$0].features.count < files[$1].features.count }) {
-            for k in files.indices where !boxes[k].isEmpty && !boxes[ref].expanded(by: 5).contains(boxes[k].center) {
-                let c = boxes[k].center, km = Geodesy.distance(c, boxes[ref].center) / 1000
-                out.append(FeatureProblem(file: files[k].file, index: nil, property: "geometry", reason: String(format:
-                    "lies around %.3f, %.3f, %.0f km from %@ (around %.3f, %.3f): if its coordinate reference system is wrong (%@), pass --crs EPSG:N; if lon and lat are swapped, fix the file; if it really is there, pass --anywhere",
-                    c.lon, c.lat, km, (files[ref].file as NSString).lastPathComponent, boxes[ref].center.lon, boxes[ref].center.lat, read)))
+            for k in files.indices where !boxes[k].isEmpty {
+                guard let why = Nearby.apart(boxes[k], from: boxes[ref], named: (files[ref].file as NSString).lastPathComponent, crs: read) else { continue }
+                out.append(FeatureProblem(file: files[k].file, index: nil, property: "geometry", reason: why))
             }
         }
         guard !stored.isEmpty else { return out }
-        let allowed = stored.expanded(by: 5)
+        let nearby = Nearby(extent: stored)
         for (k, lf) in files.enumerated() {
             for (i, c) in centres[k].enumerated() {
-                guard let c, !allowed.contains(c) else { continue }
-                let km = Geodesy.distance(c, stored.center) / 1000
-                out.append(FeatureProblem(file: lf.file, index: i, featureID: lf.features[i]["id"]?.stringValue, property: "geometry", reason: String(format:
-                    "lies at %.5f, %.5f, %.0f km from the data already in the store (%.2f…%.2f°E, %.2f…%.2f°N): if the coordinate reference system is wrong (%@), pass --crs EPSG:N; if lon and lat are swapped, fix the file; if the data really is there, pass --anywhere",
-                    c.lon, c.lat, km, stored.minLon, stored.maxLon, stored.minLat, stored.maxLat, read)))
+                guard let c, let why = nearby.problem(at: c, crs: read) else { continue }
+                out.append(FeatureProblem(file: lf.file, index: i, featureID: lf.features[i]["id"]?.stringValue, property: "geometry", reason: why))
             }
         }
         return out
@@ -295,4 +290,38 @@ struct ProblemList {
     }
     mutating func add(contentsOf ps: [FeatureProblem]) { for p in ps { add(p) } }
     var failure: ImportFailure { ImportFailure(problems: items, total: total) }
+}
+
+/// Where features may land without `--anywhere`: within 5° (some 500 km) of the data already in
+/// the store. A wrong CRS (metres read in the wrong zone, Web Mercator for Gauss–Krüger) or
+/// swapped lon/lat puts features hundreds to thousands of kilometres away; they are refused with
+/// the distance and what to check. Shared by the GeoJSON, GDAL and OpenStreetMap imports.
+package struct Nearby {
+    package let extent: BBox
+    package init(extent: BBox) { self.extent = extent }
+    var allowed: BBox { extent.expanded(by: 5) }
+
+    /// The reason `g` is refused, or nil when it is near enough. `crs` (how the source was read)
+    /// nil: OpenStreetMap (lon/lat by definition).
+    package func problem(_ g: Geometry, crs: String?) -> String? { problem(at: g.bbox.center, crs: crs) }
+
+    package func problem(at c: Coord, crs: String?) -> String? {
+        guard !allowed.contains(c) else { return nil }
+        let km = Geodesy.distance(c, extent.center) / 1000
+        guard let crs else {
+            return String(format: "lies at %.5f, %.5f, %.0f km from the data already in the store (%.2f…%.2f°E, %.2f…%.2f°N): an extract of another area; pass --anywhere to import it there",
+                          c.lon, c.lat, km, extent.minLon, extent.maxLon, extent.minLat, extent.maxLat)
+        }
+        return String(format: "lies at %.5f, %.5f, %.0f km from the data already in the store (%.2f…%.2f°E, %.2f…%.2f°N): if the coordinate reference system is wrong (read as %@), pass --crs EPSG:N; if lon and lat are swapped, fix the file; if the data really is there, pass --anywhere",
+                      c.lon, c.lat, km, extent.minLon, extent.maxLon, extent.minLat, extent.maxLat, crs)
+    }
+
+    /// For a file whose data lies in `box`, when its centre is over 5° from `reference` (the
+    /// largest file of the same import, named `name`): why it is refused.
+    package static func apart(_ box: BBox, from reference: BBox, named name: String, crs: String) -> String? {
+        guard !reference.expanded(by: 5).contains(box.center) else { return nil }
+        let c = box.center, km = Geodesy.distance(c, reference.center) / 1000
+        return String(format: "lies around %.3f, %.3f, %.0f km from %@ (around %.3f, %.3f): if its coordinate reference system is wrong (read as %@), pass the right one with --crs, or fix swapped lon/lat; if it really is there, pass --anywhere",
+                      c.lon, c.lat, km, name, reference.center.lon, reference.center.lat, crs)
+    }
 }

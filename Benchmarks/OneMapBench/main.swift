@@ -193,6 +193,10 @@ case "tiles":
             while let i = counter.take(limit: mine.count) {
                 let out = try! renderer.renderMetatile(style: "command", metatile: mine[i], scale: 1)
                 counter.add(tiles: out.count, bytes: out.values.reduce(0) { $0 + $1.count })
+                // ONEMAP_BENCH_DUMP=DIR keeps the PNGs (for `png DIR`, after converting them to .argb).
+                if let dir = ProcessInfo.processInfo.environment["ONEMAP_BENCH_DUMP"] {
+                    for (t, png) in out { FileManager.default.createFile(atPath: "\(dir)/\(t.z)-\(t.x)-\(t.y).png", contents: Data(png)) }
+                }
             }
         }
         let dt = now() - t0

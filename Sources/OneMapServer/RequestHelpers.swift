@@ -19,6 +19,16 @@ extension Request {
         return d
     }
 
+    /// A yes/no query parameter: absent, `false` or `0` is false; `true` or `1` is true;
+    /// anything else is a 400.
+    func flag(_ k: String) throws -> Bool {
+        switch query(k) {
+        case nil, "0", "false": return false
+        case "1", "true": return true
+        case let other?: throw APIError(.badRequest, "\(k) must be true, false, 1 or 0, got \"\(other)\"")
+        }
+    }
+
     func integer(_ k: String, default d: Int, range: ClosedRange<Int>) throws -> Int {
         guard let v = query(k) else { return d }
         guard let n = Int(v), range.contains(n) else { throw APIError(.badRequest, "\"\(k)\" must be a whole number in \(range.lowerBound)…\(range.upperBound), got \"\(v)\"") }

@@ -16,9 +16,10 @@ extension Store {
     /// Creates features (a Feature or FeatureCollection) in a layer; every id must be new.
     /// A feature without an `id` gets one from the server (OGC API – Features Part 4): see
     /// `Store.newFeatureID(layer:)`. Validated exactly like import; all or nothing.
-    /// Returns the ids, in input order.
+    /// Unless `anywhere`, a feature more than 5° from the store's data is refused (swapped
+    /// lon/lat, a wrong CRS: `refuseDistant`). Returns the ids, in input order.
     @discardableResult
-    public func create(layer: String, geojson: String, actor: String) throws -> [String] {
+    public func create(layer: String, geojson: String, actor: String, anywhere: Bool = false) throws -> [String] {
         let spec = try Layers.spec(layer)
         var lf: LayerFile
         do { lf = try Store.parseCollection(Array(geojson.utf8), file: "<request>", layer: spec) } catch let p as FeatureProblem {
@@ -30,6 +31,7 @@ extension Store {
             o["id"] = .string(Store.newFeatureID(layer: layer))
             lf.features[i] = .object(o)
         }
+        if !anywhere { try refuseDistant(lf) }
         _ = try importCollections([lf], problems: ProblemList(), actor: actor, progress: nil, mode: .create)
         return lf.features.compactMap { $0["id"].map { $0.stringValue ?? JSONWriter.string($0) } }
     }
@@ -56,8 +58,10 @@ extension Store {
     }
 
     /// Replaces one feature; `ifVersion` (from If-Match) must be its current version when given.
-    /// `note` is written to an incident's timeline.
-    public func replace(layer: String, id: String, geojson: String, ifVersion: Int?, actor: String, action: String = "replace", note: String? = nil) throws {
+    /// `note` is written to an incident's timeline. Unless `anywhere`, a geometry more than 5°
+    /// from the store's data is refused (`refuseDistant`).
+    public func replace(layer: String, id: String, geojson: String, ifVersion: Int?, actor: String, action: String = "replace", note: String? = nil,
+                        anywhere: Bool = false) throws {
         let spec = try Layers.spec(layer)
         var doc: JSONValue
         do { doc = try JSONParser.parse(geojson) } catch { throw ImportFailure(problems: [FeatureProblem(file: "<request>", index: nil, reason: error.description)], total: 1) }
@@ -70,13 +74,16 @@ extension Store {
         o["id"] = .string(id)
         doc = .object(o)
         let lf = LayerFile(layer: spec, file: "<request>", features: [doc])
+        if !anywhere { try refuseDistant(lf) }
         _ = try importCollections([lf], problems: ProblemList(), actor: actor, progress: nil, mode: .replace(ifVersion: ifVersion, action: action, note: note))
     }
 
     /// Changes some properties (null removes one) and/or the geometry of a feature, then
     /// validates the result as a whole.
     /// `note` is written to an incident's timeline; `action` names the change in the audit log.
-    public func patch(layer: String, id: String, changes: JSONValue, ifVersion: Int?, actor: String, action: String = "patch", note: String? = nil) throws {
+    /// `anywhere` as for `replace`.
+    public func patch(layer: String, id: String, changes: JSONValue, ifVersion: Int?, actor: String, action: String = "patch", note: String? = nil,
+                      anywhere: Bool = false) throws {
         guard case .object(let ch) = changes else {
             throw ImportFailure(problems: [FeatureProblem(file: "<request>", index: nil, reason: "a patch is a JSON object with \"properties\" and/or \"geometry\"")], total: 1)
         }
@@ -95,7 +102,20 @@ extension Store {
         o["properties"] = .object(props)
         if let g = ch["geometry"] { o["geometry"] = g }
         f = .object(o)
-        try replace(layer: layer, id: id, geojson: JSONWriter.string(f), ifVersion: ifVersion ?? current.version, actor: actor, action: action, note: note)
+        try replace(layer: layer, id: id, geojson: JSONWriter.string(f), ifVersion: ifVersion ?? current.version, actor: actor, action: action, note: note,
+                    anywhere: anywhere)
+    }
+
+    /// Refuses (`ImportFailure`, every such feature listed) features of an edit whose centre lies
+    /// more than 5° (some 500 km) from the data already in the store — swapped lon/lat put a
+    /// point in Yumin (82.9°E, 46.2°N) at 46.2°E, 82.9°N, in the Arctic Ocean — as imports do
+    /// (`Nearby`). An empty store takes anything. The store's extent comes from its spatial
+    /// indexes' root nodes (one row per layer), not a scan.
+    func refuseDistant(_ lf: LayerFile) throws {
+        let stored = try extent(of: Set(Layers.names))
+        guard !stored.isEmpty else { return }
+        let far = Store.distantFeatures([lf], stored: stored, crs: nil, api: true)
+        guard far.isEmpty else { throw ImportFailure(problems: Array(far.prefix(ImportFailure.keep)), total: far.count) }
     }
 
     /// Deletes a feature; `ifVersion` must match when given. Refused while other features refer to it.

@@ -108,6 +108,53 @@ let shelterAtSeat = #"{"type":"Feature","id":"sh-test","geometry":{"type":"Point
         }
     }
 
+    /// Swapped lon/lat sent to the API is refused as imports refuse it: create, replace and patch
+    /// (of a feature and of an incident's position) answer 400 with JSON naming the distance and
+    /// `?anywhere=true`; the store stays as it was; with `?anywhere=true` the write is taken; a
+    /// bad flag value is a 400. A property-only patch of a feature placed far away with
+    /// `anywhere` still goes through (the rule looks at where data already is).
+    @Test func swappedCoordinatesAreRefusedByTheAPIUnlessAnywhere() async throws {
+        let dir = TempDir()
+        let s = try makeServices(dir)
+        let editor = try s.store.addUser(name: "e", role: .editor).token
+        let swapped = #"{"type":"Feature","id":"sh-far","geometry":{"type":"Point","coordinates":[46.2005,82.9805]},"properties":{"name":"对调避难点","capacity":10}}"#
+        let app = buildApplication(services: s, logger: quiet)
+        try await app.test(.live) { client in
+            let before = try s.store.contentDigest()
+            try await client.execute(uri: "/api/features/shelters", method: .post, headers: bearer(editor), body: body(swapped)) { r in
+                #expect(r.status == .badRequest)
+                #expect(r.headers[.contentType]?.contains("json") == true)
+                let m = String(buffer: r.body)
+                #expect(m.contains("km from the data already in the store") && m.contains("anywhere=true") && m.contains("sh-far"), "\(m)")
+            }
+            try await client.execute(uri: "/api/features/shelters", method: .post, headers: bearer(editor), body: body(shelterAtSeat)) { #expect($0.status == .created) }
+            let withOne = try s.store.contentDigest()
+            #expect(withOne != before)
+            // Moving a feature there: PUT and PATCH.
+            try await client.execute(uri: "/api/features/shelters/sh-test", method: .put, headers: bearer(editor),
+                                     body: body(swapped.replacingOccurrences(of: "sh-far", with: "sh-test"))) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/api/features/shelters/sh-test", method: .patch, headers: bearer(editor),
+                                     body: body(#"{"geometry":{"type":"Point","coordinates":[46.2,82.98]}}"#)) { r in
+                #expect(r.status == .badRequest)
+                #expect(String(buffer: r.body).contains("anywhere=true"))
+            }
+            try await client.execute(uri: "/api/features/shelters/sh-test?anywhere=maybe", method: .patch, headers: bearer(editor),
+                                     body: body(#"{"properties":{"capacity":11}}"#)) { r in
+                #expect(r.status == .badRequest)
+                #expect(String(buffer: r.body).contains("anywhere must be true, false, 1 or 0"))
+            }
+            #expect(try s.store.contentDigest() == withOne, "a refused edit changed the store")
+            // Nearby moves are edits like any other.
+            try await client.execute(uri: "/api/features/shelters/sh-test", method: .patch, headers: bearer(editor),
+                                     body: body(#"{"geometry":{"type":"Point","coordinates":[82.99,46.21]}}"#)) { #expect($0.status == .ok) }
+            // Taken with ?anywhere=true, and edited afterwards without it.
+            try await client.execute(uri: "/api/features/shelters?anywhere=true", method: .post, headers: bearer(editor), body: body(swapped)) { #expect($0.status == .created) }
+            try await client.execute(uri: "/api/features/shelters/sh-far", method: .patch, headers: bearer(editor),
+                                     body: body(#"{"properties":{"capacity":12}}"#)) { #expect($0.status == .ok) }
+            #expect(try s.store.feature(in: "shelters", id: "sh-far")?.feature["capacity"] == 12)
+        }
+    }
+
     /// An edit of properties no style draws (stock, a phone, a managing unit) expires no tile: the
     /// tile over the warehouse is not rendered again; renaming the warehouse (its label) is (#14).
     @Test func editsOfUndrawnPropertiesExpireNothing() async throws {

@@ -82,8 +82,9 @@ struct FeatureController {
         router.post("/api/features/:layer") { request, context -> Response in
             let layer = try knownLayer(context)
             let user = try await auth.authorize(request, .editor)
+            let anywhere = try request.flag("anywhere")
             let body = try await bodyText(request, maxBytes: maxBodyBytes)
-            let ids = try await blocking { try store.create(layer: layer, geojson: body, actor: "user:\(user.name)") }
+            let ids = try await blocking { try store.create(layer: layer, geojson: body, actor: "user:\(user.name)", anywhere: anywhere) }
             if ids.count == 1 {
                 var r = try await currentFeature(store, layer, ids[0], status: .created)
                 r.headers[.location] = "/api/features/\(layer)/\(percentEncodedPathSegment(ids[0]))"
@@ -97,8 +98,9 @@ struct FeatureController {
             let layer = try knownLayer(context), id = try featureID(context)
             let user = try await auth.authorize(request, .editor)
             let version = try await ifMatch(request, store, layer, id)
+            let anywhere = try request.flag("anywhere")
             let body = try await bodyText(request, maxBytes: maxBodyBytes)
-            try await editing(store, layer, id) { try store.replace(layer: layer, id: id, geojson: body, ifVersion: version, actor: "user:\(user.name)") }
+            try await editing(store, layer, id) { try store.replace(layer: layer, id: id, geojson: body, ifVersion: version, actor: "user:\(user.name)", anywhere: anywhere) }
             return try await currentFeature(store, layer, id)
         }
 
@@ -106,8 +108,9 @@ struct FeatureController {
             let layer = try knownLayer(context), id = try featureID(context)
             let user = try await auth.authorize(request, .editor)
             let version = try await ifMatch(request, store, layer, id)
+            let anywhere = try request.flag("anywhere")
             let changes = try await jsonBody(request, maxBytes: maxBodyBytes)
-            try await editing(store, layer, id) { try store.patch(layer: layer, id: id, changes: changes, ifVersion: version, actor: "user:\(user.name)") }
+            try await editing(store, layer, id) { try store.patch(layer: layer, id: id, changes: changes, ifVersion: version, actor: "user:\(user.name)", anywhere: anywhere) }
             return try await currentFeature(store, layer, id)
         }
 

@@ -76,12 +76,15 @@ struct IncidentController {
             let id = try incidentID(context)
             let user = try await auth.authorize(request, .editor)
             let version = try await ifMatch(request, store, "incidents", id)
+            let anywhere = try request.flag("anywhere")
             let body = try await jsonBody(request, maxBytes: maxBodyBytes)
             guard case .object(var o) = body else { throw APIError(.badRequest, "a change is a JSON object: {\"properties\": {…}, \"geometry\": …, \"note\": \"…\"}") }
             let note = try Self.note(o["note"])
             o["note"] = nil
             let changes: JSONValue = .object(o)
-            try await editing(store, "incidents", id) { try store.patch(layer: "incidents", id: id, changes: changes, ifVersion: version, actor: "user:\(user.name)", note: note) }
+            try await editing(store, "incidents", id) {
+                try store.patch(layer: "incidents", id: id, changes: changes, ifVersion: version, actor: "user:\(user.name)", note: note, anywhere: anywhere)
+            }
             return try await incident(id, request)
         }
 

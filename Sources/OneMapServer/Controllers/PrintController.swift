@@ -20,11 +20,7 @@ struct PrintController<Context: RequestContext> {
                 guard let paper = Paper(rawValue: p.uppercased()) else { throw APIError(.badRequest, "paper must be A4 or A3, got \"\(p)\"") }
                 options.paper = paper
             }
-            switch request.query("landscape") {
-            case nil, "0", "false": options.landscape = false
-            case "1", "true": options.landscape = true
-            case let other?: throw APIError(.badRequest, "landscape must be true, false, 1 or 0, got \"\(other)\"")
-            }
+            options.landscape = try request.flag("landscape")
             switch request.query("lang") {
             case nil, "zh": options.english = false
             case "en": options.english = true

@@ -133,14 +133,22 @@ public enum Icons {
             p.rgb(p.tint ?? Color(0.15, 0.15, 0.15)); cr.fillPreserve(); p.outline()
             cr.newPath(); cr.rectangle(-r * 0.25, -r * 0.25, r * 0.5, r * 0.5); p.rgb(p.white); cr.fill()
         }),
-        ("incident", { p in
+        // A closed road (道路封闭): the no-entry sign, a red disc with a white bar (GB 5768.2
+        // 禁止驶入), for road-risk segments marked closed.
+        ("road-closed", { p in
             let cr = p.cr, r = p.r
-            for k in 0..<10 {
-                let a = Double(k) * .pi / 5 - .pi / 2, rr = k % 2 == 0 ? r : r * 0.45
-                if k == 0 { cr.moveTo(cos(a) * rr, sin(a) * rr) } else { cr.lineTo(cos(a) * rr, sin(a) * rr) }
-            }
-            cr.closePath()
-            p.rgb(p.tint ?? Color(0.9, 0, 0)); cr.fillPreserve(); p.outline(0.07)
+            cr.arc(0, 0, r * 0.9, 0, 2 * .pi)
+            p.rgb(p.tint ?? Color(0.8, 0.0, 0.0)); cr.fillPreserve(); p.outline()
+            cr.newPath(); cr.rectangle(-r * 0.58, -r * 0.17, r * 1.16, r * 0.34); p.rgb(p.white); cr.fill()
+        }),
+        // A restricted road (限行): a prohibition sign's white disc in an orange ring with an
+        // orange bar, for road-risk segments marked restricted.
+        ("road-restricted", { p in
+            let cr = p.cr, r = p.r
+            cr.arc(0, 0, r * 0.9, 0, 2 * .pi)
+            p.rgb(p.tint ?? Color(0.93, 0.45, 0.0)); cr.fillPreserve(); p.outline()
+            cr.newPath(); cr.arc(0, 0, r * 0.58, 0, 2 * .pi); p.rgb(p.white); cr.fill()
+            cr.rectangle(-r * 0.4, -r * 0.13, r * 0.8, r * 0.26); p.rgb(p.tint ?? Color(0.93, 0.45, 0.0)); cr.fill()
         }),
         ("assembly-point", { p in
             let cr = p.cr, r = p.r

@@ -169,9 +169,34 @@ enum LabelPlacer {
         var iconBox: (Double, Double, Double, Double)?
         var textBox: (Double, Double, Double, Double)?
         var textOptional: Bool
-        var allowOverlap: Bool
+        /// Where the text may go, in the order tried (MapLibre `text-variable-anchor`): the
+        /// first that fits is taken. Empty: only `textBox`, at `label.textDX/DY`.
+        var textOptions: [TextOption] = []
+        /// MapLibre `icon-allow-overlap` / `text-allow-overlap`: that part is placed whatever it
+        /// meets (and still keeps later labels away); the other part is not (an icon that may
+        /// overlap keeps its text only where the text fits, else, with `textOptional`, shows alone).
+        var iconAllowOverlap: Bool
+        var textAllowOverlap: Bool
         var dedupeText: String?
         var spacing: Double
+
+        /// One place for the text: its top-left relative to the anchor and its box (padding
+        /// included, @1x global pixels).
+        struct TextOption { var dx: Double; var dy: Double; var box: (Double, Double, Double, Double) }
+
+        /// How many places the text may take (1 without variable anchors).
+        var textOptionCount: Int { textOptions.isEmpty ? 1 : textOptions.count }
+        /// The text's box at option `k` (nil: no text).
+        func textBox(_ k: Int) -> (Double, Double, Double, Double)? { textOptions.isEmpty || textBox == nil ? textBox : textOptions[k].box }
+        /// This candidate with its text at option `k`.
+        func withText(_ k: Int) -> Candidate {
+            guard !textOptions.isEmpty, textBox != nil else { return self }
+            var c = self
+            c.label.textDX = textOptions[k].dx
+            c.label.textDY = textOptions[k].dy
+            c.textBox = textOptions[k].box
+            return c
+        }
     }
 
     /// The farthest a candidate's boxes may reach from its anchor (@1x pixels); one reaching
@@ -201,7 +226,7 @@ enum LabelPlacer {
                 }
                 label.textW = tw; label.textH = th
                 var cand = Candidate(priority: sym.sortKey ?? Double(li), order: li, id: f.id, label: label, iconBox: nil, textBox: nil,
-                                     textOptional: sym.textOptional, allowOverlap: sym.allowOverlap, dedupeText: nil, spacing: sym.spacing)
+                                     textOptional: sym.textOptional, iconAllowOverlap: sym.iconAllowOverlap, textAllowOverlap: sym.textAllowOverlap, dedupeText: nil, spacing: sym.spacing)
                 if line, let t = label.text, !LineLabels.straightOnly(t) {
                     // Glyph by glyph along the longest part of the line, at every anchor that fits.
                     var best: [(Double, Double)] = [], bestLen = 0.0
@@ -284,24 +309,36 @@ enum LabelPlacer {
                         cand.iconBox = (g.0 - iconSize / 2, g.1 - iconSize / 2, g.0 + iconSize / 2, g.1 + iconSize / 2)
                     }
                     if label.text != nil {
-                        let anchor = sym.textAnchor
                         let off = sym.textOffset
-                        var dx = -tw / 2, dy = -th / 2
-                        switch anchor {
-                        case "top": dy = 0
-                        case "bottom": dy = -th
-                        case "left": dx = 0
-                        case "right": dx = -tw
-                        default: break
+                        func place(_ anchor: String, _ ox: Double, _ oy: Double) -> Candidate.TextOption {
+                            var dx = -tw / 2, dy = -th / 2
+                            switch anchor {
+                            case "top": dy = 0
+                            case "bottom": dy = -th
+                            case "left": dx = 0
+                            case "right": dx = -tw
+                            default: break
+                            }
+                            dx += ox * size
+                            dy += oy * size
+                            return .init(dx: dx, dy: dy, box: (g.0 + dx - pad, g.1 + dy - pad, g.0 + dx + tw + pad, g.1 + dy + th + pad))
                         }
-                        dx += (off.first ?? 0) * size
-                        dy += (off.count > 1 ? off[1] : 0) * size
-                        cand.label.textDX = dx
-                        cand.label.textDY = dy
-                        cand.textBox = (g.0 + dx - pad, g.1 + dy - pad, g.0 + dx + tw + pad, g.1 + dy + th + pad)
+                        var first = place(sym.textAnchor, off.first ?? 0, off.count > 1 ? off[1] : 0)
+                        if let anchors = sym.textVariableAnchor {
+                            // MapLibre's `text-offset` with variable anchors: its absolute values,
+                            // x away from the anchor for left/right, y for top/bottom.
+                            let ax = abs(off.first ?? 0), ay = abs(off.count > 1 ? off[1] : 0)
+                            cand.textOptions = anchors.map { a in
+                                place(a, a == "left" ? ax : a == "right" ? -ax : 0, a == "top" ? ay : a == "bottom" ? -ay : 0)
+                            }
+                            first = cand.textOptions[0]
+                        }
+                        cand.label.textDX = first.dx
+                        cand.label.textDY = first.dy
+                        cand.textBox = first.box
                     }
                 }
-                let b = [cand.iconBox, cand.textBox].compactMap { $0 }
+                let b = [cand.iconBox, cand.textBox].compactMap { $0 } + cand.textOptions.map(\.box)
                 guard b.allSatisfy({ $0.0 >= cand.label.x - reach && $0.2 <= cand.label.x + reach && $0.1 >= cand.label.y - reach && $0.3 <= cand.label.y + reach }) else { continue }
                 cand.spacing = min(cand.spacing, reach)
                 candidates.append(cand)
@@ -326,9 +363,15 @@ enum LabelPlacer {
         var out: [PlacedLabel] = []
         for var c in candidates {
             if let t = c.dedupeText, let others = placedText[t], others.contains(where: { hypot($0.0 - c.label.x, $0.1 - c.label.y) < c.spacing }) { continue }
-            let iconOK = c.iconBox.map { c.allowOverlap || !grid.collides($0) } ?? true
-            var textOK = c.textBox.map { c.allowOverlap || !grid.collides($0) } ?? true
+            let iconOK = c.iconBox.map { c.iconAllowOverlap || !grid.collides($0) } ?? true
             if !iconOK { continue }
+            // The first place where the text fits (one place without variable anchors).
+            var textOK = false
+            for k in 0..<c.textOptionCount where c.textBox(k).map({ c.textAllowOverlap || !grid.collides($0) }) ?? true {
+                c = c.withText(k)
+                textOK = true
+                break
+            }
             if !textOK {
                 guard c.textOptional, c.iconBox != nil else { continue }
                 c.label.text = nil
@@ -362,7 +405,9 @@ enum LabelPlacer {
 /// higher-priority collisions leading further), not the whole store; after an edit the next
 /// tile recomputes only its own neighbourhood. Thread-safe (one lock; renders share it).
 final class LabelIndex: Sendable {
-    enum Outcome { case none, full, iconOnly }
+    /// Not placed, placed whole (the text at option k, see `Candidate.textOptions`), or as its
+    /// icon alone.
+    enum Outcome: Equatable { case none, full(Int), iconOnly }
     struct Ref: Hashable { var cell: Int64; var i: Int32 }
     struct Entry {
         var c: LabelPlacer.Candidate
@@ -448,16 +493,17 @@ final class LabelIndex: Sendable {
                     out.append((st.cells[k]![i].c, o))
                 }
             }
-            // Drawn in placement order, as the greedy rule lists them: where labels may overlap
-            // (icon-allow-overlap), the later one is drawn on top, the same in every tile. A
-            // label placed as its icon alone may no longer meet the box its text did.
+            // In placement order, as the greedy rule lists them (the renderer draws them in
+            // reverse, the first placed on top), the same in every tile. A label placed as its
+            // icon alone may no longer meet the box its text did.
             return out.sorted { LabelPlacer.before($0.0, $1.0) }.map { LabelIndex.placed($0.0, $0.1) }.filter { LabelPlacer.meets($0.box, box) }
         }
     }
 
     static func placed(_ c: LabelPlacer.Candidate, _ o: Outcome) -> PlacedLabel {
+        var c = c, text: (Double, Double, Double, Double)?
+        if case .full(let k) = o { c = c.withText(k); text = c.textBox }
         var l = c.label
-        let text = o == .full ? c.textBox : nil
         if o == .iconOnly { l.text = nil }
         var box = (Double.infinity, Double.infinity, -Double.infinity, -Double.infinity)
         for b in [c.iconBox, text].compactMap({ $0 }) { box = (min(box.0, b.0), min(box.1, b.1), max(box.2, b.2), max(box.3, b.3)) }
@@ -563,16 +609,16 @@ final class LabelIndex: Sendable {
         for n in ns {
             switch n.outcome {
             case .none: continue
-            case .full:
+            case .full(let k):
                 if let t = c.dedupeText, n.c.dedupeText == t, hypot(n.c.label.x - c.label.x, n.c.label.y - c.label.y) < c.spacing { return .none }
-                boxes += [n.c.iconBox, n.c.textBox].compactMap { $0 }
+                boxes += [n.c.iconBox, n.c.textBox(k)].compactMap { $0 }
             case .iconOnly:
                 if let b = n.c.iconBox { boxes.append(b) }
             }
         }
-        func free(_ b: (Double, Double, Double, Double)?) -> Bool { b.map { x in c.allowOverlap || !boxes.contains { LabelPlacer.meets($0, x) } } ?? true }
-        guard free(c.iconBox) else { return .none }
-        if free(c.textBox) { return .full }
+        func free(_ b: (Double, Double, Double, Double)?, _ anyway: Bool) -> Bool { b.map { x in anyway || !boxes.contains { LabelPlacer.meets($0, x) } } ?? true }
+        guard free(c.iconBox, c.iconAllowOverlap) else { return .none }
+        for k in 0..<c.textOptionCount where free(c.textBox(k), c.textAllowOverlap) { return .full(k) }
         return c.textOptional && c.iconBox != nil ? .iconOnly : .none
     }
 }
@@ -668,7 +714,7 @@ extension LabelIndex {
 
     static func bounds(_ c: LabelPlacer.Candidate) -> (Double, Double, Double, Double) {
         var b = (c.label.x, c.label.y, c.label.x, c.label.y)
-        for x in [c.iconBox, c.textBox].compactMap({ $0 }) { b = (min(b.0, x.0), min(b.1, x.1), max(b.2, x.2), max(b.3, x.3)) }
+        for x in [c.iconBox, c.textBox].compactMap({ $0 }) + c.textOptions.map(\.box) { b = (min(b.0, x.0), min(b.1, x.1), max(b.2, x.2), max(b.3, x.3)) }
         return b
     }
 }

@@ -202,10 +202,13 @@ public final class MapRenderer: Sendable {
             case .symbol: break
             }
         }
-        // Labels: those whose box touches the drawn area, drawn whole.
+        // Labels: those whose box touches the drawn area, drawn whole, in reverse placement
+        // order — the label placed first (most important: incidents, the seat's name) is drawn
+        // last, on top of an icon that may overlap it, as MapLibre draws the symbol layer it
+        // places first on top.
         let a = vp.drawnArea
         let left = a.x - 8, top = a.y - 8, right = a.x + a.width + 8, bottom = a.y + a.height + 8
-        for var l in try labels(style, zoom: vp.zoom, in: (left, top, right, bottom), text: text) where !(l.box.2 < left || l.box.0 > right || l.box.3 < top || l.box.1 > bottom) {
+        for var l in try labels(style, zoom: vp.zoom, in: (left, top, right, bottom), text: text).reversed() where !(l.box.2 < left || l.box.0 > right || l.box.3 < top || l.box.1 > bottom) {
             if let keep {
                 switch keep(MapLabel(l, vp)) {
                 case .all: break

@@ -68,6 +68,9 @@ public enum ValueKind: Sendable {
     case numbers(count: ClosedRange<Int>, each: ClosedRange<Double>)
     /// One of these strings (a MapLibre enum, or the names of onemap's icons).
     case enumeration([String])
+    /// An array of one or more of these strings, each once (MapLibre `text-variable-anchor`);
+    /// a literal array, as the spec's array-of-enum properties take it.
+    case enumerations([String])
     /// A formatted string: any scalar is shown as text.
     case text
 }
@@ -172,7 +175,11 @@ public struct Style: Sendable {
                         throw fail(id, k, "unknown or unsupported \(section) property for a \(t) layer; onemap draws: \(allowed.keys.sorted().joined(separator: ", "))")
                     }
                     let e: Expression
-                    do { e = try ExpressionParser.parse(value, filter: false) } catch { throw fail(id, k, error.reason) }
+                    if case .enumerations = kind, value.arrayValue != nil {
+                        e = .literal(value)
+                    } else {
+                        do { e = try ExpressionParser.parse(value, filter: false) } catch { throw fail(id, k, error.reason) }
+                    }
                     for lit in e.outputLiterals { if let reason = check(lit, kind) { throw fail(id, k, reason) } }
                     out[k] = e
                     kinds[k] = kind
@@ -210,6 +217,11 @@ public struct Style: Sendable {
         case .enumeration(let vals):
             return v.stringValue.map(vals.contains) == true ? nil : "\(JSONWriter.string(v)) is not one of \(vals.filter { !$0.isEmpty }.joined(separator: ", "))"
         case .text: return v.arrayValue != nil || v.objectValue != nil ? "must be text, got \(JSONWriter.string(v))" : nil
+        case .enumerations(let vals):
+            guard let a = v.arrayValue, !a.isEmpty, a.allSatisfy({ $0.stringValue.map(vals.contains) == true }) else {
+                return "must be an array of one or more of \(vals.joined(separator: ", ")), got \(JSONWriter.string(v))"
+            }
+            return Set(a.compactMap(\.stringValue)).count == a.count ? nil : "names an anchor twice: \(JSONWriter.string(v))"
         }
     }
 

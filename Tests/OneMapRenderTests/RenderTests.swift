@@ -279,6 +279,46 @@ typealias Pixels = PNGPixels
         #expect(drawn.count >= 3, "only \(drawn) of \(expected) drawn")
     }
 
+    /// A closed or restricted road-risk segment shows at every working zoom, however short: most
+    /// are 250–700 m, 10–25 px at z12 and too short for "风吹雪 封闭" along the line until z15.
+    /// Each gets its sign (no-entry for closed, the ring for restricted) at its midpoint, never
+    /// hidden by other labels, with "<risk> <status>" beside it at z12–z14 where it fits; from
+    /// z15 the text runs along the line instead. The sign's red is on the rendered tile.
+    @Test func closedAndRestrictedRisksShowTheirSignAtEveryZoom() throws {
+        let style = try sharedMap.style("command")
+        let risks = try sharedStore.all("road_risks").filter { ["closed", "restricted"].contains($0["status"]?.stringValue ?? "") }
+        #expect(risks.count >= 4 && risks.contains { Geodesy.length($0.geometry.paths[0]) < 400 }, "the demo has no short closed/restricted segment to try")
+        for z in [10, 12, 14, 16] {
+            let labels = try sharedMap.allLabels(style, zoom: z, text: TextEngine())
+            let vp = Viewport(zoom: z, originX: 0, originY: 0, width: 0, height: 0, scale: 1)
+            var withText = 0
+            for r in risks {
+                let at = vp.globalPixel(r.geometry.representativePoint)
+                let sign = r["status"]?.stringValue == "closed" ? "road-closed" : "road-restricted"
+                let mine = labels.filter { $0.icon == sign && abs($0.x - at.0) < 0.01 && abs($0.y - at.1) < 0.01 }
+                #expect(mine.count == 1, "z\(z): \(r.id) has \(mine.count) signs at its midpoint")
+                if let t = mine.first?.text {
+                    withText += 1
+                    #expect(t.hasSuffix(r["status"]?.stringValue == "closed" ? "封闭" : "限行"), "z\(z): \(r.id) reads \(t)")
+                }
+            }
+            if z == 12 || z == 14 { #expect(withText >= risks.count / 2, "z\(z): only \(withText) of \(risks.count) signs carry their text") }
+            if z == 10 || z == 16 { #expect(withText == 0, "z\(z): a sign carries text (along the line from z15, none at z10)") }
+        }
+        // On the tile: the no-entry red at the sign's centre over the shortest closed segment.
+        let closed = try #require(risks.filter { $0["status"]?.stringValue == "closed" }.min { Geodesy.length($0.geometry.paths[0]) < Geodesy.length($1.geometry.paths[0]) })
+        let mid = closed.geometry.representativePoint
+        let xy = TileID.containing(mid, zoom: 14)
+        let t = try TileID(z: 14, x: xy.x, y: xy.y)
+        let px = Pixels(png: try TileRenderer(map: sharedMap).renderTile(style: "command", tile: t, scale: 1))
+        let g = Viewport(zoom: 14, originX: 0, originY: 0, width: 0, height: 0, scale: 1).globalPixel(mid)
+        let (x, y) = (Int(g.0) - t.x * 256, Int(g.1) - t.y * 256 + 4)
+        try #require(x >= 0 && x < 256 && y >= 0 && y < 256)
+        let c = px.data[y * px.width + x]
+        let (r, gr, b) = (Int(c >> 16 & 0xFF), Int(c >> 8 & 0xFF), Int(c & 0xFF))
+        #expect(r > 170 && gr < 60 && b < 60, "no red sign at \(closed.id)'s midpoint (tile \(t), pixel \(x),\(y)): \(r),\(gr),\(b)")
+    }
+
     /// A road's ref is its own label (white on brown, from z11), its name another from a zoom that
     /// fits its class — never "S201 201省道" run together (#14).
     @Test func refsAndNamesAreSeparateLabels() throws {
@@ -366,6 +406,9 @@ typealias Pixels = PNGPixels
         (##"{"version":8,"layers":[{"id":"h","type":"symbol","source-layer":"shelters","layout":{"text-font":["Noto Sans"]}}]}"##, "layer \"h\", key \"text-font\""),
         // An icon that does not exist, literal or as an output of match, is refused at load.
         (##"{"version":8,"layers":[{"id":"i","type":"symbol","source-layer":"shelters","layout":{"icon-image":"hospital"}}]}"##, "layer \"i\", key \"icon-image\": \"hospital\" is not one of"),
+        (##"{"version":8,"layers":[{"id":"va","type":"symbol","source-layer":"shelters","layout":{"text-variable-anchor":["left","middle"]}}]}"##, "layer \"va\", key \"text-variable-anchor\": must be an array of one or more of"),
+        (##"{"version":8,"layers":[{"id":"vb","type":"symbol","source-layer":"shelters","layout":{"text-variable-anchor":["left","left"]}}]}"##, "layer \"vb\", key \"text-variable-anchor\": names an anchor twice"),
+        (##"{"version":8,"layers":[{"id":"vc","type":"symbol","source-layer":"shelters","layout":{"text-variable-anchor":"left"}}]}"##, "layer \"vc\", key \"text-variable-anchor\": must be an array"),
         (##"{"version":8,"layers":[{"id":"j","type":"symbol","source-layer":"base_stations","layout":{"icon-image":["match",["get","kind"],"super","base-station-super","antenna"]}}]}"##, "layer \"j\", key \"icon-image\": \"antenna\""),
         (##"{"version":8,"layers":[{"id":"k","type":"fill","source-layer":"hazard_zones","paint":{"fill-color":["match",["get","level"],1,"#e31a1c","reddish"]}}]}"##, "layer \"k\", key \"fill-color\": not a colour: \"reddish\""),
         // Expressions with the wrong number of arguments fail at load, not at render time.
@@ -470,6 +513,61 @@ typealias Pixels = PNGPixels
         let c = try Connection(path: dir.path + "/o.mbtiles")
         #expect(try c.scalar("SELECT tile_row FROM tiles") == .int(5))  // TMS: 2^3 - 1 - 2
         #expect(try c.scalar("SELECT value FROM metadata WHERE name = 'format'") == .text("png"))
+    }
+}
+
+/// MapLibre's symbol collision rules on hand-made candidates: `icon-allow-overlap` lets the
+/// icon through but not its text, and `text-variable-anchor` tries each anchor in order.
+@Suite struct SymbolPlacementTests {
+    /// A name placed first at the point (priority 0); then a POI at the same point whose icon
+    /// may overlap, its text beside it (anchors given), placed by the greedy rule and by the
+    /// lazy index alike.
+    func place(poi layout: String, name: String = "北北北北北北") throws -> (all: [PlacedLabel], poi: PlacedLabel?) {
+        let dir = TempDir("symbols")
+        let store = try Store(path: dir.file("s.sqlite"))
+        _ = try store.importGeoJSON(text: #"{"type":"FeatureCollection","features":[{"type":"Feature","id":"t1","geometry":{"type":"Point","coordinates":[82.5,46.0]},"properties":{"name":"\#(name)","capacity":10}}]}"#, layer: "shelters", actor: "test")
+        _ = try store.importGeoJSON(text: #"{"type":"FeatureCollection","features":[{"type":"Feature","id":"f1","geometry":{"type":"Point","coordinates":[82.5,46.0]},"properties":{"name":"消防救援站","kind":"professional"}}]}"#, layer: "fire_stations", actor: "test")
+        let style = try MapRenderer.parseStyle(try JSONParser.parse(##"""
+            {"version":8,"layers":[
+             {"id":"name","type":"symbol","source-layer":"shelters","layout":{"text-field":["get","name"],"text-size":12,"symbol-sort-key":0}},
+             {"id":"poi","type":"symbol","source-layer":"fire_stations","layout":\##(layout)}]}
+            """##), name: "t")
+        let map = MapRenderer(source: store, styles: [style])
+        let greedy = try map.allLabels(style, zoom: 12, text: TextEngine())
+        let vp = Viewport(zoom: 12, originX: 0, originY: 0, width: 0, height: 0, scale: 1)
+        let c = vp.globalPixel(Coord(82.5, 46.0))
+        let lazy = try map.labels(style, zoom: 12, in: (c.0 - 300, c.1 - 300, c.0 + 300, c.1 + 300), text: TextEngine())
+        #expect(lazy.map(\.text) == greedy.map(\.text) && lazy.map(\.textDX) == greedy.map(\.textDX) && lazy.map(\.textDY) == greedy.map(\.textDY), "the lazy index differs from the greedy rule")
+        return (greedy, greedy.first { $0.icon == "fire-station" })
+    }
+
+    @Test func anIconThatMayOverlapKeepsItsTextOffOtherLabels() throws {
+        // Text right of the icon would run into the name; without other anchors it is dropped.
+        let fixed = try place(poi: #"{"icon-image":"fire-station","icon-allow-overlap":true,"text-field":["get","name"],"text-size":12,"text-anchor":"left","text-offset":[0,0],"text-optional":true,"symbol-sort-key":1}"#)
+        let f = try #require(fixed.poi, "the icon that may overlap was not placed")
+        #expect(f.text == nil, "its text was placed over the name: \(f)")
+        #expect(fixed.all.contains { $0.text == "北北北北北北" })
+        // Not optional: no place for the text, so no symbol (MapLibre hides both).
+        let whole = try place(poi: #"{"icon-image":"fire-station","icon-allow-overlap":true,"text-field":["get","name"],"text-size":12,"text-anchor":"left","text-offset":[0,0],"symbol-sort-key":1}"#)
+        #expect(whole.poi == nil)
+        // text-allow-overlap too: placed over the name.
+        let both = try place(poi: #"{"icon-image":"fire-station","icon-allow-overlap":true,"text-allow-overlap":true,"text-field":["get","name"],"text-size":12,"text-anchor":"left","text-offset":[0,0],"symbol-sort-key":1}"#)
+        #expect(both.poi?.text == "消防救援站")
+    }
+
+    @Test func aVariableAnchorTakesTheFirstPlaceThatFits() throws {
+        // The name is centred on the point, 6 glyphs wide: left and right (text beside the
+        // icon, 1 em out) meet it; top (1.5 em below) is free.
+        let r = try place(poi: #"{"icon-image":"fire-station","icon-allow-overlap":true,"text-field":["get","name"],"text-size":12,"text-variable-anchor":["left","right","top","bottom"],"text-offset":[1,1.5],"text-optional":true,"symbol-sort-key":1}"#)
+        let f = try #require(r.poi)
+        #expect(f.text == "消防救援站", "no anchor found room: \(f)")
+        #expect(f.textDY == 1.5 * 12 && abs(f.textDX + f.textW / 2) < 0.001, "not below the point (top anchor, 1.5 em): dx \(f.textDX) dy \(f.textDY)")
+        let name = try #require(r.all.first { $0.text == "北北北北北北" })
+        #expect(!LabelPlacer.meets(try #require(f.textBox), try #require(name.textBox)), "the text meets the name")
+        // A short name leaves the first anchor free: beside the icon, 1 em out.
+        let short = try place(poi: #"{"icon-image":"fire-station","icon-allow-overlap":true,"text-field":["get","name"],"text-size":12,"text-variable-anchor":["left","right","top","bottom"],"text-offset":[1,1.5],"text-optional":true,"symbol-sort-key":1}"#, name: "北")
+        let s = try #require(short.poi)
+        #expect(s.textDX == 12 && abs(s.textDY + s.textH / 2) < 0.001, "not right of the icon: dx \(s.textDX) dy \(s.textDY)")
     }
 }
 

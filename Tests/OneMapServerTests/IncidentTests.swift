@@ -253,7 +253,8 @@ import Testing
                 let info = try runProgram("/usr/bin/pdfinfo", [pdf]).out
                 #expect(info.contains("595.28 x 841.89"), "A4: \(info)")
                 let text = try runProgram("/usr/bin/pdftotext", ["-layout", pdf, "-"]).out
-                #expect(text.contains("草场火情") && text.contains("Ⅱ级") && text.contains("处置中"))
+                // Level Ⅰ: carol's change above.
+                #expect(text.contains("草场火情") && text.contains("等级：Ⅰ级") && text.contains("处置中"), "\(text.prefix(1500))")
                 #expect(text.contains("最近救援力量") && text.contains("事件进展") && text.contains("伤员已送医"))
                 for v in villages.prefix(3) { #expect(text.contains(v["name"]?.stringValue ?? "?")) }
                 // Every contact's phone is printed, none dropped (tables continue on further pages).
@@ -407,7 +408,12 @@ import Testing
                 } }
                 return n
             }
-            #expect(reds(b) > reds(a) + 40)
+            // (Pixels red now that were not: a road-closed sign may be red nearby already.)
+            let newlyRed = zip(a.data, b.data).filter { old, new in
+                func red(_ v: UInt32) -> Bool { Int((v >> 16) & 0xff) > 190 && Int((v >> 8) & 0xff) < 40 && Int(v & 0xff) < 40 }
+                return red(new) && !red(old)
+            }.count
+            #expect(newlyRed > 40, "the incident diamond is not drawn: \(newlyRed) pixels turned red (\(reds(a)) → \(reds(b)))")
             try await client.execute(uri: "/api/incidents/\(id)/updates", method: .post, headers: auth, body: ByteBuffer(string: #"{"status":"closed","note":"已扑灭"}"#)) { #expect($0.status == .created) }
             #expect(try await tile() == before, "a closed incident is still drawn")
         }

@@ -13,7 +13,8 @@ struct SymbolLayer: StyleLayerSpec {
     ]
     let layoutKeys: [String: ValueKind] = [
         "text-field": .text, "text-size": .number(0...100), "text-offset": .numbers(count: 2...2, each: -20...20),
-        "text-anchor": .enumeration(["center", "left", "right", "top", "bottom"]), "text-max-width": .number(1...100), "text-allow-overlap": .boolean,
+        "text-anchor": .enumeration(["center", "left", "right", "top", "bottom"]),
+        "text-variable-anchor": .enumerations(["center", "left", "right", "top", "bottom"]), "text-max-width": .number(1...100), "text-allow-overlap": .boolean,
         "text-padding": .number(0...100), "text-optional": .boolean, "icon-image": .enumeration([""] + Icons.names), "icon-size": .number(0...8),
         "icon-allow-overlap": .boolean, "symbol-placement": .enumeration(["point", "line"]), "symbol-sort-key": .anyNumber,
         "symbol-spacing": .number(1...10_000),
@@ -36,9 +37,13 @@ struct SymbolLayer: StyleLayerSpec {
         var textMaxWidth: Double?
         var textOffset: [Double]
         var textAnchor: String
+        /// MapLibre `text-variable-anchor`: the anchors to try in order (the first whose text
+        /// fits is used); nil: `textAnchor` only.
+        var textVariableAnchor: [String]?
         var textPadding: Double
         var textOptional: Bool
-        var allowOverlap: Bool
+        var iconAllowOverlap: Bool
+        var textAllowOverlap: Bool
         var alongLine: Bool
         var sortKey: Double?
         var spacing: Double
@@ -57,9 +62,11 @@ struct SymbolLayer: StyleLayerSpec {
             textColor: l.color("text-color", c) ?? Color(0.1, 0.1, 0.1), textOpacity: l.number("text-opacity", c) ?? 1,
             halo: l.color("text-halo-color", c), haloWidth: l.number("text-halo-width", c) ?? 0,
             textMaxWidth: l.number("text-max-width", c), textOffset: l.numbers("text-offset", c).flatMap { $0.count == 2 ? $0 : nil } ?? [0, 0],
-            textAnchor: l.value("text-anchor", c)?.stringValue ?? "center", textPadding: l.number("text-padding", c) ?? 2,
+            textAnchor: l.value("text-anchor", c)?.stringValue ?? "center",
+            textVariableAnchor: l.value("text-variable-anchor", c)?.arrayValue.map { $0.compactMap(\.stringValue) }.flatMap { $0.isEmpty ? nil : $0 },
+            textPadding: l.number("text-padding", c) ?? 2,
             textOptional: l.value("text-optional", c) == .bool(true),
-            allowOverlap: l.value("text-allow-overlap", c) == .bool(true) || l.value("icon-allow-overlap", c) == .bool(true),
+            iconAllowOverlap: l.value("icon-allow-overlap", c) == .bool(true), textAllowOverlap: l.value("text-allow-overlap", c) == .bool(true),
             alongLine: l.value("symbol-placement", c)?.stringValue == "line", sortKey: l.number("symbol-sort-key", c),
             spacing: l.number("symbol-spacing", c) ?? 250)
     }

@@ -58,6 +58,10 @@ package final class Canvas {
     /// Text halos on an image canvas are painted from a dilated glyph mask (fast); false strokes
     /// the glyph outlines, as a vector canvas does (the tests compare the two).
     package var dilatedHalos = true
+    /// The pixels of a larger drawing this canvas shows from (`init(width:height:offsetX:offsetY:)`).
+    private(set) var deviceOffset = (x: 0, y: 0)
+    /// `RoundStroke`'s row buffer, made on first use.
+    var roundStroke: RoundStroke?
 
     /// An ARGB32 image canvas of `width`×`height` pixels, transparent.
     package init(width: Int, height: Int) {
@@ -74,6 +78,7 @@ package final class Canvas {
     package convenience init(width: Int, height: Int, offsetX: Int, offsetY: Int) {
         self.init(width: width, height: height)
         cairo_surface_set_device_offset(surface, Double(-offsetX), Double(-offsetY))
+        deviceOffset = (offsetX, offsetY)
     }
 
     /// A vector canvas that records drawing operations (for PDF pages), `width`×`height` points.

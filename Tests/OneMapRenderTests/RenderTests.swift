@@ -721,3 +721,82 @@ typealias Pixels = PNGPixels
 func bounds(_ ls: [PlacedLabel]) -> (Double, Double, Double, Double) {
     ls.reduce((Double.infinity, Double.infinity, -Double.infinity, -Double.infinity)) { b, l in (min(b.0, l.box.0), min(b.1, l.box.1), max(b.2, l.box.2), max(b.3, l.box.3)) }
 }
+
+/// The direct rasteriser of round strokes (`RoundStroke`) against Cairo stroking the same
+/// polylines: random ones (short streets, long bends, closed rings, dots, thin and thick, opaque
+/// and translucent, on a plain and on an offset canvas) must come out within the reference-image
+/// tolerance; what it cannot take (a transform, a clip, a group) goes to Cairo.
+@Suite struct RoundStrokeTests {
+    func canvases(offset: Int) -> (Canvas, Canvas) {
+        let a = Canvas(width: 256, height: 256, offsetX: offset, offsetY: offset), b = Canvas(width: 256, height: 256, offsetX: offset, offsetY: offset)
+        for c in [a, b] { c.fillAll(Color(0.96, 0.95, 0.92)) }
+        return (a, b)
+    }
+
+    func cairoStroke(_ c: Canvas, _ paths: [[(Double, Double)]], _ w: Double, _ color: Color, _ opacity: Double) {
+        c.newPath()
+        for p in paths { c.path(p, close: false) }
+        c.setLineWidth(w); c.setLineCap(.round); c.setLineJoin(.round); c.setColor(color, opacity: opacity)
+        c.stroke()
+    }
+
+    /// Fraction of pixels differing by more than 24 in a channel, and the largest difference.
+    func compare(_ a: Canvas, _ b: Canvas) -> (bad: Double, worst: Int) {
+        var bad = 0, worst = 0
+        for y in 0..<256 { for x in 0..<256 {
+            let d = PNGPixels.channelDistance(a.pixel(x: x, y: y), b.pixel(x: x, y: y))
+            worst = max(worst, d)
+            if d > 24 { bad += 1 }
+        } }
+        return (Double(bad) / 65536, worst)
+    }
+
+    @Test(arguments: [0, 1000])
+    func randomPolylinesMatchCairo(offset: Int) throws {
+        var rng = SeededRandom(seed: 14)
+        for round in 0..<12 {
+            let (a, b) = canvases(offset: offset)
+            let o = Double(offset)
+            for _ in 0..<25 {
+                let n = 1 + rng.int(7)
+                var p = [(o + rng.unit() * 256, o + rng.unit() * 256)]
+                let step = [3.0, 12, 60][rng.int(3)]
+                for _ in 1..<n { p.append((p.last!.0 + (rng.unit() - 0.5) * 2 * step, p.last!.1 + (rng.unit() - 0.5) * 2 * step)) }
+                if rng.int(5) == 0, p.count > 2 { p.append(p[0]) }
+                let w = [0.6, 1.0, 1.3, 2.3, 4.0, 9.0][rng.int(6)]
+                let color = Color(rng.unit(), rng.unit(), rng.unit())
+                let opacity = rng.int(3) == 0 ? 0.5 : 1.0
+                cairoStroke(a, [p], w, color, opacity)
+                #expect(b.strokeRound([p], lineWidth: w, color: color, opacity: opacity), "round \(round): the canvas refused a plain stroke")
+            }
+            let (bad, worst) = compare(a, b)
+            #expect(bad <= 0.005, "round \(round), offset \(offset): \(String(format: "%.2f", bad * 100))% of pixels differ visibly (worst \(worst))")
+        }
+    }
+
+    @Test func oddInputIsDrawnOrSkippedNeverTrapped() {
+        let (_, b) = canvases(offset: 0)
+        let before = (0..<256).map { b.pixel(x: $0, y: 128) }
+        #expect(b.strokeRound([[(.nan, 10), (.infinity, 20)], [], [(1e300, 1e300), (-1e300, 5)]], lineWidth: 3, color: Color(1, 0, 0), opacity: 1))
+        #expect((0..<256).map { b.pixel(x: $0, y: 128) } == before)
+        // A single point is a round dot, as Cairo draws a zero-length round-capped line.
+        #expect(b.strokeRound([[(100.5, 100.5)]], lineWidth: 6, color: Color(1, 0, 0), opacity: 1))
+        #expect(b.pixel(x: 100, y: 100) == 0xFFFF_0000 && b.pixel(x: 100, y: 110) != 0xFFFF_0000)
+        // Off the canvas entirely: nothing.
+        #expect(b.strokeRound([[(-500, -500), (-400, -450)]], lineWidth: 6, color: Color(0, 0, 1), opacity: 1))
+    }
+
+    @Test func aTransformOrClipGoesToCairo() {
+        let (_, b) = canvases(offset: 0)
+        b.withSavedState {
+            b.translate(5, 5)
+            #expect(!b.strokeRound([[(0, 0), (10, 10)]], lineWidth: 2, color: Color(1, 0, 0), opacity: 1))
+        }
+        b.withSavedState {
+            b.rectangle(0, 0, 100, 100); b.clip()
+            #expect(!b.strokeRound([[(0, 0), (10, 10)]], lineWidth: 2, color: Color(1, 0, 0), opacity: 1))
+        }
+        b.withOpacity(0.5) { #expect(!b.strokeRound([[(0, 0), (10, 10)]], lineWidth: 2, color: Color(1, 0, 0), opacity: 1)) }
+        #expect(b.strokeRound([[(0, 0), (10, 10)]], lineWidth: 2, color: Color(1, 0, 0), opacity: 1))
+    }
+}

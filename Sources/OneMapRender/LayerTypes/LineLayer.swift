@@ -35,13 +35,17 @@ struct LineLayer: FeatureLayerType {
     func draw(_ f: Feature, _ p: Properties, on canvas: Canvas, _ vp: Viewport) -> (Double, Double, Double, Double)? {
         let w = p.width * vp.scale
         let tolerance = 0.35 * vp.scale
-        canvas.newPath()
         var b = emptyBox
-        for path in f.geometry.paths {
-            let pts = Geometry2D.simplify(path.map(vp.local), tolerance: tolerance)
-            canvas.path(pts, close: false)
-            for q in pts { grow(&b, q) }
+        let paths = f.geometry.paths.map { Geometry2D.simplify($0.map(vp.local), tolerance: tolerance) }
+        for pts in paths { for q in pts { grow(&b, q) } }
+        // Round caps (or closed rings, which show none) with round joins and no dash: straight
+        // into the pixels where the canvas allows (`RoundStroke`).
+        if p.join == .round, p.dash.isEmpty, p.cap == .round || paths.allSatisfy({ $0.count > 2 && $0.first! == $0.last! }),
+           canvas.strokeRound(paths, lineWidth: w, color: p.color, opacity: p.opacity) {
+            return (b.0 - w, b.1 - w, b.2 + w, b.3 + w)
         }
+        canvas.newPath()
+        for pts in paths { canvas.path(pts, close: false) }
         canvas.setLineWidth(w)
         canvas.setLineCap(p.cap)
         canvas.setLineJoin(p.join)

@@ -1,3 +1,4 @@
+import Foundation
 import CCairo
 import OneMapStyle
 
@@ -27,6 +28,8 @@ struct RoundStroke {
         /// Unit direction (0 for a dot) and length.
         var ux: Double, uy: Double, len: Double
         var top: Int, bottom: Int
+        /// Flat (butt) ends instead of round ones, at a path's first and last point.
+        var buttStart = false, buttEnd = false
     }
     private var row: [UInt8]
     private var segments: [Segment] = []
@@ -42,8 +45,9 @@ struct RoundStroke {
 
     /// Strokes `paths` (pixel coordinates of the canvas, (0, 0) its top-left corner) `w` pixels
     /// wide in premultiplied ARGB32 `color` (0xAARRGGBB) onto `pixels` (`stride` bytes per
-    /// row). Non-finite points are skipped.
-    mutating func stroke(_ paths: [[(Double, Double)]], lineWidth w: Double, color: UInt32, pixels: UnsafeMutableRawPointer, stride: Int) {
+    /// row), with round joins and round ends — flat (butt) ends when `butt`, which a path of
+    /// one point does not show. Non-finite points are skipped.
+    mutating func stroke(_ paths: [[(Double, Double)]], lineWidth w: Double, butt: Bool = false, color: UInt32, pixels: UnsafeMutableRawPointer, stride: Int) {
         let reach = w >= 1 ? w / 2 + 0.5 : 1
         let full = w >= 1
         segments.removeAll(keepingCapacity: true)
@@ -56,13 +60,22 @@ struct RoundStroke {
         }
         for path in paths {
             var last: (Double, Double)?
-            var any = false
+            let first = segments.count
+            var firstPoint: (Double, Double)?
             for p in path where p.0.isFinite && p.1.isFinite && abs(p.0) < 1e7 && abs(p.1) < 1e7 {
-                if let l = last, l != p { add(l, p); any = true }
+                if let l = last, l != p { add(l, p) }
+                if firstPoint == nil { firstPoint = p }
                 last = p
             }
-            // A path of one point (or all one point): a dot, as Cairo's round cap draws it.
-            if !any, let l = last { add(l, l) }
+            if butt {
+                // Flat ends where the path starts and ends (segments off the canvas are not
+                // kept, and their ends are off it too).
+                if segments.count > first, let f = firstPoint, segments[first].ax == f.0 && segments[first].ay == f.1 { segments[first].buttStart = true }
+                if segments.count > first, let l = last, segments[segments.count - 1].bx == l.0 && segments[segments.count - 1].by == l.1 { segments[segments.count - 1].buttEnd = true }
+            } else if segments.count == first, let l = last, firstPoint.map({ $0 == l }) == true, path.allSatisfy({ !$0.0.isFinite || !$0.1.isFinite || $0 == l }) {
+                // A path of one point (or all one point): a dot, as Cairo's round cap draws it.
+                add(l, l)
+            }
         }
         guard !segments.isEmpty else { return }
         segments.sort { $0.top < $1.top }
@@ -112,18 +125,24 @@ struct RoundStroke {
                     // Along the segment t, across it s (signed), both linear in x.
                     var dx = Double(x0) + 0.5 - s.ax
                     let dy = cy - s.ay
+                    let butt = s.buttStart || s.buttEnd
                     for px in x0...x1 {
                         let t = dx * s.ux + dy * s.uy
-                        let d: Double
-                        if t <= 0 {
+                        var d: Double, f = 1.0
+                        if t <= 0 && !s.buttStart {
                             d = (dx * dx + dy * dy).squareRoot()
-                        } else if t >= s.len {
+                        } else if t >= s.len && !s.buttEnd {
                             let ex = dx - (s.bx - s.ax), ey = dy - (s.by - s.ay)
                             d = (ex * ex + ey * ey).squareRoot()
                         } else {
                             d = abs(dx * s.uy - dy * s.ux)
+                            if butt {
+                                // A flat end: a box filter across it, half a pixel either side.
+                                if s.buttStart { f = min(1, max(0, 0.5 + t)) }
+                                if s.buttEnd { f = min(f, max(0, 0.5 + s.len - t)) }
+                            }
                         }
-                        let c = full ? min(255, max(0, (reach - d) * 255)) : max(0, (1 - d) * w255)
+                        let c = (full ? min(255, max(0, (reach - d) * 255)) : max(0, (1 - d) * w255)) * f
                         let k = UInt8(c + 0.5)
                         if k > cov[px] { cov[px] = k }
                         dx += 1
@@ -152,12 +171,43 @@ struct RoundStroke {
     }
 }
 
+extension RoundStroke {
+    /// The dashes of `path`: `pattern` gives on and off lengths in pixels in turn (an odd count
+    /// is read twice, as Cairo reads it), starting afresh at the path's first point; each dash
+    /// is a polyline following the path's bends.
+    static func dashes(_ path: [(Double, Double)], pattern: [Double]) -> [[(Double, Double)]] {
+        let pat = pattern.count % 2 == 1 ? pattern + pattern : pattern
+        guard path.count > 1, pat.contains(where: { $0 > 0 }), pat.allSatisfy({ $0 >= 0 && $0.isFinite }) else { return path.count > 1 ? [path] : [] }
+        var out: [[(Double, Double)]] = []
+        var k = 0, left = pat[0], on = true
+        var current: [(Double, Double)] = [path[0]]
+        for i in 1..<path.count {
+            var a = path[i - 1]
+            let b = path[i]
+            var seg = hypot(b.0 - a.0, b.1 - a.1)
+            while seg > left {
+                let f = left / seg
+                let p = (a.0 + (b.0 - a.0) * f, a.1 + (b.1 - a.1) * f)
+                if on { current.append(p); out.append(current) }
+                current = [p]
+                seg -= left; a = p
+                k = (k + 1) % pat.count; left = pat[k]; on.toggle()
+                if out.count > 1_000_000 { return out }
+            }
+            left -= seg
+            if on { current.append(b) } else { current = [b] }
+        }
+        if on && current.count > 1 { out.append(current) }
+        return out
+    }
+}
+
 extension Canvas {
     /// Strokes `paths` (device pixels) `lineWidth` wide with round caps and joins in `color` at
     /// `opacity` with `RoundStroke`, straight into the pixels; false (nothing drawn) when this
     /// canvas cannot take it — a recording canvas, a transform, clip or group (`withOpacity`)
     /// in effect — and the caller strokes with Cairo.
-    func strokeRound(_ paths: [[(Double, Double)]], lineWidth: Double, color c: Color, opacity: Double) -> Bool {
+    func strokeRound(_ paths: [[(Double, Double)]], lineWidth: Double, butt: Bool = false, color c: Color, opacity: Double) -> Bool {
         guard !vector, lineWidth > 0, lineWidth < 64, cairo_get_group_target(cr) == surface else { return false }
         var m = cairo_matrix_t()
         cairo_get_matrix(cr, &m)
@@ -173,7 +223,7 @@ extension Canvas {
         let color = UInt32((a * 255).rounded()) << 24 | ch(c.r) << 16 | ch(c.g) << 8 | ch(c.b)
         if roundStroke == nil { roundStroke = RoundStroke(width: width, height: height) }
         let local = ox == 0 && oy == 0 ? paths : paths.map { $0.map { ($0.0 - ox, $0.1 - oy) } }
-        roundStroke!.stroke(local, lineWidth: lineWidth, color: color, pixels: UnsafeMutableRawPointer(data), stride: Int(cairo_image_surface_get_stride(surface)))
+        roundStroke!.stroke(local, lineWidth: lineWidth, butt: butt, color: color, pixels: UnsafeMutableRawPointer(data), stride: Int(cairo_image_surface_get_stride(surface)))
         cairo_surface_mark_dirty(surface)
         return true
     }

@@ -774,6 +774,30 @@ func bounds(_ ls: [PlacedLabel]) -> (Double, Double, Double, Double) {
         }
     }
 
+    /// Dashed lines with flat (butt) ends, as line layers with `line-dasharray` draw them: the
+    /// dashes follow the bends and restart with each path, as Cairo's.
+    @Test func dashedButtLinesMatchCairo() throws {
+        var rng = SeededRandom(seed: 7)
+        for round in 0..<8 {
+            let (a, b) = canvases(offset: 0)
+            for _ in 0..<20 {
+                var p = [(rng.unit() * 256, rng.unit() * 256)]
+                for _ in 0..<(1 + rng.int(6)) { p.append((p.last!.0 + (rng.unit() - 0.5) * 80, p.last!.1 + (rng.unit() - 0.5) * 80)) }
+                let w = [0.8, 1.2, 2.0, 3.5][rng.int(4)]
+                let dash = [[3.0, 2], [1, 1], [2, 1, 0.5], [4, 2, 1, 2]][rng.int(4)].map { $0 * w }
+                let color = Color(rng.unit(), rng.unit(), rng.unit())
+                a.newPath(); a.path(p, close: false)
+                a.setLineWidth(w); a.setLineCap(.butt); a.setLineJoin(.round); a.setDash(dash); a.setColor(color); a.stroke(); a.setDash([])
+                #expect(b.strokeRound(RoundStroke.dashes(p, pattern: dash), lineWidth: w, butt: true, color: color, opacity: 1))
+            }
+            let (bad, worst) = compare(a, b)
+            #expect(bad <= 0.005, "round \(round): \(String(format: "%.2f", bad * 100))% of pixels differ visibly (worst \(worst))")
+        }
+        // The pieces themselves: [3, 2] along a 12-px line, then a bend.
+        let d = RoundStroke.dashes([(0, 0), (12, 0), (12, 4)], pattern: [3, 2])
+        #expect(d.map { $0.map { [$0.0, $0.1] } } == [[[0, 0], [3, 0]], [[5, 0], [8, 0]], [[10, 0], [12, 0], [12, 1]], [[12, 3], [12, 4]]])
+    }
+
     @Test func oddInputIsDrawnOrSkippedNeverTrapped() {
         let (_, b) = canvases(offset: 0)
         let before = (0..<256).map { b.pixel(x: $0, y: 128) }

@@ -38,11 +38,14 @@ struct LineLayer: FeatureLayerType {
         var b = emptyBox
         let paths = f.geometry.paths.map { Geometry2D.simplify($0.map(vp.local), tolerance: tolerance) }
         for pts in paths { for q in pts { grow(&b, q) } }
-        // Round caps (or closed rings, which show none) with round joins and no dash: straight
-        // into the pixels where the canvas allows (`RoundStroke`).
-        if p.join == .round, p.dash.isEmpty, p.cap == .round || paths.allSatisfy({ $0.count > 2 && $0.first! == $0.last! }),
-           canvas.strokeRound(paths, lineWidth: w, color: p.color, opacity: p.opacity) {
-            return (b.0 - w, b.1 - w, b.2 + w, b.3 + w)
+        // Round joins with round or flat ends, dashed or not: straight into the pixels where
+        // the canvas allows (`RoundStroke`). A closed ring shows no ends.
+        if p.join == .round, p.cap != .square {
+            let closed = p.dash.isEmpty && paths.allSatisfy { $0.count > 2 && $0.first! == $0.last! }
+            let pieces = p.dash.isEmpty ? paths : paths.flatMap { RoundStroke.dashes($0, pattern: p.dash.map { max(0.01, $0 * w) }) }
+            if canvas.strokeRound(pieces, lineWidth: w, butt: p.cap == .butt && !closed, color: p.color, opacity: p.opacity) {
+                return (b.0 - w, b.1 - w, b.2 + w, b.3 + w)
+            }
         }
         canvas.newPath()
         for pts in paths { canvas.path(pts, close: false) }

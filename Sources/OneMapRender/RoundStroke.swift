@@ -34,6 +34,9 @@ struct RoundStroke {
     private var row: [UInt8]
     private var segments: [Segment] = []
     private var active: [Int] = []
+    /// The column ranges a row's segments wrote (a ring crossing a row writes two, far apart:
+    /// only they are blended, not the gap).
+    private var spans: [(Int, Int)] = []
     /// Where the early reads of each row go, so that they are not optimised away.
     private(set) var sink: UInt32 = 0
     let width: Int, height: Int
@@ -103,7 +106,7 @@ struct RoundStroke {
                 // touches each canvas row in a line or two, and a miss costs more than the row.
                 let guess = min(width - 1, max(0, Int(segments[active[0]].ax)))
                 touched &+= (pixels + y * stride).assumingMemoryBound(to: UInt32.self)[guess]
-                var lo = Int.max, hi = Int.min
+                spans.removeAll(keepingCapacity: true)
                 for i in active {
                     let s = segments[i]
                     // The row's x-range within `reach`: the end discs and the band along the
@@ -121,7 +124,7 @@ struct RoundStroke {
                     guard xa <= xb else { continue }
                     let x0 = max(0, Int((xa - 0.5).rounded(.down))), x1 = min(width - 1, Int((xb - 0.5).rounded(.up)))
                     guard x0 <= x1 else { continue }
-                    lo = min(lo, x0); hi = max(hi, x1)
+                    spans.append((x0, x1))
                     // Along the segment t, across it s (signed), both linear in x.
                     var dx = Double(x0) + 0.5 - s.ax
                     let dy = cy - s.ay
@@ -148,9 +151,17 @@ struct RoundStroke {
                         dx += 1
                     }
                 }
-                if lo <= hi {
-                    // Blend: dst = src·k + dst·(1 − srcAlpha·k), premultiplied, per channel.
-                    let dst = (pixels + y * stride).assumingMemoryBound(to: UInt32.self)
+                if spans.count > 1 {
+                    spans.sort { $0.0 < $1.0 }
+                    var merged = 0
+                    for s in spans.dropFirst() {
+                        if s.0 <= spans[merged].1 + 1 { spans[merged].1 = max(spans[merged].1, s.1) } else { merged += 1; spans[merged] = s }
+                    }
+                    spans.removeLast(spans.count - merged - 1)
+                }
+                // Blend: dst = src·k + dst·(1 − srcAlpha·k), premultiplied, per channel.
+                let dst = (pixels + y * stride).assumingMemoryBound(to: UInt32.self)
+                for (lo, hi) in spans {
                     for px in lo...hi {
                         let k = UInt32(cov[px])
                         guard k > 0 else { continue }

@@ -25,13 +25,14 @@ extension Store {
         do { lf = try Store.parseCollection(Array(geojson.utf8), file: "<request>", layer: spec) } catch let p as FeatureProblem {
             throw ImportFailure(problems: [p], total: 1)
         }
+        // Before ids are handed out: a refusal names only ids the caller gave.
+        if !anywhere { try refuseDistant(lf) }
         for i in lf.features.indices {
             // Absent only: an explicit null is refused by validation like any other bad id.
             guard case .object(var o) = lf.features[i], o["id"] == nil else { continue }
             o["id"] = .string(Store.newFeatureID(layer: layer))
             lf.features[i] = .object(o)
         }
-        if !anywhere { try refuseDistant(lf) }
         _ = try importCollections([lf], problems: ProblemList(), actor: actor, progress: nil, mode: .create)
         return lf.features.compactMap { $0["id"].map { $0.stringValue ?? JSONWriter.string($0) } }
     }
@@ -106,15 +107,36 @@ extension Store {
                     anywhere: anywhere)
     }
 
-    /// Refuses (`ImportFailure`, every such feature listed) features of an edit whose centre lies
-    /// more than 5° (some 500 km) from the data already in the store — swapped lon/lat put a
-    /// point in Yumin (82.9°E, 46.2°N) at 46.2°E, 82.9°N, in the Arctic Ocean — as imports do
-    /// (`Nearby`). An empty store takes anything. The store's extent comes from its spatial
-    /// indexes' root nodes (one row per layer), not a scan.
+    /// Refuses (`ImportFailure`, every such feature listed) features of an edit with no data of
+    /// the store within 5° (some 500 km) of their centre — swapped lon/lat put a point in Yumin
+    /// (82.9°E, 46.2°N) at 46.2°E, 82.9°N, in the Arctic Ocean — as imports refuse them. Asked of
+    /// the spatial indexes around each feature (one R-tree probe per layer), not of the store's
+    /// overall extent: one feature taken far away with `anywhere` must not widen what counts as
+    /// near for every later edit. An empty store takes anything; a position outside the world is
+    /// left to validation, which names it as such.
     func refuseDistant(_ lf: LayerFile) throws {
         let stored = try extent(of: Set(Layers.names))
         guard !stored.isEmpty else { return }
-        let far = Store.distantFeatures([lf], stored: stored, crs: nil, api: true)
+        var far: [FeatureProblem] = []
+        try read { c in
+            let probes = try Layers.all.map { l in
+                try c.prepare("SELECT pkid FROM idx_\(l.name)_geom WHERE xmax >= ? AND xmin <= ? AND ymax >= ? AND ymin <= ?")
+            }
+            for (i, f) in lf.features.enumerated() {
+                guard let at = Store.rawCentre(f), at.isInWorld else { continue }
+                var near = false
+                for s in probes where !near {
+                    s.reset()
+                    try s.bind([.double(at.lon - 5), .double(at.lon + 5), .double(at.lat - 5), .double(at.lat + 5)])
+                    near = try s.step()
+                }
+                guard !near else { continue }
+                let reason = String(format: "lies at longitude %.5f, latitude %.5f, with no data of the store within 5° (some 500 km; its data lies within %.2f…%.2f°E, %.2f…%.2f°N): GeoJSON positions are [longitude, latitude] in WGS84 — if these are swapped or in another coordinate system, fix them; if the feature really is there, send it again with ?anywhere=true",
+                                    at.lon, at.lat, stored.minLon, stored.maxLon, stored.minLat, stored.maxLat)
+                far.append(FeatureProblem(file: lf.file, index: lf.features.count > 1 ? i : nil, featureID: f["id"]?.stringValue, property: "geometry", reason: reason))
+            }
+            for s in probes { s.reset() }
+        }
         guard far.isEmpty else { throw ImportFailure(problems: Array(far.prefix(ImportFailure.keep)), total: far.count) }
     }
 

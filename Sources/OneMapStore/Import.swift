@@ -74,24 +74,10 @@ extension Store {
     /// already in the store (`stored`, empty for a new store). A wrong CRS or swapped lon/lat
     /// puts features hundreds to thousands of kilometres away; each problem says the distance
     /// and what to check. Positions are read from the raw GeoJSON (after reprojection).
-    static func distantFeatures(_ files: [LayerFile], stored: BBox, crs: String?, api: Bool = false) -> [FeatureProblem] {
-        func centre(_ f: JSONValue) -> Coord? {
-            var b = BBox.empty
-            func walk(_ v: JSONValue) {
-                guard let a = v.arrayValue else { return }
-                if a.count >= 2, let x = a[0].doubleValue, let y = a[1].doubleValue, x.isFinite, y.isFinite {
-                    b = b.union(BBox(minLon: x, minLat: y, maxLon: x, maxLat: y))
-                } else {
-                    for e in a { walk(e) }
-                }
-            }
-            f["geometry"]?["coordinates"].map(walk)
-            for g in f["geometry"]?["geometries"]?.arrayValue ?? [] { g["coordinates"].map(walk) }
-            return b.isEmpty ? nil : b.center
-        }
+    static func distantFeatures(_ files: [LayerFile], stored: BBox, crs: String?) -> [FeatureProblem] {
         let read = crs ?? "WGS84 lon/lat"
         var out: [FeatureProblem] = []
-        let centres = files.map { $0.features.map(centre) }
+        let centres = files.map { $0.features.map(Store.rawCentre) }
         let boxes = centres.map { $0.compactMap { $0 }.reduce(BBox.empty) { $0.union(BBox(minLon: $1.lon, minLat: $1.lat, maxLon: $1.lon, maxLat: $1.lat)) } }
         if let ref = files.indices.filter({ !boxes[$0].isEmpty }).max(by: { files[$0].features.count < files[$1].features.count }) {
             for k in files.indices where !boxes[k].isEmpty {
@@ -103,11 +89,27 @@ extension Store {
         let nearby = Nearby(extent: stored)
         for (k, lf) in files.enumerated() {
             for (i, c) in centres[k].enumerated() {
-                guard let c, let why = api ? nearby.problemInEdit(at: c) : nearby.problem(at: c, crs: read) else { continue }
+                guard let c, let why = nearby.problem(at: c, crs: read) else { continue }
                 out.append(FeatureProblem(file: lf.file, index: i, featureID: lf.features[i]["id"]?.stringValue, property: "geometry", reason: why))
             }
         }
         return out
+    }
+
+    /// The centre of a raw GeoJSON feature's coordinates (its bounding box's), nil when it has none.
+    static func rawCentre(_ f: JSONValue) -> Coord? {
+        var b = BBox.empty
+        func walk(_ v: JSONValue) {
+            guard let a = v.arrayValue else { return }
+            if a.count >= 2, let x = a[0].doubleValue, let y = a[1].doubleValue, x.isFinite, y.isFinite {
+                b = b.union(BBox(minLon: x, minLat: y, maxLon: x, maxLat: y))
+            } else {
+                for e in a { walk(e) }
+            }
+        }
+        f["geometry"]?["coordinates"].map(walk)
+        for g in f["geometry"]?["geometries"]?.arrayValue ?? [] { g["coordinates"].map(walk) }
+        return b.isEmpty ? nil : b.center
     }
 
     /// Imports one GeoJSON document (a FeatureCollection or a Feature) into `layer`.
@@ -314,14 +316,6 @@ package struct Nearby {
         }
         return String(format: "lies at %.5f, %.5f, %.0f km from the data already in the store (%.2f…%.2f°E, %.2f…%.2f°N): if the coordinate reference system is wrong (read as %@), pass --crs EPSG:N; if lon and lat are swapped, fix the file; if the data really is there, pass --anywhere",
                       c.lon, c.lat, km, extent.minLon, extent.maxLon, extent.minLat, extent.maxLat, crs)
-    }
-
-    /// The reason a feature sent to the HTTP API centred at `c` is refused, or nil.
-    package func problemInEdit(at c: Coord) -> String? {
-        guard !allowed.contains(c) else { return nil }
-        let km = Geodesy.distance(c, extent.center) / 1000
-        return String(format: "lies at %.5f, %.5f, %.0f km from the data already in the store (%.2f…%.2f°E, %.2f…%.2f°N): GeoJSON positions are [longitude, latitude] in WGS84 — if they are swapped or in another coordinate system, fix them; if the feature really is there, send it again with ?anywhere=true",
-                      c.lon, c.lat, km, extent.minLon, extent.maxLon, extent.minLat, extent.maxLat)
     }
 
     /// For a file whose data lies in `box`, when its centre is over 5° from `reference` (the

@@ -125,7 +125,7 @@ let shelterAtSeat = #"{"type":"Feature","id":"sh-test","geometry":{"type":"Point
                 #expect(r.status == .badRequest)
                 #expect(r.headers[.contentType]?.contains("json") == true)
                 let m = String(buffer: r.body)
-                #expect(m.contains("km from the data already in the store") && m.contains("anywhere=true") && m.contains("sh-far"), "\(m)")
+                #expect(m.contains("longitude 46.20050, latitude 82.98050, with no data of the store within 5°") && m.contains("anywhere=true") && m.contains("sh-far"), "\(m)")
             }
             try await client.execute(uri: "/api/features/shelters", method: .post, headers: bearer(editor), body: body(shelterAtSeat)) { #expect($0.status == .created) }
             let withOne = try s.store.contentDigest()
@@ -147,11 +147,25 @@ let shelterAtSeat = #"{"type":"Feature","id":"sh-test","geometry":{"type":"Point
             // Nearby moves are edits like any other.
             try await client.execute(uri: "/api/features/shelters/sh-test", method: .patch, headers: bearer(editor),
                                      body: body(#"{"geometry":{"type":"Point","coordinates":[82.99,46.21]}}"#)) { #expect($0.status == .ok) }
+            // Outside the world: validation's sentence, not a distance.
+            try await client.execute(uri: "/api/features/shelters", method: .post, headers: bearer(editor),
+                                     body: body(#"{"type":"Feature","geometry":{"type":"Point","coordinates":[82.95,95]},"properties":{"name":"x","capacity":1}}"#)) { r in
+                #expect(r.status == .badRequest)
+                #expect(String(buffer: r.body).contains("outside the world") && !String(buffer: r.body).contains("anywhere"), "\(String(buffer: r.body))")
+            }
             // Taken with ?anywhere=true, and edited afterwards without it.
             try await client.execute(uri: "/api/features/shelters?anywhere=true", method: .post, headers: bearer(editor), body: body(swapped)) { #expect($0.status == .created) }
             try await client.execute(uri: "/api/features/shelters/sh-far", method: .patch, headers: bearer(editor),
                                      body: body(#"{"properties":{"capacity":12}}"#)) { #expect($0.status == .ok) }
             #expect(try s.store.feature(in: "shelters", id: "sh-far")?.feature["capacity"] == 12)
+            // One feature taken far away does not make everything between near: another swapped
+            // point (elsewhere, over 5° from both) is still refused; one beside it is taken.
+            try await client.execute(uri: "/api/features/shelters", method: .post, headers: bearer(editor),
+                                     body: body(#"{"type":"Feature","id":"sh-far2","geometry":{"type":"Point","coordinates":[46.1,60.0]},"properties":{"name":"又一个","capacity":1}}"#)) { r in
+                #expect(r.status == .badRequest, "the guard was widened by the earlier exception")
+            }
+            try await client.execute(uri: "/api/features/shelters", method: .post, headers: bearer(editor),
+                                     body: body(#"{"type":"Feature","id":"sh-far3","geometry":{"type":"Point","coordinates":[46.3,82.9]},"properties":{"name":"旁边","capacity":1}}"#)) { #expect($0.status == .created) }
         }
     }
 

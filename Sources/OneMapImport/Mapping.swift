@@ -171,14 +171,26 @@ public struct LayerMapping: Sendable {
 
     /// The mapping used when a source layer has onemap's own field names (a layer exported by
     /// onemap, or a `shelters.shp` made to match): each property from the field of that name,
-    /// compared without case.
-    static func identity(_ layer: LayerSpec, fields: [String], sourceLayer: String?) -> LayerMapping {
+    /// compared without case. A DBF field name holds 10 characters, so a Shapefile written from
+    /// onemap's layers (ogr2ogr) has `person_in_` for `person_in_charge`: a 10-character field that
+    /// begins exactly one longer property name of the layer, and matches nothing whole, is read as
+    /// it. `truncated` lists those (field, property), for a notice.
+    static func identity(_ layer: LayerSpec, fields: [String], sourceLayer: String?) -> (mapping: LayerMapping, truncated: [(String, String)]) {
         var props: [(String, Rule)] = []
+        var truncated: [(String, String)] = []
+        let whole = Set(layer.properties.map { $0.name.lowercased() })
         for p in layer.properties {
-            if let f = fields.first(where: { $0.lowercased() == p.name.lowercased() }) { props.append((p.name, .field(f))) }
+            let name = p.name.lowercased()
+            if let f = fields.first(where: { $0.lowercased() == name }) {
+                props.append((p.name, .field(f)))
+            } else if name.count > 10, let f = fields.first(where: { $0.count == 10 && $0.lowercased() == String(name.prefix(10)) }),
+                      !whole.contains(f.lowercased()), layer.properties.filter({ $0.name.lowercased().hasPrefix(f.lowercased()) }).count == 1 {
+                props.append((p.name, .field(f)))
+                truncated.append((f, p.name))
+            }
         }
         let idField = fields.first { $0.lowercased() == "id" }
-        return LayerMapping(sourceLayer: sourceLayer, layer: layer, id: idField.map { Template($0) }, properties: props, origin: "same field names")
+        return (LayerMapping(sourceLayer: sourceLayer, layer: layer, id: idField.map { Template($0) }, properties: props, origin: "same field names"), truncated)
     }
 }
 

@@ -248,10 +248,12 @@ final class LayerPlan {
                     throw SourceError("\(unnamed.count) mappings (\(unnamed.map(\.origin).joined(separator: ", "))) name no \"source_layer\", so it is not clear which one \(label) takes; give each its source layer's name")
                 }
                 mapping = options.mappings[i]; usedMappings.insert(i)
-            } else if let target = options.layer {
-                do { mapping = LayerMapping.identity(try Layers.spec(target), fields: fieldNames, sourceLayer: name) } catch { throw SourceError(error.description) }
-            } else if let spec = Layers.byName[name] ?? Layers.byName[name.lowercased()] {
-                mapping = LayerMapping.identity(spec, fields: fieldNames, sourceLayer: name)
+            } else if let spec = try options.layer.map(Self.layerSpec) ?? Layers.byName[name] ?? Layers.byName[name.lowercased()] {
+                let (m, truncated) = LayerMapping.identity(spec, fields: fieldNames, sourceLayer: name)
+                mapping = m
+                for (f, p) in truncated {
+                    notice("\(label): field \"\(f)\" read as \(spec.name).\(p) (a Shapefile keeps 10 characters of a field name)")
+                }
             }
             guard let mapping else {
                 if !options.mappings.isEmpty { skipped.append((name, label)); continue }
@@ -265,6 +267,11 @@ final class LayerPlan {
                                    fieldNames: fieldNames, fieldTypes: l.fields.map(\.type), transform: transform, crsLabel: crsLabel))
         }
         return plans
+    }
+
+    /// The store layer `--layer` names; throws `SourceError` with the layers there are.
+    static func layerSpec(_ name: String) throws(SourceError) -> LayerSpec {
+        do { return try Layers.spec(name) } catch { throw SourceError(error.description) }
     }
 
     /// Reads every feature, maps and decodes it, and hands it to the sink; `tick` once per feature.

@@ -44,6 +44,25 @@ func demoStore(_ dir: TempDir, _ name: String = "demo.sqlite") throws -> Store {
 }
 
 @Suite struct CountyFilesTests {
+    /// A Shapefile written from onemap's own layer by ogr2ogr cuts field names to 10 characters
+    /// (`person_in_charge` → `person_in_`): imported with --layer, the cut name is read as the
+    /// one property it begins, with a notice, instead of being kept aside as an unknown field.
+    @Test func shapefileFieldNamesCutToTenCharactersFindTheirProperty() throws {
+        let dir = TempDir()
+        try ogr2ogr(["-f", "ESRI Shapefile", "-lco", "ENCODING=UTF-8", dir.file("shelters.shp"), repoRoot + "/GeoData/shelters.geojson"])
+        let s = try Store(path: dir.file("s.sqlite"))
+        _ = try s.importGeoJSON(at: repoRoot + "/GeoData/townships.geojson")
+        _ = try s.importGeoJSON(at: repoRoot + "/GeoData/villages.geojson")
+        var notices: [String] = []
+        _ = try SourceImport.run(path: dir.file("shelters.shp"), store: s, options: SourceImportOptions(layer: "shelters"), actor: "test", notice: { notices.append($0) })
+        #expect(notices.contains { $0.contains("\"person_in_\" read as shelters.person_in_charge") }, "\(notices)")
+        let want = try JSONParser.parse(try String(contentsOfFile: repoRoot + "/GeoData/shelters.geojson", encoding: .utf8))["features"]?.arrayValue?.first
+        let id = try #require(want?["id"]?.stringValue ?? want?["properties"]?["id"]?.stringValue)
+        let got = try #require(try s.all("shelters").first { $0.id == id })
+        #expect(got["person_in_charge"] != nil && got["person_in_charge"] == want?["properties"]?["person_in_charge"], "\(got.properties)")
+        #expect(got["person_in_"] == nil, "the cut name was also kept as an extra property")
+    }
+
     /// The worked example end to end: every layer arrives with the values the demo has, positions
     /// within a centimetre after Gauss–Krüger and back, required points derived and said so.
     @Test func countyDatasetImportsAsTheDemoHasIt() throws {

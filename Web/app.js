@@ -84,8 +84,12 @@ map.on("popupopen", async e => {
     const fresh = await api(`/api/features/${layer}/${encodeURIComponent(id)}`);
     version = fresh.version;
     if (!e.popup.isOpen()) return;
+    // What was typed while the feature was read is carried into the fresh form.
+    const typed = [...form.querySelectorAll("input, select")].filter(i => i.tagName === "SELECT"
+      ? [...i.options].some(o => o.selected !== o.defaultSelected) : i.value !== i.defaultValue).map(i => [i.name, i.value]);
     e.popup.setContent(popup(layer, fresh));
     form = e.popup.getElement().querySelector(".form");
+    for (const [name, value] of typed) { const i = form.querySelector(`[name="${name}"]`); if (i) i.value = value; }
   } catch {}
   const msg = form.querySelector(".msg");
   form.dataset.version = String(version);
@@ -239,16 +243,19 @@ async function reloadLayer(layer) {
   const state = { again: false };
   reloads[layer] = state;
   state.promise = (async () => {
-    let n = 0;
+    let n = 0, waiting = false;
     do {
       state.again = false;
       const fc = await api(`/api/features/${layer}?limit=10000`);
+      // A form opened on this layer while the request was out: redrawing the layer would close
+      // it and lose what is being typed; the reload waits for the popup to close.
+      if (openForm && openForm.layer === layer) { deferred.add(layer); waiting = true; break; }
       g.clearLayers();
       g.addData(fc);
       n = fc.features.length;
     } while (state.again);
     delete reloads[layer];
-    document.body.dataset[`loaded_${layer}`] = String(Date.now());
+    if (!waiting) document.body.dataset[`loaded_${layer}`] = String(Date.now());
     return n;
   })();
   return state.promise;

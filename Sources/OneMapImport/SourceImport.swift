@@ -129,6 +129,12 @@ public enum SourceImport {
                     read += 1
                     if read % 1000 == 0 { progress?(read, expected) }
                 }
+                // Names that are only "?": lost by the writer, not decodable here; nothing is
+                // stored (this throws inside the import's transaction).
+                let q = plan.text.questionMarks
+                if q >= min(3, max(1, Int(plan.layer.featureCount))) {
+                    throw SourceError("\(plan.label): \(q) text value\(q == 1 ? " is" : "s are") only question marks (\"??????\"): the file was written in an encoding that cannot hold Chinese — ogr2ogr writes a Shapefile as ISO-8859-1 unless given -lco ENCODING=UTF-8 — and the text was lost there; write it again from the original with -lco ENCODING=UTF-8 (or GBK); nothing was imported")
+                }
             }
             for ds in osm {
                 let r = OSMImport(dataset: ds)

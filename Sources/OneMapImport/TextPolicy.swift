@@ -14,6 +14,10 @@ final class TextPolicy {
     let label: String
     /// Values (and field names) whose last UTF-8 character was cut and dropped.
     private(set) var truncated = 0
+    /// Values that are only question marks ("??????"): text a writer could not encode (ogr2ogr
+    /// writes a Shapefile as ISO-8859-1 unless told otherwise and puts "?" for each Chinese
+    /// character); the text was lost before onemap saw the file.
+    private(set) var questionMarks = 0
 
     init(forced: String?, declared: (encoding: String, from: String)?, utf8Format: String?, label: String) throws(SourceError) {
         self.label = label
@@ -52,7 +56,10 @@ final class TextPolicy {
 
     /// Decodes `bytes` of field `field`; the reason (with a hint) when they do not decode.
     func decode(_ bytes: [UInt8], field: String) -> Result<String, TextProblem> {
-        if bytes.allSatisfy({ $0 < 0x80 }) { return .success(String(decoding: bytes, as: UTF8.self)) }
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            if bytes.count >= 2, bytes[0] == 0x3F, bytes.allSatisfy({ $0 == 0x3F || $0 == 0x20 }) { questionMarks += 1 }
+            return .success(String(decoding: bytes, as: UTF8.self))
+        }
         if decoder == nil {
             // Undecided: the first non-ASCII text chooses.
             if TextDecoder.utf8(bytes) != nil || TextDecoder.utf8CutAtEnd(bytes) != nil {

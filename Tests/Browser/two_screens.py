@@ -114,6 +114,10 @@ with sync_playwright() as p:
     # open with what A typed, says it changed, and A's save is refused with who changed it (412)
     # instead of overwriting the other change.
     a.evaluate("map.closePopup(); null")
+    # From a settled screen: A has applied the closure's event too (it may still be redrawing
+    # routes and layers for it, which is not what this step is about).
+    seen_b = b.evaluate("document.body.dataset.lastEventSeq")
+    a.wait_for_function("s => Number(document.body.dataset.appliedSeq || 0) >= Number(s)", arg=seen_b, timeout=15000)
     shelter = get("/api/features/shelters?limit=1")["features"][0]["id"]
     a.evaluate("""id => { overlays.shelters.eachLayer(l => { if (l.feature.id === id) l.openPopup(); }); return null; }""", shelter)
     a.wait_for_function("document.querySelector('.leaflet-popup .form') && document.querySelector('.leaflet-popup .form').dataset.version", timeout=10000)
@@ -126,7 +130,7 @@ with sync_playwright() as p:
                                        headers={"Content-Type": "application/json", "X-CSRF-Token": sess["csrf"]})).read()
     a.wait_for_function("(document.querySelector('.leaflet-popup .msg') || {}).textContent && document.querySelector('.leaflet-popup .msg').textContent.includes('已被他人修改')", timeout=15000)
     if a.input_value(".leaflet-popup [name=occupancy]") != "77":
-        fail("the editor's typed occupancy was lost when another editor changed the shelter")
+        fail("the editor's typed occupancy was lost when another editor changed the shelter: " + str(a.evaluate("Array.from(document.querySelectorAll('.leaflet-popup')).map(p => p.innerHTML.slice(0, 400) + ' value=' + ((p.querySelector('[name=occupancy]') || {}).value)).join(' || ')")))
     a.click(".leaflet-popup button[data-act=shelter]")
     a.wait_for_function("(document.querySelector('.leaflet-popup .msg.bad') || {}).textContent && document.querySelector('.leaflet-popup .msg.bad').textContent.includes('was changed by')", timeout=15000)
     now = get(f"/api/features/shelters/{shelter}")

@@ -47,6 +47,7 @@ func demoStore(_ dir: TempDir, _ name: String = "demo.sqlite") throws -> Store {
     /// A Shapefile written from onemap's own layer by ogr2ogr cuts field names to 10 characters
     /// (`person_in_charge` → `person_in_`): imported with --layer, the cut name is read as the
     /// one property it begins, with a notice, instead of being kept aside as an unknown field.
+    /// Written without an encoding, its Chinese names are question marks: refused, with why.
     @Test func shapefileFieldNamesCutToTenCharactersFindTheirProperty() throws {
         let dir = TempDir()
         try ogr2ogr(["-f", "ESRI Shapefile", "-lco", "ENCODING=UTF-8", dir.file("shelters.shp"), repoRoot + "/GeoData/shelters.geojson"])
@@ -61,6 +62,18 @@ func demoStore(_ dir: TempDir, _ name: String = "demo.sqlite") throws -> Store {
         let got = try #require(try s.all("shelters").first { $0.id == id })
         #expect(got["person_in_charge"] != nil && got["person_in_charge"] == want?["properties"]?["person_in_charge"], "\(got.properties)")
         #expect(got["person_in_"] == nil, "the cut name was also kept as an extra property")
+
+        // Written without -lco ENCODING: ogr2ogr puts "?" for every Chinese character. The text
+        // is lost in the file; the import says so and stores nothing.
+        try ogr2ogr(["-f", "ESRI Shapefile", dir.file("lost.shp"), repoRoot + "/GeoData/shelters.geojson", "-nln", "lost"])
+        let before = try s.contentDigest()
+        do {
+            _ = try SourceImport.run(path: dir.file("lost.shp"), store: s, options: SourceImportOptions(layer: "shelters"), actor: "test")
+            Issue.record("names of question marks were imported")
+        } catch let e as SourceError {
+            #expect(e.description.contains("only question marks") && e.description.contains("-lco ENCODING=UTF-8") && e.description.contains("nothing was imported"), "\(e)")
+        }
+        #expect(try s.contentDigest() == before)
     }
 
     /// The worked example end to end: every layer arrives with the values the demo has, positions

@@ -115,9 +115,7 @@ extension Store {
     /// near for every later edit. An empty store takes anything; a position outside the world is
     /// left to validation, which names it as such.
     func refuseDistant(_ lf: LayerFile) throws {
-        let stored = try extent(of: Set(Layers.names))
-        guard !stored.isEmpty else { return }
-        var far: [FeatureProblem] = []
+        var far: [(Int, Coord)] = []
         try read { c in
             let probes = try Layers.all.map { l in
                 try c.prepare("SELECT pkid FROM idx_\(l.name)_geom WHERE xmax >= ? AND xmin <= ? AND ymax >= ? AND ymin <= ?")
@@ -130,14 +128,20 @@ extension Store {
                     try s.bind([.double(at.lon - 5), .double(at.lon + 5), .double(at.lat - 5), .double(at.lat + 5)])
                     near = try s.step()
                 }
-                guard !near else { continue }
-                let reason = String(format: "lies at longitude %.5f, latitude %.5f, with no data of the store within 5° (some 500 km; its data lies within %.2f…%.2f°E, %.2f…%.2f°N): GeoJSON positions are [longitude, latitude] in WGS84 — if these are swapped or in another coordinate system, fix them; if the feature really is there, send it again with ?anywhere=true",
-                                    at.lon, at.lat, stored.minLon, stored.maxLon, stored.minLat, stored.maxLat)
-                far.append(FeatureProblem(file: lf.file, index: lf.features.count > 1 ? i : nil, featureID: f["id"]?.stringValue, property: "geometry", reason: reason))
+                if !near { far.append((i, at)) }
             }
             for s in probes { s.reset() }
         }
-        guard far.isEmpty else { throw ImportFailure(problems: Array(far.prefix(ImportFailure.keep)), total: far.count) }
+        // Only now the store's extent (for the message; an empty store takes anything).
+        guard !far.isEmpty else { return }
+        let stored = try extent(of: Set(Layers.names))
+        guard !stored.isEmpty else { return }
+        let problems = far.prefix(ImportFailure.keep).map { i, at in
+            FeatureProblem(file: lf.file, index: lf.features.count > 1 ? i : nil, featureID: lf.features[i]["id"]?.stringValue, property: "geometry",
+                           reason: String(format: "lies at longitude %.5f, latitude %.5f, with no data of the store within 5° (some 500 km; its data lies within %.2f…%.2f°E, %.2f…%.2f°N): GeoJSON positions are [longitude, latitude] in WGS84 — if these are swapped or in another coordinate system, fix them; if the feature really is there, send it again with ?anywhere=true",
+                                          at.lon, at.lat, stored.minLon, stored.maxLon, stored.minLat, stored.maxLat))
+        }
+        throw ImportFailure(problems: Array(problems), total: far.count)
     }
 
     /// Deletes a feature; `ifVersion` must match when given. Refused while other features refer to it.

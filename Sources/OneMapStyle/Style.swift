@@ -221,7 +221,7 @@ public struct Style: Sendable {
             guard let a = v.arrayValue, !a.isEmpty, a.allSatisfy({ $0.stringValue.map(vals.contains) == true }) else {
                 return "must be an array of one or more of \(vals.joined(separator: ", ")), got \(JSONWriter.string(v))"
             }
-            return Set(a.compactMap(\.stringValue)).count == a.count ? nil : "names an anchor twice: \(JSONWriter.string(v))"
+            return Set(a.compactMap(\.stringValue)).count == a.count ? nil : "names a value twice: \(JSONWriter.string(v))"
         }
     }
 

@@ -409,7 +409,7 @@ typealias Pixels = PNGPixels
         // An icon that does not exist, literal or as an output of match, is refused at load.
         (##"{"version":8,"layers":[{"id":"i","type":"symbol","source-layer":"shelters","layout":{"icon-image":"hospital"}}]}"##, "layer \"i\", key \"icon-image\": \"hospital\" is not one of"),
         (##"{"version":8,"layers":[{"id":"va","type":"symbol","source-layer":"shelters","layout":{"text-variable-anchor":["left","middle"]}}]}"##, "layer \"va\", key \"text-variable-anchor\": must be an array of one or more of"),
-        (##"{"version":8,"layers":[{"id":"vb","type":"symbol","source-layer":"shelters","layout":{"text-variable-anchor":["left","left"]}}]}"##, "layer \"vb\", key \"text-variable-anchor\": names an anchor twice"),
+        (##"{"version":8,"layers":[{"id":"vb","type":"symbol","source-layer":"shelters","layout":{"text-variable-anchor":["left","left"]}}]}"##, "layer \"vb\", key \"text-variable-anchor\": names a value twice"),
         (##"{"version":8,"layers":[{"id":"vc","type":"symbol","source-layer":"shelters","layout":{"text-variable-anchor":"left"}}]}"##, "layer \"vc\", key \"text-variable-anchor\": must be an array"),
         (##"{"version":8,"layers":[{"id":"j","type":"symbol","source-layer":"base_stations","layout":{"icon-image":["match",["get","kind"],"super","base-station-super","antenna"]}}]}"##, "layer \"j\", key \"icon-image\": \"antenna\""),
         (##"{"version":8,"layers":[{"id":"k","type":"fill","source-layer":"hazard_zones","paint":{"fill-color":["match",["get","level"],1,"#e31a1c","reddish"]}}]}"##, "layer \"k\", key \"fill-color\": not a colour: \"reddish\""),

@@ -40,7 +40,7 @@ struct LineLayer: FeatureLayerType {
         for pts in paths { for q in pts { grow(&b, q) } }
         // Round joins with round or flat ends, dashed or not: straight into the pixels where
         // the canvas allows (`RoundStroke`). A closed ring shows no ends.
-        if p.join == .round, p.cap != .square {
+        if p.join == .round, p.cap != .square, !canvas.vector {
             let closed = p.dash.isEmpty && paths.allSatisfy { $0.count > 2 && $0.first! == $0.last! }
             let pieces = p.dash.isEmpty ? paths : paths.flatMap { RoundStroke.dashes($0, pattern: p.dash.map { max(0.01, $0 * w) }) }
             if canvas.strokeRound(pieces, lineWidth: w, butt: p.cap == .butt && !closed, color: p.color, opacity: p.opacity) {

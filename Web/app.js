@@ -144,6 +144,8 @@ async function write(method, url, body, version) {
   const headers = { "Content-Type": "application/json" };
   if (me.csrf) headers["X-CSRF-Token"] = me.csrf;
   if (version != null) headers["If-Match"] = `"${version}"`;
+  // When the write was sent: another screen may apply its event before this response is read.
+  document.body.dataset.lastWriteSentAt = String(Date.now());
   const r = await fetch(url, { method, headers, body: body == null ? undefined : JSON.stringify(body) });
   const j = r.status === 204 ? {} : await r.json();
   if (!r.ok) throw new WriteError(r.status, j);
@@ -520,7 +522,11 @@ function onChange(ev) {
       n.querySelector("a").addEventListener("click", ev2 => { ev2.preventDefault(); selectIncident(selectedIncident); });
     } else work.push(selectIncident(selectedIncident));
   }
-  Promise.allSettled(work).then(() => { document.body.dataset.appliedSeq = String(ev.seq); document.body.dataset.appliedAt = String(Date.now()); });
+  Promise.allSettled(work).then(() => {
+    // Events' work can finish out of order: the mark only moves forward.
+    if (ev.seq <= Number(document.body.dataset.appliedSeq || 0)) return;
+    document.body.dataset.appliedSeq = String(ev.seq); document.body.dataset.appliedAt = String(Date.now());
+  });
 }
 function listen() {
   const live = document.getElementById("live");

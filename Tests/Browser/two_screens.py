@@ -91,7 +91,7 @@ with sync_playwright() as p:
         a.wait_for_selector(".leaflet-popup .msg.ok", timeout=15000)
     except Exception:
         fail("screen A's closure was not confirmed: " + str(a.evaluate("(document.querySelector('.leaflet-popup .msg') || {}).textContent || 'no popup'")))
-    written = int(a.evaluate("document.body.dataset.lastWriteAt"))
+    written = int(a.evaluate("document.body.dataset.lastWriteSentAt"))
 
     # B, without reloading: the closure and a new route.
     b.wait_for_function("""([id, before]) => {
@@ -153,13 +153,15 @@ with sync_playwright() as p:
     a.select_option(".leaflet-popup [name=type]", "forest_fire")
     a.click(".leaflet-popup button[data-act=save]")
     a.wait_for_function("document.body.dataset.incidentShown && document.body.dataset.incidentShown.startsWith('inc-')", timeout=20000)
-    reported = int(a.evaluate("document.body.dataset.lastWriteAt"))
+    reported = int(a.evaluate("document.body.dataset.lastWriteSentAt"))
     incident = a.evaluate("document.body.dataset.incidentShown")
-    b.wait_for_function(f"Number(document.body.dataset.incidents || '0') > {n0} && !!document.querySelector('.incident[data-id={json.dumps(incident)}]')", timeout=30000)
+    # The list may show it a moment before B has finished applying the event (appliedAt would
+    # still be the previous event's): wait for both.
+    b.wait_for_function(f"Number(document.body.dataset.incidents || '0') > {n0} && !!document.querySelector('.incident[data-id={json.dumps(incident)}]') && Number(document.body.dataset.appliedSeq || 0) >= Number(document.body.dataset.lastEventSeq || 0)", timeout=30000)
     out["incident"] = incident
     out["incident_seen_ms"] = int(b.evaluate("document.body.dataset.appliedAt")) - reported
     if out["incident_seen_ms"] < 0:
-        fail(f"screen B applied its last event before A's report was stored ({out['incident_seen_ms']} ms)")
+        fail(f"screen B applied its last event before A sent its report ({out['incident_seen_ms']} ms)")
     if errors:
         fail("script errors: " + "; ".join(errors))
     browser.close()

@@ -231,6 +231,7 @@ const reloads = {};
 let openForm = null;
 const deferred = new Set();
 map.on("popupclose", e => {
+  document.body.dataset.popupClosedAt = String(Date.now());
   if (!openForm || openForm.popup !== e.popup) return;
   const layer = openForm.layer;
   openForm = null;

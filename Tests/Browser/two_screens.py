@@ -59,6 +59,22 @@ def sign_in(page, name, password):
     page.click("#signin-submit")
     page.wait_for_function(f"document.body.dataset.signedIn === {json.dumps(name)}", timeout=15000)
 
+def settled(page, selector):
+    """Waits until the element stays put for 250 ms: a popup pans the map into view when it opens
+    and again when its content is replaced, and a click sent meanwhile lands on the map (which
+    closes the popup) — under load that took 1 run in 4."""
+    page.wait_for_selector(selector, timeout=10000)
+    page.evaluate("""async sel => {
+        let last = null, same = 0;
+        for (let i = 0; i < 200 && same < 5; i++) {
+            await new Promise(r => setTimeout(r, 50));
+            const e = document.querySelector(sel);
+            const r = e ? JSON.stringify(e.getBoundingClientRect()) : null;
+            same = r !== null && r === last ? same + 1 : 0; last = r;
+        }
+    }""", selector)
+    return selector
+
 out = {"risk": risk_id, "incident_at": [lon, lat], "station": station}
 with sync_playwright() as p:
     browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
@@ -86,11 +102,12 @@ with sync_playwright() as p:
     # A closes the road risk from its popup.
     a.evaluate("""id => { overlays.road_risks.eachLayer(l => { if (l.feature.id === id) l.openPopup(l.getBounds().getCenter()); }); return null; }""", risk_id)
     a.wait_for_function("document.querySelector('.leaflet-popup .form') && document.querySelector('.leaflet-popup .form').dataset.version", timeout=10000)
-    a.click(".leaflet-popup button[data-status=closed]")
+    a.evaluate("document.body.dataset.clickedAt = String(Date.now())")
+    a.click(settled(a, ".leaflet-popup button[data-status=closed]"))
     try:
         a.wait_for_selector(".leaflet-popup .msg.ok", timeout=15000)
     except Exception:
-        fail("screen A's closure was not confirmed: " + str(a.evaluate("(document.querySelector('.leaflet-popup .msg') || {}).textContent || 'no popup'")))
+        fail("screen A's closure was not confirmed: " + str(a.evaluate("(document.querySelector('.leaflet-popup .msg') || {}).textContent || 'no popup'")) + " " + json.dumps(a.evaluate("Object.assign({now: Date.now()}, document.body.dataset)")))
     written = int(a.evaluate("document.body.dataset.lastWriteSentAt"))
 
     # B, without reloading: the closure and a new route.
@@ -121,7 +138,7 @@ with sync_playwright() as p:
     shelter = get("/api/features/shelters?limit=1")["features"][0]["id"]
     a.evaluate("""id => { overlays.shelters.eachLayer(l => { if (l.feature.id === id) l.openPopup(); }); return null; }""", shelter)
     a.wait_for_function("document.querySelector('.leaflet-popup .form') && document.querySelector('.leaflet-popup .form').dataset.version", timeout=10000)
-    a.fill(".leaflet-popup [name=occupancy]", "77")
+    a.fill(settled(a, ".leaflet-popup [name=occupancy]"), "77")
     import http.cookiejar
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -131,7 +148,7 @@ with sync_playwright() as p:
     a.wait_for_function("(document.querySelector('.leaflet-popup .msg') || {}).textContent && document.querySelector('.leaflet-popup .msg').textContent.includes('已被他人修改')", timeout=15000)
     if a.input_value(".leaflet-popup [name=occupancy]") != "77":
         fail("the editor's typed occupancy was lost when another editor changed the shelter: " + str(a.evaluate("Array.from(document.querySelectorAll('.leaflet-popup')).map(p => p.innerHTML.slice(0, 400) + ' value=' + ((p.querySelector('[name=occupancy]') || {}).value)).join(' || ')")))
-    a.click(".leaflet-popup button[data-act=shelter]")
+    a.click(settled(a, ".leaflet-popup button[data-act=shelter]"))
     a.wait_for_function("(document.querySelector('.leaflet-popup .msg.bad') || {}).textContent && document.querySelector('.leaflet-popup .msg.bad').textContent.includes('was changed by')", timeout=15000)
     now = get(f"/api/features/shelters/{shelter}")
     if now["properties"].get("occupancy") != 500:
@@ -149,9 +166,9 @@ with sync_playwright() as p:
     except Exception:
         a.screenshot(path="/tmp/two_screens_a.png")
         raise
-    a.fill(".leaflet-popup [name=title]", "浏览器测试：草场火情")
+    a.fill(settled(a, ".leaflet-popup [name=title]"), "浏览器测试：草场火情")
     a.select_option(".leaflet-popup [name=type]", "forest_fire")
-    a.click(".leaflet-popup button[data-act=save]")
+    a.click(settled(a, ".leaflet-popup button[data-act=save]"))
     a.wait_for_function("document.body.dataset.incidentShown && document.body.dataset.incidentShown.startsWith('inc-')", timeout=20000)
     reported = int(a.evaluate("document.body.dataset.lastWriteSentAt"))
     incident = a.evaluate("document.body.dataset.incidentShown")

@@ -129,6 +129,53 @@ struct RoundStroke {
                     var dx = Double(x0) + 0.5 - s.ax
                     let dy = cy - s.ay
                     let butt = s.buttStart || s.buttEnd
+                    if !butt && s.len > 0 {
+                        // Round ends: the span splits into the pixels nearest the start point,
+                        // those nearest the segment's inside (where the distance is linear in x)
+                        // and those nearest the end point, found once, not tested per pixel.
+                        // t(px) = (dx + px − x0)·ux + dy·uy; t ≤ 0 is the start disc, t ≥ len the end's.
+                        var startLo = x1 + 1, startHi = x1, endLo = x1 + 1, endHi = x1, inLo = x0, inHi = x1
+                        if abs(s.ux) < 1e-12 {
+                            let t = dy * s.uy
+                            if t <= 0 { startLo = x0; inLo = x1 + 1 } else if t >= s.len { endLo = x0; inLo = x1 + 1 }
+                        } else {
+                            // The (fractional) pixel where t = 0 and where t = len.
+                            let at0 = Double(x0) + (-dy * s.uy) / s.ux - dx, atLen = Double(x0) + (s.len - dy * s.uy) / s.ux - dx
+                            func clampIndex(_ v: Double) -> Int { v < Double(x0) ? x0 - 1 : v > Double(x1) ? x1 + 1 : Int(v.rounded(.down)) }
+                            if s.ux > 0 {
+                                // px ≤ at0: start; px ≥ atLen: end.
+                                let a = clampIndex(at0), b = clampIndex(atLen.rounded(.up))
+                                startLo = x0; startHi = min(x1, a)
+                                endLo = max(x0, b); endHi = x1
+                                if endLo <= startHi { endLo = startHi + 1 }
+                                inLo = startHi + 1; inHi = endLo - 1
+                            } else {
+                                // px ≤ atLen: end; px ≥ at0: start.
+                                let a = clampIndex(atLen), b = clampIndex(at0.rounded(.up))
+                                endLo = x0; endHi = min(x1, a)
+                                startLo = max(x0, b); startHi = x1
+                                if startLo <= endHi { startLo = endHi + 1 }
+                                inLo = endHi + 1; inHi = startLo - 1
+                            }
+                        }
+                        @inline(__always) func put(_ px: Int, _ d: Double) {
+                            let c = full ? min(255, max(0, (reach - d) * 255)) : max(0, (1 - d) * w255)
+                            let k = UInt8(c + 0.5)
+                            if k > cov[px] { cov[px] = k }
+                        }
+                        if startLo <= startHi {
+                            for px in startLo...startHi { let ex = Double(px - x0) + dx; put(px, (ex * ex + dy * dy).squareRoot()) }
+                        }
+                        if endLo <= endHi {
+                            let ey = dy - (s.by - s.ay)
+                            for px in endLo...endHi { let ex = Double(px - x0) + dx - (s.bx - s.ax); put(px, (ex * ex + ey * ey).squareRoot()) }
+                        }
+                        if inLo <= inHi {
+                            var e = (Double(inLo - x0) + dx) * s.uy - dy * s.ux
+                            for px in inLo...inHi { put(px, abs(e)); e += s.uy }
+                        }
+                        continue
+                    }
                     for px in x0...x1 {
                         let t = dx * s.ux + dy * s.uy
                         var d: Double, f = 1.0

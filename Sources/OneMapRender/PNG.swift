@@ -58,7 +58,13 @@ package enum PNGEncoder {
         } else {
             let bpp = opaque ? 3 : 4
             let rowBytes = w * bpp + 1
-            let raw = [UInt8](unsafeUninitializedCapacity: rowBytes * h) { r, n in
+            // 4 bytes of room after the rows for the shuffled stores (see `onemap_rgb_rows`).
+            let raw = [UInt8](unsafeUninitializedCapacity: rowBytes * h + 4) { r, n in
+                if opaque && littleEndian {
+                    onemap_rgb_rows(base.assumingMemoryBound(to: UInt8.self), stride, Int32(w), Int32(h), r.baseAddress!)
+                    n = rowBytes * h
+                    return
+                }
                 for y in 0..<h {
                     let row = (base + y * stride).assumingMemoryBound(to: UInt32.self)
                     let o = r.baseAddress! + y * rowBytes
@@ -152,6 +158,9 @@ package enum PNGEncoder {
         }
         return complete ? (palette, indices) : nil
     }
+
+    /// Cairo's ARGB32 is a native-endian word: bytes B G R A on this machine's kind.
+    static let littleEndian = 1.littleEndian == 1
 
     /// ARGB32 premultiplied (native endian) → RGBA straight, packed 0xRRGGBBAA.
     @inline(__always) static func unpremultiply(_ p: UInt32) -> UInt32 {

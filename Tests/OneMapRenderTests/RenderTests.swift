@@ -682,6 +682,29 @@ typealias Pixels = PNGPixels
         }
     }
 
+    /// A part of a larger canvas (a tile of a metatile: rows further apart than its width) in
+    /// true colour decodes to that part's pixels — widths of whole 16-pixel steps of the
+    /// shuffled conversion and of a remainder after them.
+    @Test(arguments: [32, 37, 256])
+    func aPartOfALargerCanvasRoundTrips(w: Int) throws {
+        let canvas = Canvas(width: w + 21, height: 40)
+        for y in 0..<40 {
+            for x in 0..<(w + 21) {
+                canvas.rectangle(Double(x), Double(y), 1, 1)
+                canvas.setSourceRGB(Double(x % 17) / 16, Double(y % 23) / 22, Double((x * 7 + y * 3) % 29) / 28)
+                canvas.fill()
+            }
+        }
+        let png = try canvas.png(x: 9, y: 5, w: w, h: 31)
+        #expect(png[24] == 8 && png[25] == 2, "true colour expected: bit depth \(png[24]), colour type \(png[25])")
+        let p = PNGPixels(png: png)
+        #expect(p.width == w && p.height == 31)
+        guard p.data.count == w * 31 else { return }
+        var wrong = 0
+        for y in 0..<31 { for x in 0..<w where p.data[y * w + x] != canvas.pixel(x: x + 9, y: y + 5) { wrong += 1 } }
+        #expect(wrong == 0, "\(wrong) pixels differ")
+    }
+
     /// Images decode back to their pixels, paletted and not, whatever colour comes first
     /// (opaque white first once lost its palette entry).
     @Test(arguments: [(1.0, 1.0, 1.0), (0.0, 0.0, 0.0), (0.9, 0.89, 0.87)])

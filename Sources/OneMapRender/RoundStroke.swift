@@ -82,8 +82,15 @@ struct RoundStroke {
         }
         guard !segments.isEmpty else { return }
         segments.sort { $0.top < $1.top }
-        let sa = color >> 24, sr = (color >> 16) & 0xFF, sg = (color >> 8) & 0xFF, sb = color & 0xFF
-        @inline(__always) func div255(_ x: UInt32) -> UInt32 { (x + 128 + ((x + 128) >> 8)) >> 8 }
+        let sa = color >> 24
+        /// Each channel of `p` times f/255 (f ≤ 255), rounded as (x + 128 + (x + 128) >> 8) >> 8.
+        @inline(__always) func scaled(_ p: UInt32, _ f: UInt32) -> UInt32 {
+            var rb = (p & 0x00FF_00FF) &* f &+ 0x0080_0080
+            rb = ((rb &+ ((rb >> 8) & 0x00FF_00FF)) >> 8) & 0x00FF_00FF
+            var ag = ((p >> 8) & 0x00FF_00FF) &* f &+ 0x0080_0080
+            ag = (ag &+ ((ag >> 8) & 0x00FF_00FF)) & 0xFF00_FF00
+            return rb | ag
+        }
         let w255 = w * 255
         active.removeAll(keepingCapacity: true)
         var next = 0
@@ -214,13 +221,10 @@ struct RoundStroke {
                         guard k > 0 else { continue }
                         cov[px] = 0
                         if k == 255 && sa == 255 { dst[px] = color; continue }
-                        let a = div255(sa * k), inv = 255 - a
-                        let d = dst[px]
-                        let oa = a + div255((d >> 24) * inv)
-                        let or = div255(sr * k) + div255(((d >> 16) & 0xFF) * inv)
-                        let og = div255(sg * k) + div255(((d >> 8) & 0xFF) * inv)
-                        let ob = div255(sb * k) + div255((d & 0xFF) * inv)
-                        dst[px] = min(255, oa) << 24 | min(255, or) << 16 | min(255, og) << 8 | min(255, ob)
+                        // Two channels per multiply (x·f/255 rounded, as div255); premultiplied
+                        // channels never exceed their alpha, so no sum carries into the next.
+                        let src = scaled(color, k)
+                        dst[px] = src &+ scaled(dst[px], 255 - src >> 24)
                     }
                 }
                 y += 1

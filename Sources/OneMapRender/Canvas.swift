@@ -62,6 +62,8 @@ package final class Canvas {
     private(set) var deviceOffset = (x: 0, y: 0)
     /// `RoundStroke`'s row buffer, made on first use.
     var roundStroke: RoundStroke?
+    /// `PolygonFill`'s row buffer, made on first use.
+    var polygonFill: PolygonFill?
 
     /// An ARGB32 image canvas of `width`×`height` pixels, transparent.
     package init(width: Int, height: Int) {

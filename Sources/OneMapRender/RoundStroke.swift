@@ -83,14 +83,6 @@ struct RoundStroke {
         guard !segments.isEmpty else { return }
         segments.sort { $0.top < $1.top }
         let sa = color >> 24
-        /// Each channel of `p` times f/255 (f ≤ 255), rounded as (x + 128 + (x + 128) >> 8) >> 8.
-        @inline(__always) func scaled(_ p: UInt32, _ f: UInt32) -> UInt32 {
-            var rb = (p & 0x00FF_00FF) &* f &+ 0x0080_0080
-            rb = ((rb &+ ((rb >> 8) & 0x00FF_00FF)) >> 8) & 0x00FF_00FF
-            var ag = ((p >> 8) & 0x00FF_00FF) &* f &+ 0x0080_0080
-            ag = (ag &+ ((ag >> 8) & 0x00FF_00FF)) & 0xFF00_FF00
-            return rb | ag
-        }
         let w255 = w * 255
         active.removeAll(keepingCapacity: true)
         var next = 0
@@ -221,10 +213,8 @@ struct RoundStroke {
                         guard k > 0 else { continue }
                         cov[px] = 0
                         if k == 255 && sa == 255 { dst[px] = color; continue }
-                        // Two channels per multiply (x·f/255 rounded, as div255); premultiplied
-                        // channels never exceed their alpha, so no sum carries into the next.
-                        let src = scaled(color, k)
-                        dst[px] = src &+ scaled(dst[px], 255 - src >> 24)
+                        let src = PixelBlend.scaled(color, k)
+                        dst[px] = src &+ PixelBlend.scaled(dst[px], 255 - src >> 24)
                     }
                 }
                 y += 1
@@ -270,23 +260,37 @@ extension Canvas {
     /// canvas cannot take it — a recording canvas, a transform, clip or group (`withOpacity`)
     /// in effect — and the caller strokes with Cairo.
     func strokeRound(_ paths: [[(Double, Double)]], lineWidth: Double, butt: Bool = false, color c: Color, opacity: Double) -> Bool {
-        guard !vector, lineWidth > 0, lineWidth < 64, cairo_get_group_target(cr) == surface else { return false }
+        guard lineWidth > 0, lineWidth < 64, let (data, stride) = directPixels() else { return false }
+        if roundStroke == nil { roundStroke = RoundStroke(width: width, height: height) }
+        let ox = Double(deviceOffset.x), oy = Double(deviceOffset.y)
+        let local = ox == 0 && oy == 0 ? paths : paths.map { $0.map { ($0.0 - ox, $0.1 - oy) } }
+        roundStroke!.stroke(local, lineWidth: lineWidth, butt: butt, color: Canvas.premultiplied(c, opacity), pixels: data, stride: stride)
+        cairo_surface_mark_dirty(surface)
+        return true
+    }
+
+    /// The image's pixels and bytes per row, flushed for writing, when onemap's own rasterisers
+    /// may draw on this canvas: an image (not a recording) canvas, no transform, no clip
+    /// narrower than the canvas, no group (`withOpacity`) in effect; nil otherwise. Call
+    /// `cairo_surface_mark_dirty` after writing.
+    func directPixels() -> (UnsafeMutableRawPointer, Int)? {
+        guard !vector, cairo_get_group_target(cr) == surface else { return nil }
         var m = cairo_matrix_t()
         cairo_get_matrix(cr, &m)
-        guard m.xx == 1, m.yy == 1, m.xy == 0, m.yx == 0, m.x0 == 0, m.y0 == 0 else { return false }
+        guard m.xx == 1, m.yy == 1, m.xy == 0, m.yx == 0, m.x0 == 0, m.y0 == 0 else { return nil }
         let ox = Double(deviceOffset.x), oy = Double(deviceOffset.y)
         var x1 = 0.0, y1 = 0.0, x2 = 0.0, y2 = 0.0
         cairo_clip_extents(cr, &x1, &y1, &x2, &y2)
-        guard x1 <= ox, y1 <= oy, x2 >= ox + Double(width), y2 >= oy + Double(height) else { return false }
+        guard x1 <= ox, y1 <= oy, x2 >= ox + Double(width), y2 >= oy + Double(height) else { return nil }
         cairo_surface_flush(surface)
-        guard let data = cairo_image_surface_get_data(surface) else { return false }
+        guard let data = cairo_image_surface_get_data(surface) else { return nil }
+        return (UnsafeMutableRawPointer(data), Int(cairo_image_surface_get_stride(surface)))
+    }
+
+    /// `c` at `opacity` as premultiplied ARGB32 (0xAARRGGBB).
+    static func premultiplied(_ c: Color, _ opacity: Double) -> UInt32 {
         let a = max(0, min(1, c.a * opacity))
         func ch(_ v: Double) -> UInt32 { UInt32((max(0, min(1, v)) * a * 255).rounded()) }
-        let color = UInt32((a * 255).rounded()) << 24 | ch(c.r) << 16 | ch(c.g) << 8 | ch(c.b)
-        if roundStroke == nil { roundStroke = RoundStroke(width: width, height: height) }
-        let local = ox == 0 && oy == 0 ? paths : paths.map { $0.map { ($0.0 - ox, $0.1 - oy) } }
-        roundStroke!.stroke(local, lineWidth: lineWidth, butt: butt, color: color, pixels: UnsafeMutableRawPointer(data), stride: Int(cairo_image_surface_get_stride(surface)))
-        cairo_surface_mark_dirty(surface)
-        return true
+        return UInt32((a * 255).rounded()) << 24 | ch(c.r) << 16 | ch(c.g) << 8 | ch(c.b)
     }
 }

@@ -23,15 +23,22 @@ struct FillLayer: FeatureLayerType {
     func draw(_ f: Feature, _ p: Properties, on canvas: Canvas, _ vp: Viewport) -> (Double, Double, Double, Double)? {
         guard !f.geometry.polygons.isEmpty else { return nil }
         let tolerance = 0.35 * vp.scale
-        canvas.newPath()
         var b = emptyBox
-        for poly in f.geometry.polygons {
-            for ring in poly {
+        let polygons = f.geometry.polygons.map { poly in
+            poly.map { ring in
                 let pts = Geometry2D.simplify(ring.map(vp.local), tolerance: tolerance)
-                canvas.path(Geometry2D.clipRing(pts, vp.width * vp.scale, vp.height * vp.scale, pad: 64 * vp.scale), close: true)
                 for q in pts { grow(&b, q) }
+                return Geometry2D.clipRing(pts, vp.width * vp.scale, vp.height * vp.scale, pad: 64 * vp.scale)
             }
         }
+        // Antialiased and without an outline: straight into the pixels where the canvas
+        // allows (`PolygonFill`; holes turned against their exterior for its nonzero rule).
+        if p.antialias, p.outline == nil, !canvas.vector,
+           canvas.fillDirect(polygons.flatMap(PolygonFill.oriented), color: p.color, opacity: p.opacity) {
+            return b
+        }
+        canvas.newPath()
+        for poly in polygons { for ring in poly { canvas.path(ring, close: true) } }
         canvas.setFillRule(.evenOdd)
         if !p.antialias { canvas.setAntialias(false) }
         canvas.setColor(p.color, opacity: p.opacity)

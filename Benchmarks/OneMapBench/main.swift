@@ -193,12 +193,13 @@ case "tiles":
             _ = try! renderer.renderMetatile(style: "command", metatile: mine[0], scale: 1)
         }
         let counter = Counter()
+        let each = ProcessInfo.processInfo.environment["ONEMAP_BENCH_EACH"] != nil
         let t0 = now()
         DispatchQueue.concurrentPerform(iterations: threads) { _ in
             while let i = counter.take(limit: mine.count) {
                 let tm = now()
                 let out = try! renderer.renderMetatile(style: "command", metatile: mine[i], scale: 1)
-                if ProcessInfo.processInfo.environment["ONEMAP_BENCH_EACH"] != nil { FileHandle.standardError.write(String(format: "  metatile %d: %.0f ms\n", i, 1000 * (now() - tm)).data(using: .utf8)!) }
+                if each { FileHandle.standardError.write(String(format: "  metatile %d: %.0f ms\n", i, 1000 * (now() - tm)).data(using: .utf8)!) }
                 counter.add(tiles: out.count, bytes: out.values.reduce(0) { $0 + $1.count })
                 // ONEMAP_BENCH_DUMP=DIR keeps the PNGs (for `png DIR`, after converting them to .argb).
                 if let dir = ProcessInfo.processInfo.environment["ONEMAP_BENCH_DUMP"] {

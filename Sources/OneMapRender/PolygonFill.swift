@@ -84,7 +84,7 @@ struct PolygonFill {
         var y = edges[0].top
         let last = edges.reduce(0) { max($0, $1.bottom) }
         acc.withUnsafeMutableBufferPointer { buf in
-            let a = buf.baseAddress!
+            // Indexed through the buffer: bounds-checked in debug builds (the tests), not in release.
             while y <= last {
                 while next < edges.count && edges[next].top <= y { active.append(next); next += 1 }
                 active.removeAll { edges[$0].bottom < y }
@@ -100,7 +100,9 @@ struct PolygonFill {
                     let sy0 = max(e.y0, yt), sy1 = min(e.y1, yb)
                     let dy = sy1 - sy0
                     guard dy > 0 else { continue }
-                    let xa = e.x0 + (sy0 - e.y0) * e.dxdy, xb = e.x0 + (sy1 - e.y0) * e.dxdy
+                    // Held to the canvas: recomputed from the edge's start, an end clamped to
+                    // x = 0 can come back an ulp below it (cell −1 lies outside the row buffer).
+                    let xa = min(w, max(0, e.x0 + (sy0 - e.y0) * e.dxdy)), xb = min(w, max(0, e.x0 + (sy1 - e.y0) * e.dxdy))
                     let d = dy * e.dir
                     let x0 = min(xa, xb), x1 = max(xa, xb)
                     let x0f = x0.rounded(.down), x1c = x1.rounded(.up)
@@ -109,8 +111,8 @@ struct PolygonFill {
                     if x1i <= x0i + 1 {
                         // Within one cell: the area right of the edge's mean x.
                         let xm = 0.5 * (xa + xb) - x0f
-                        a[x0i] += d - d * xm
-                        a[x0i + 1] += d * xm
+                        buf[x0i] += d - d * xm
+                        buf[x0i + 1] += d * xm
                     } else {
                         // Across cells: a triangle in the first, trapezoids between, a
                         // triangle in the last; the rest of `d` in the cell after it.
@@ -119,17 +121,17 @@ struct PolygonFill {
                         let a0 = 0.5 * s * (1 - f0) * (1 - f0)
                         let f1 = x1 - x1c + 1
                         let am = 0.5 * s * f1 * f1
-                        a[x0i] += d * a0
+                        buf[x0i] += d * a0
                         if x1i == x0i + 2 {
-                            a[x0i + 1] += d * (1 - a0 - am)
+                            buf[x0i + 1] += d * (1 - a0 - am)
                         } else {
                             let a1 = s * (1.5 - f0)
-                            a[x0i + 1] += d * (a1 - a0)
-                            if x0i + 2 <= x1i - 2 { for xi in (x0i + 2)...(x1i - 2) { a[xi] += d * s } }
+                            buf[x0i + 1] += d * (a1 - a0)
+                            if x0i + 2 <= x1i - 2 { for xi in (x0i + 2)...(x1i - 2) { buf[xi] += d * s } }
                             let a2 = a1 + Double(x1i - x0i - 3) * s
-                            a[x1i - 1] += d * (1 - a2 - am)
+                            buf[x1i - 1] += d * (1 - a2 - am)
                         }
-                        a[x1i] += d * am
+                        buf[x1i] += d * am
                     }
                 }
                 if !spans.isEmpty {
@@ -148,8 +150,8 @@ struct PolygonFill {
                         // The run before this span: one coverage, drawn at once.
                         if after < s0 && after < width { PolygonFill.run(dst, from: after, to: min(s0, width), PolygonFill.coverage(sum), color) }
                         for px in s0...min(s1, width + 1) {
-                            sum += a[px]
-                            a[px] = 0
+                            sum += buf[px]
+                            buf[px] = 0
                             guard px < width else { continue }
                             PolygonFill.run(dst, from: px, to: px + 1, PolygonFill.coverage(sum), color)
                         }

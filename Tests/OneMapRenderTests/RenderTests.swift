@@ -685,7 +685,7 @@ typealias Pixels = PNGPixels
     /// A part of a larger canvas (a tile of a metatile: rows further apart than its width) in
     /// true colour decodes to that part's pixels — widths of whole 16-pixel steps of the
     /// shuffled conversion and of a remainder after them.
-    @Test(arguments: [32, 37, 256])
+    @Test(arguments: [17, 32, 33, 37, 256])
     func aPartOfALargerCanvasRoundTrips(w: Int) throws {
         let canvas = Canvas(width: w + 21, height: 40)
         for y in 0..<40 {
@@ -900,7 +900,8 @@ func bounds(_ ls: [PlacedLabel]) -> (Double, Double, Double, Double) {
     /// opaque and translucent pixels alike, in runs of every length around the step.
     @Test func translucentRunsBlendExactly() {
         var rng = SeededRandom(seed: 16)
-        for w in [1, 7, 8, 9, 16, 37] {
+        // Runs are w − 2 long (the first and last pixels lie in the edges' cells).
+        for w in [1, 7, 9, 10, 11, 17, 18, 37] {
             let c = Canvas(width: w, height: 40)
             var before: [UInt32] = []
             for y in 0..<40 { for x in 0..<w {
@@ -916,6 +917,21 @@ func bounds(_ ls: [PlacedLabel]) -> (Double, Double, Double, Double) {
             for y in 0..<40 { for x in 0..<w where c.pixel(x: x, y: y) != src &+ PixelBlend.scaled(before[y * w + x], inv) { wrong += 1 } }
             #expect(wrong == 0, "\(w) wide: \(wrong) pixels differ from the scalar blend")
         }
+    }
+
+    /// Edges crossing the canvas's left side end on x = 0 after the split, and an x worked out
+    /// again along such an edge can land an ulp below 0: the row buffer is indexed through a
+    /// bounds-checked buffer in debug builds, so a cell −1 traps here (a review found it; it
+    /// corrupted the buffer's header silently). Many random triangles across that side.
+    @Test func edgesAcrossTheLeftSideStayInTheRow() {
+        var rng = SeededRandom(seed: 17)
+        let c = Canvas(width: 64, height: 64)
+        c.fillAll(Color(1, 1, 1))
+        for _ in 0..<4000 {
+            let p = (rng.unit() * 30, rng.unit() * 64), q = (-rng.unit() * 30, rng.unit() * 64), r = (rng.unit() * 60 - 30, rng.unit() * 64)
+            _ = c.fillDirect([[p, q, r]], color: Color(0.2, 0.4, 0.6), opacity: 0.3)
+        }
+        #expect(c.pixel(x: 0, y: 32) != 0xFFFF_FFFF, "nothing was drawn at the left side")
     }
 
     /// A hole stays empty whichever way round the data gives it, and a vector canvas or a

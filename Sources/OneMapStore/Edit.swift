@@ -256,6 +256,9 @@ public struct AuditEntry: Sendable {
     public var featureID: String?
     public var before: JSONValue?
     public var after: JSONValue?
+    /// What an import records instead of a feature ("387 features from shelters.geojson");
+    /// nil for feature edits.
+    public var note: String?
 }
 
 extension Store {
@@ -270,8 +273,10 @@ extension Store {
             sql += " ORDER BY seq DESC LIMIT ?"
             args.append(.int(Int64(max(1, min(limit, 10000)))))
             return try c.query(sql, args) { s in
-                AuditEntry(seq: s.int(0), at: s.text(1) ?? "", actor: s.text(2) ?? "", action: s.text(3) ?? "", layer: s.text(4) ?? "", featureID: s.text(5),
-                           before: s.text(6).flatMap { try? JSONParser.parse($0) }, after: s.text(7).flatMap { try? JSONParser.parse($0) })
+                // An import's row holds a line of text where an edit's holds the feature after it.
+                let afterText = s.text(7), after = afterText.flatMap { try? JSONParser.parse($0) }
+                return AuditEntry(seq: s.int(0), at: s.text(1) ?? "", actor: s.text(2) ?? "", action: s.text(3) ?? "", layer: s.text(4) ?? "", featureID: s.text(5),
+                                  before: s.text(6).flatMap { try? JSONParser.parse($0) }, after: after, note: after == nil ? afterText : nil)
             }
         }
     }

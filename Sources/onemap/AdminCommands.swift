@@ -89,11 +89,12 @@ struct Audit: ParsableCommand {
             if json {
                 for e in rows {
                     print(JSONWriter.string(["seq": .number(Double(e.seq)), "at": .string(e.at), "actor": .string(e.actor), "action": .string(e.action),
-                                             "layer": .string(e.layer), "feature_id": e.featureID.map { .string($0) } ?? .null, "before": e.before ?? .null, "after": e.after ?? .null]))
+                                             "layer": .string(e.layer), "feature_id": e.featureID.map { .string($0) } ?? .null, "before": e.before ?? .null, "after": e.after ?? .null,
+                                             "note": e.note.map { .string($0) } ?? .null]))
                 }
                 return
             }
-            print(table(["#", "at", "actor", "action", "layer", "feature"], rows.map { [String($0.seq), $0.at, $0.actor, $0.action, $0.layer, $0.featureID ?? (($0.after?.stringValue) ?? "")] }))
+            print(table(["#", "at", "actor", "action", "layer", "feature"], rows.map { [String($0.seq), $0.at, $0.actor, $0.action, $0.layer, $0.featureID ?? $0.note ?? ""] }))
         }
     }
 }

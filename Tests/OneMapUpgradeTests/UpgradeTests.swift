@@ -102,6 +102,7 @@ func schemaDump(_ path: String) throws -> [String] {
         let audit = try store.audit(limit: 100)
         #expect(audit.count == 15)
         #expect(audit.first?.layer == "shelters" && audit.first?.action == "import")
+        #expect(audit.first?.note?.contains("features from") == true, "an import's row says what it brought: \(String(describing: audit.first?.note))")
         #expect(try store.contentDigest() == (try Store(path: dir.file("old.sqlite")).contentDigest()), "opening twice changes nothing")
 
         // It renders: a county-seat tile differs from the style's empty tile.

@@ -22,7 +22,8 @@ struct AdminController {
             let rows = try await blocking { try store.audit(layer: layer, featureID: feature, since: since, limit: limit) }
             return jsonResponse(.array(rows.map { e in
                 ["seq": .number(Double(e.seq)), "at": .string(e.at), "actor": .string(e.actor), "action": .string(e.action), "layer": .string(e.layer),
-                 "feature_id": e.featureID.map { .string($0) } ?? .null, "before": e.before ?? .null, "after": e.after ?? .null]
+                 "feature_id": e.featureID.map { .string($0) } ?? .null, "before": e.before ?? .null, "after": e.after ?? .null,
+                 "note": e.note.map { .string($0) } ?? .null]
             }))
         }
 

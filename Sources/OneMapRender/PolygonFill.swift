@@ -135,14 +135,7 @@ struct PolygonFill {
                     }
                 }
                 if !spans.isEmpty {
-                    if spans.count > 1 {
-                        spans.sort { $0.0 < $1.0 }
-                        var merged = 0
-                        for sp in spans.dropFirst() {
-                            if sp.0 <= spans[merged].1 + 1 { spans[merged].1 = max(spans[merged].1, sp.1) } else { merged += 1; spans[merged] = sp }
-                        }
-                        spans.removeLast(spans.count - merged - 1)
-                    }
+                    PixelBlend.merge(&spans)
                     let dst = (pixels + y * stride).assumingMemoryBound(to: UInt32.self)
                     var sum = 0.0
                     var after = 0  // the first pixel not yet drawn
@@ -191,6 +184,17 @@ struct PolygonFill {
 
 /// Premultiplied ARGB32 blending shared by the direct rasterisers.
 enum PixelBlend {
+    /// Sorts a row's column ranges (inclusive) and merges those that overlap or touch, in place.
+    static func merge(_ spans: inout [(Int, Int)]) {
+        guard spans.count > 1 else { return }
+        spans.sort { $0.0 < $1.0 }
+        var merged = 0
+        for sp in spans.dropFirst() {
+            if sp.0 <= spans[merged].1 + 1 { spans[merged].1 = max(spans[merged].1, sp.1) } else { merged += 1; spans[merged] = sp }
+        }
+        spans.removeLast(spans.count - merged - 1)
+    }
+
     /// Each channel of `p` times f/255 (f ≤ 255), two channels per multiply, rounded as
     /// (x + 128 + (x + 128) >> 8) >> 8. `src &+ scaled(dst, 255 − alpha(src))` is OVER: a
     /// premultiplied channel never exceeds its alpha, so no sum carries into the next.

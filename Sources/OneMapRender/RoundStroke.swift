@@ -197,14 +197,7 @@ struct RoundStroke {
                         dx += 1
                     }
                 }
-                if spans.count > 1 {
-                    spans.sort { $0.0 < $1.0 }
-                    var merged = 0
-                    for s in spans.dropFirst() {
-                        if s.0 <= spans[merged].1 + 1 { spans[merged].1 = max(spans[merged].1, s.1) } else { merged += 1; spans[merged] = s }
-                    }
-                    spans.removeLast(spans.count - merged - 1)
-                }
+                PixelBlend.merge(&spans)
                 // Blend: dst = src·k + dst·(1 − srcAlpha·k), premultiplied, per channel.
                 let dst = (pixels + y * stride).assumingMemoryBound(to: UInt32.self)
                 for (lo, hi) in spans {

@@ -25,7 +25,7 @@ struct PolygonFill {
         var top: Int, bottom: Int
     }
     private var edges: [Edge] = []
-    private var active: [Int] = []
+    private var rows = ScanRows()
     /// The cell ranges a row's edges wrote: between them the coverage is constant.
     private var spans: [(Int, Int)] = []
     /// One row's accumulated signed areas, cells 0…width+1.
@@ -79,23 +79,13 @@ struct PolygonFill {
         }
         guard !edges.isEmpty else { return }
         edges.sort { $0.top < $1.top }
-        active.removeAll(keepingCapacity: true)
-        var next = 0
-        var y = edges[0].top
-        let last = edges.reduce(0) { max($0, $1.bottom) }
+        rows.start(edges.lazy.map { ($0.top, $0.bottom) })
         acc.withUnsafeMutableBufferPointer { buf in
             // Indexed through the buffer: bounds-checked in debug builds (the tests), not in release.
-            while y <= last {
-                while next < edges.count && edges[next].top <= y { active.append(next); next += 1 }
-                active.removeAll { edges[$0].bottom < y }
-                if active.isEmpty {
-                    guard next < edges.count else { break }
-                    y = edges[next].top
-                    continue
-                }
+            while let y = rows.nextRow() {
                 spans.removeAll(keepingCapacity: true)
                 let yt = Double(y), yb = Double(y + 1)
-                for i in active {
+                for i in rows.active {
                     let e = edges[i]
                     let sy0 = max(e.y0, yt), sy1 = min(e.y1, yb)
                     let dy = sy1 - sy0
@@ -154,7 +144,6 @@ struct PolygonFill {
                     // the ring's right side lies beyond it.
                     if after < width { PolygonFill.run(dst, from: after, to: width, PolygonFill.coverage(sum), color) }
                 }
-                y += 1
             }
         }
     }
@@ -178,6 +167,37 @@ struct PolygonFill {
             var area = 0.0
             if r.count > 2 { for j in 0..<r.count { let p = r[j], q = r[(j + 1) % r.count]; area += p.0 * q.1 - q.0 * p.1 } }
             return (area < 0) == (i == 0) ? r.reversed() : r
+        }
+    }
+}
+
+/// The scanline walk both direct rasterisers share: items (edges, segments) sorted by their
+/// first row are active from their first row to their last, inclusive; `nextRow()` goes to the
+/// next row that has any, entering and dropping items on the way. Reused between calls (its
+/// arrays keep their capacity: thousands of strokes a metatile).
+struct ScanRows {
+    /// Indices of the items on the current row, in the order they entered.
+    private(set) var active: [Int] = []
+    private var tops: [Int] = [], bottoms: [Int] = []
+    private var next = 0, y = 0, started = false
+
+    /// Starts a walk over items given as (first row, last row), sorted by first row.
+    mutating func start(_ rows: some Sequence<(Int, Int)>) {
+        tops.removeAll(keepingCapacity: true); bottoms.removeAll(keepingCapacity: true); active.removeAll(keepingCapacity: true)
+        for (t, b) in rows { tops.append(t); bottoms.append(b) }
+        next = 0
+        started = false
+    }
+
+    /// The next row with active items (the first call gives the first), nil when none is left.
+    mutating func nextRow() -> Int? {
+        if started { y += 1 } else if let t = tops.first { y = t; started = true } else { return nil }
+        while true {
+            while next < tops.count && tops[next] <= y { active.append(next); next += 1 }
+            active.removeAll { bottoms[$0] < y }
+            if !active.isEmpty { return y }
+            guard next < tops.count else { return nil }
+            y = tops[next]
         }
     }
 }

@@ -33,7 +33,7 @@ struct RoundStroke {
     }
     private var row: [UInt8]
     private var segments: [Segment] = []
-    private var active: [Int] = []
+    private var rows = ScanRows()
     /// The column ranges a row's segments wrote (a ring crossing a row writes two, far apart:
     /// only they are blended, not the gap).
     private var spans: [(Int, Int)] = []
@@ -84,22 +84,13 @@ struct RoundStroke {
         segments.sort { $0.top < $1.top }
         let sa = color >> 24
         let w255 = w * 255
-        active.removeAll(keepingCapacity: true)
-        var next = 0
-        var y = segments[0].top
-        let last = segments.map(\.bottom).max()!
+        rows.start(segments.lazy.map { ($0.top, $0.bottom) })
         var touched: UInt32 = 0
         defer { sink = touched }
         row.withUnsafeMutableBufferPointer { buf in
             let cov = buf.baseAddress!
-            while y <= last {
-                while next < segments.count && segments[next].top <= y { active.append(next); next += 1 }
-                active.removeAll { segments[$0].bottom < y }
-                if active.isEmpty {
-                    guard next < segments.count else { break }
-                    y = segments[next].top
-                    continue
-                }
+            while let y = rows.nextRow() {
+                let active = rows.active
                 let cy = Double(y) + 0.5
                 // Start reading this row's pixels now, while its coverage is computed: a stroke
                 // touches each canvas row in a line or two, and a miss costs more than the row.
@@ -210,7 +201,6 @@ struct RoundStroke {
                         dst[px] = src &+ PixelBlend.scaled(dst[px], 255 - src >> 24)
                     }
                 }
-                y += 1
             }
         }
     }
